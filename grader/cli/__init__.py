@@ -1,0 +1,26 @@
+"""The `grader` command. Commands only parse arguments and call the core; output goes through _output."""
+
+from __future__ import annotations
+
+import typer
+
+from grader.__about__ import __version__
+from grader.cli import _sandbox
+from grader.cli._output import console, print_json
+
+app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app.add_typer(_sandbox.app, name="sandbox")
+
+
+@app.command()
+def version(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Print the grader's version."""
+    if as_json:
+        print_json({"version": __version__})
+    else:
+        console.print(f"grader {__version__}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,27 @@
+"""One voice for the terminal: messages, tables and JSON, and abort() for expected failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def print_json(value: BaseModel | dict[str, Any]) -> None:
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    typer.echo(json.dumps(data, indent=2))
+
+
+def info(message: str) -> None:
+    errors.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def abort(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    raise typer.Exit(code)

@@ -1,0 +1,356 @@
+"""The one place that creates candidate containers.
+
+Every container gets the same hardening from a ``Limits`` value: no network, read-only root, a
+fixed non-root uid, all capabilities dropped, no new privileges, the engine's default seccomp
+profile, an init process, memory with swap equal to it, a CPU quota, PID, file-descriptor, file-size
+and core-dump limits, size- and inode-limited tmpfs for the only writable places, a private IPC
+namespace with a fixed /dev/shm, no engine logs, an environment built here (nothing from the host),
+and read-only bind mounts. The Docker socket is never mounted.
+
+Output is read from an attach stream and capped here; the trusted side enforces the wall-clock
+timeout and kills. The container is removed on every path by ``Container.__exit__``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import docker.errors
+import requests.exceptions
+from docker.types import Mount, Ulimit
+
+from sandbox._cgroup import CgroupReader
+from sandbox._engine import engine_client
+from sandbox._errors import SandboxError
+from sandbox._limits import Limits
+from sandbox._result import OUTCOME_MESSAGES, CapturedOutput, Outcome, RunResult
+
+LABEL = "ml-grader.sandbox"
+OWNER_PID_LABEL = "ml-grader.owner-pid"
+OWNER_HOST_LABEL = "ml-grader.owner-host"
+DEADLINE_LABEL = "ml-grader.deadline"
+
+CANDIDATE_USER = "10001:10001"
+WORK_DIR = "/work"
+# Beyond the wall-clock limit, how long a kill and the engine's answer may take before the engine is
+# declared unhealthy (the watchdog).
+ENGINE_GRACE_SECONDS = 30.0
+SAMPLE_INTERVAL_SECONDS = 0.1
+_STDOUT, _STDERR = 1, 2
+
+
+@dataclass(frozen=True)
+class ReadOnlyMount:
+    source: Path
+    target: str
+
+
+class _CappedBuffer:
+    """Keeps the first and last halves of a stream once it passes its cap."""
+
+    def __init__(self, cap: int) -> None:
+        self._half = max(1, cap // 2)
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if data:
+            self._tail += data
+            del self._tail[: max(0, len(self._tail) - self._half)]
+
+    def captured(self) -> CapturedOutput:
+        truncated = self.total > len(self._head) + len(self._tail)
+        text = self._head.decode(errors="replace")
+        if truncated:
+            text += f"\n[... {self.total - len(self._head) - len(self._tail)} bytes cut ...]\n"
+        text += self._tail.decode(errors="replace")
+        return CapturedOutput(text=text, total_bytes=self.total, truncated=truncated)
+
+
+def candidate_environment(limits: Limits, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment a candidate sees, besides the image's own non-secret ENV lines."""
+    threads = str(limits.threads)
+    env = {
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "NUMEXPR_NUM_THREADS": threads,
+        "PYTHONHASHSEED": "0",
+    }
+    env.update(extra or {})
+    return env
+
+
+class Container:
+    """One hardened container: create, attach, start, then read, kill and remove."""
+
+    def __init__(
+        self,
+        *,
+        image: str,
+        command: Sequence[str],
+        limits: Limits,
+        mounts: Sequence[ReadOnlyMount] = (),
+        env: Mapping[str, str] | None = None,
+        interactive: bool = False,
+        max_line_bytes: int = 64 * 1024 * 1024,
+        working_dir: str = "/tmp",
+    ) -> None:
+        self.limits = limits
+        self._image = image
+        self._command = list(command)
+        self._mounts = list(mounts)
+        self._env = candidate_environment(limits, env)
+        self._interactive = interactive
+        self._max_line_bytes = max_line_bytes
+        self._working_dir = working_dir
+        self._client = engine_client()
+        self.id: str | None = None
+        self._sock: socket.socket | None = None
+        self._stdout = _CappedBuffer(limits.log_bytes)
+        self._stderr = _CappedBuffer(limits.log_bytes)
+        self._produced = 0
+        self._partial_line = bytearray()
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        self._kill_reason: Outcome | None = None
+        self._kill_lock = threading.Lock()
+        self._done = threading.Event()
+        self._started_at = 0.0
+        self._ended_at: float | None = None
+        self._cgroup: CgroupReader | None = None
+        self._threads: list[threading.Thread] = []
+        self._timer: threading.Timer | None = None
+
+    # lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> Container:
+        try:
+            self._create_and_start()
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._remove()
+
+    def _create_and_start(self) -> None:
+        api = self._client.api
+        limits = self.limits
+        host_config = api.create_host_config(
+            network_mode="none",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+            init=True,
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            ulimits=[
+                Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                Ulimit(name="fsize", soft=limits.file_size, hard=limits.file_size),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            tmpfs={
+                "/tmp": _tmpfs(limits.tmp_size, limits.tmp_inodes, "1777"),
+                WORK_DIR: _tmpfs(limits.work_size, limits.work_inodes, "0700"),
+            },
+            shm_size=limits.shm_size,
+            ipc_mode="private",
+            log_config={"type": "none"},
+            mounts=[Mount(target=m.target, source=str(m.source), type="bind", read_only=True)
+                    for m in self._mounts],
+            runtime=limits.runtime,
+        )
+        deadline = time.time() + limits.timeout + ENGINE_GRACE_SECONDS
+        created = api.create_container(
+            self._image,
+            command=self._command,
+            user=CANDIDATE_USER,
+            environment=self._env,
+            working_dir=self._working_dir,
+            labels={LABEL: "1", OWNER_PID_LABEL: str(os.getpid()),
+                    OWNER_HOST_LABEL: socket.gethostname(), DEADLINE_LABEL: f"{deadline:.0f}"},
+            host_config=host_config,
+            stdin_open=self._interactive,
+            detach=False,
+            network_disabled=True,
+            hostname="sandbox",
+        )
+        self.id = created["Id"]
+        raw = api.attach_socket(self.id, params={"stdin": int(self._interactive), "stdout": 1,
+                                                 "stderr": 1, "stream": 1})
+        self._sock = getattr(raw, "_sock", raw)
+        self._sock.settimeout(None)
+        reader = threading.Thread(target=self._read_frames, name=f"sandbox-read-{self.id[:12]}",
+                                  daemon=True)
+        reader.start()
+        self._threads.append(reader)
+        api.start(self.id)
+        self._started_at = time.monotonic()
+        self._cgroup = CgroupReader(self.id)
+        sampler = threading.Thread(target=self._sample, daemon=True)
+        sampler.start()
+        self._threads.append(sampler)
+        self._timer = threading.Timer(limits.timeout, self.kill, args=(Outcome.TIMEOUT,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _remove(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._done.set()
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        if self.id is not None:
+            try:
+                self._client.api.remove_container(self.id, force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                # Left for the reaper: its label and deadline mark it as ours and overdue.
+                pass
+
+    # I/O ----------------------------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        assert self._sock is not None
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise SandboxError(f"the container's stdin is closed: {exc}") from exc
+
+    def close_stdin(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def _read_frames(self) -> None:
+        assert self._sock is not None
+        pending = bytearray()
+        try:
+            while True:
+                data = self._sock.recv(256 * 1024)
+                if not data:
+                    break
+                pending += data
+                while len(pending) >= 8:
+                    size = int.from_bytes(pending[4:8], "big")
+                    if len(pending) < 8 + size:
+                        break
+                    kind, payload = pending[0], bytes(pending[8:8 + size])
+                    del pending[:8 + size]
+                    self._on_frame(kind, payload)
+        except OSError:
+            pass
+        finally:
+            self.lines.put(None)
+
+    def _on_frame(self, kind: int, payload: bytes) -> None:
+        if kind == _STDOUT and self._interactive:
+            self._on_protocol_bytes(payload)
+            return
+        (self._stdout if kind == _STDOUT else self._stderr).add(payload)
+        self._produced += len(payload)
+        if self._produced > self.limits.output_bytes:
+            self.kill(Outcome.OUTPUT_LIMIT)
+
+    def _on_protocol_bytes(self, payload: bytes) -> None:
+        self._partial_line += payload
+        while (end := self._partial_line.find(b"\n")) >= 0:
+            self.lines.put(bytes(self._partial_line[:end]))
+            del self._partial_line[:end + 1]
+        if len(self._partial_line) > self._max_line_bytes:
+            self._partial_line.clear()
+            self.lines.put(b"")  # an empty line is never valid JSON: the reader sees a violation
+
+    # control -------------------------------------------------------------------------------
+    def kill(self, reason: Outcome = Outcome.KILLED) -> None:
+        """Kill the container, remembering why (the first reason wins)."""
+        with self._kill_lock:
+            if self._kill_reason is None:
+                self._kill_reason = reason
+        if self.id is None:
+            return
+        try:
+            self._client.api.kill(self.id)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            pass  # already gone, or the engine is unwell: wait() reports it
+
+    def sample_usage(self) -> None:
+        if self._cgroup is not None:
+            self._cgroup.sample()
+
+    def _sample(self) -> None:
+        while not self._done.wait(SAMPLE_INTERVAL_SECONDS):
+            self.sample_usage()
+
+    def wait(self) -> RunResult:
+        """Wait for the container to end (the timer kills it at the limit) and describe how."""
+        assert self.id is not None
+        api = self._client.api
+        remaining = self.limits.timeout - (time.monotonic() - self._started_at)
+        try:
+            status = api.wait(self.id, timeout=max(1.0, remaining) + ENGINE_GRACE_SECONDS)
+            state = api.inspect_container(self.id)["State"]
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            self.kill(Outcome.INFRASTRUCTURE_ERROR)
+            return self._result(Outcome.INFRASTRUCTURE_ERROR, None,
+                                f"the engine did not report the container's end: {exc}")
+        finally:
+            self._ended_at = time.monotonic()
+            self._done.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        exit_code = status.get("StatusCode")
+        outcome = self._classify(exit_code, bool(state.get("OOMKilled")))
+        return self._result(outcome, exit_code, OUTCOME_MESSAGES[outcome])
+
+    def _classify(self, exit_code: int | None, oom_killed: bool) -> Outcome:
+        if self._kill_reason is not None and self._kill_reason is not Outcome.KILLED:
+            return self._kill_reason
+        if oom_killed:
+            return Outcome.OOM
+        if exit_code == 0:
+            return Outcome.OK
+        if self._kill_reason is Outcome.KILLED or (exit_code is not None and exit_code > 128):
+            return Outcome.KILLED
+        return Outcome.NONZERO_EXIT
+
+    def _result(self, outcome: Outcome, exit_code: int | None, message: str) -> RunResult:
+        usage = self._cgroup.last if self._cgroup is not None else None
+        end = self._ended_at if self._ended_at is not None else time.monotonic()
+        return RunResult(
+            outcome=outcome,
+            exit_code=exit_code,
+            stdout=self._stdout.captured(),
+            stderr=self._stderr.captured(),
+            wall_seconds=round(end - self._started_at, 3) if self._started_at else 0.0,
+            cpu_seconds=usage.cpu_seconds if usage else None,
+            peak_memory_bytes=usage.peak_memory_bytes if usage else None,
+            message=message,
+        )
+
+
+def _tmpfs(size: int, inodes: int, mode: str) -> str:
+    owner = "" if mode == "1777" else ",uid=10001,gid=10001"
+    return f"rw,noexec,nosuid,nodev,size={size},nr_inodes={inodes},mode={mode}{owner}"

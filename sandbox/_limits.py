@@ -1,0 +1,66 @@
+"""The resource limits of one candidate container: one frozen value, documented defaults.
+
+Sizes accept bytes or docker-style strings ("512m", "2g", "1GiB"). An assignment may only tighten
+the deployment's limits (``Limits.tightened``); it can never loosen them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value: Any) -> Any:
+    """'512m' -> 536870912; ints pass through; anything else is left to pydantic to reject."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a size; use bytes or a number with k, m, g or t")
+        return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    return value
+
+
+Bytes = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+
+MiB = 1024**2
+GiB = 1024**3
+
+
+class Limits(BaseModel):
+    """What one container may use. Network is always off and is not a setting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory: Bytes = Field(4 * GiB, description="RAM; swap is set equal, so no swap is usable")
+    cpus: float = Field(2.0, gt=0, description="CPU quota, in cores")
+    pids: int = Field(256, gt=0, description="processes and threads in the container")
+    open_files: int = Field(1024, gt=0, description="ulimit nofile")
+    file_size: Bytes = Field(1 * GiB, description="largest file one process may write")
+    tmp_size: Bytes = Field(1 * GiB, description="the /tmp tmpfs")
+    tmp_inodes: int = Field(16384, gt=0, description="files in /tmp")
+    work_size: Bytes = Field(2 * GiB, description="the phase's writable work dir (a tmpfs)")
+    work_inodes: int = Field(16384, gt=0, description="files in the work dir")
+    shm_size: Bytes = Field(256 * MiB, description="/dev/shm, counted in the memory limit")
+    timeout: float = Field(600.0, gt=0, description="wall-clock seconds before the kill")
+    log_bytes: Bytes = Field(1 * MiB, description="stdout/stderr bytes kept, per stream")
+    output_bytes: Bytes = Field(64 * MiB, description="total output before output_limit kills")
+    runtime: Literal["runc"] = Field("runc", description="the OCI runtime")
+
+    def tightened(self, **overrides: Any) -> Limits:
+        """A copy with some limits lowered; raising any of them is refused."""
+        candidate = self.model_validate({**self.model_dump(), **overrides})
+        for name in overrides:
+            mine, theirs = getattr(self, name), getattr(candidate, name)
+            if isinstance(mine, int | float) and theirs > mine:
+                raise ValueError(f"{name}={theirs} exceeds the deployment's limit of {mine}")
+        return candidate
+
+    @property
+    def threads(self) -> int:
+        """Thread count for BLAS and torch, so results do not depend on the host's core count."""
+        return max(1, int(self.cpus))

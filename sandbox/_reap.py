@@ -1,0 +1,47 @@
+"""Removing containers that a crashed worker left behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import docker.errors
+
+from sandbox._container import DEADLINE_LABEL, LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL
+from sandbox._engine import engine_client
+
+
+def reap_orphans() -> list[str]:
+    """Remove our containers whose owner process is gone or whose deadline has passed.
+
+    Containers of live workers on this host (or of any host, within their deadline) are left alone,
+    so several workers can share one engine.
+    """
+    client = engine_client()
+    here = socket.gethostname()
+    removed = []
+    for info in client.api.containers(all=True, filters={"label": LABEL}):
+        labels = info.get("Labels") or {}
+        overdue = float(labels.get(DEADLINE_LABEL, "0")) < time.time()
+        owner_gone = (labels.get(OWNER_HOST_LABEL) == here
+                      and not _alive(int(labels.get(OWNER_PID_LABEL, "0"))))
+        if overdue or owner_gone:
+            try:
+                client.api.remove_container(info["Id"], force=True, v=True)
+                removed.append(info["Id"])
+            except docker.errors.NotFound:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

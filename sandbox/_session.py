@@ -1,0 +1,183 @@
+"""The trusted side of the agent channel: one session spans the calls of one phase."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import queue
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sandbox._container import WORK_DIR, Container, ReadOnlyMount
+from sandbox._errors import AgentError, CallTimeout, CandidateError, SessionClosed
+from sandbox._limits import Limits
+from sandbox._result import Outcome, RunResult
+
+AGENT_COMMAND = ("python3", "/opt/grader/agent/agent.py", "/submission")
+SUBMISSION_DIR = "/submission"
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+def parse_message(line: bytes) -> dict[str, Any]:
+    """Strict JSON: one object, no NaN or infinity, no duplicate keys."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not allowed")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate keys")
+        return dict(pairs)
+
+    try:
+        message = json.loads(line, parse_constant=no_constants, object_pairs_hook=no_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise AgentError(f"the agent sent a malformed message: {exc}") from exc
+    if not isinstance(message, dict) or not ({"id", "result"} == message.keys()
+                                             or {"id", "error"} == message.keys()):
+        raise AgentError("the agent sent a message that is not a reply")
+    return message
+
+
+class AgentSession:
+    """Calls into the candidate's ``solution`` module, timed on this side of the boundary."""
+
+    def __init__(self, container: Container, *, call_timeout: float) -> None:
+        self._container = container
+        self._call_timeout = call_timeout
+        self._next_id = 0
+        self.callables: list[str] = []
+        self.last_call_seconds: float | None = None
+        self.result: RunResult | None = None
+
+    def call(self, method: str, /, *, timeout: float | None = None, **params: Any) -> Any:
+        """Call a public function of solution.py with keyword arguments; return its JSON result."""
+        if method.startswith("_"):
+            raise ValueError(f"{method!r} is not a public function name")
+        return self._call(method, params, timeout)
+
+    def _call(self, method: str, params: Mapping[str, Any], timeout: float | None) -> Any:
+        if self.result is not None:
+            raise SessionClosed(f"the session already ended ({self.result.message})",
+                                outcome=self.result.outcome)
+        self._next_id += 1
+        call_id = self._next_id
+        request = json.dumps({"id": call_id, "method": method, "params": params}, allow_nan=False)
+        started = time.monotonic()
+        self._container.send(request.encode() + b"\n")
+        try:
+            line = self._container.lines.get(timeout=timeout or self._call_timeout)
+        except queue.Empty:
+            self._container.kill(Outcome.TIMEOUT)
+            self._end()
+            raise CallTimeout(f"{method} did not answer within {timeout or self._call_timeout:g} s")
+        if line is None:
+            result = self._end()
+            raise SessionClosed(f"the container ended during {method}: {result.message}",
+                                outcome=result.outcome)
+        self.last_call_seconds = time.monotonic() - started
+        try:
+            message = parse_message(line)
+            if message["id"] != call_id:
+                raise AgentError(f"the agent answered call {message['id']!r}, not {call_id}")
+        except AgentError:
+            self._container.kill()
+            self._end()
+            raise
+        if "error" in message:
+            error = message["error"] if isinstance(message["error"], dict) else {}
+            raise CandidateError(str(error.get("type", "Error")), str(error.get("message", "")),
+                                 str(error.get("traceback", "")))
+        return message["result"]
+
+    def export_dir(self, destination: Path, *, max_bytes: int, path: str = WORK_DIR) -> int:
+        """Copy a directory out of the container as plain files; return the bytes received.
+
+        The archive is the candidate's to shape, so only regular files and directories with
+        relative, in-tree names are written, and the byte count is capped while reading.
+        """
+        self._call("__export__", {"path": path}, None)
+        received = 0
+        with tempfile.TemporaryFile() as archive:
+            while chunk := self._call("__chunk__", {}, None):
+                try:
+                    data = base64.b64decode(chunk, validate=True)
+                except (binascii.Error, TypeError) as exc:
+                    raise AgentError("the agent sent a malformed archive chunk") from exc
+                received += len(data)
+                if received > max_bytes:
+                    raise AgentError(f"the exported {path} is larger than {max_bytes} bytes")
+                archive.write(data)
+            archive.seek(0)
+            extract_plain_tree(archive, destination)
+        return received
+
+    def close(self) -> RunResult:
+        """End the phase: close the agent's stdin and wait for the container to exit."""
+        if self.result is None:
+            self._container.sample_usage()
+            self._container.close_stdin()
+            self._end()
+        assert self.result is not None
+        return self.result
+
+    def _end(self) -> RunResult:
+        if self.result is None:
+            self.result = self._container.wait()
+        return self.result
+
+
+def extract_plain_tree(archive: Any, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=archive, mode="r:") as tar:
+            members = tar.getmembers()
+            for member in members:
+                if not (member.isfile() or member.isdir()):
+                    raise AgentError(f"{member.name!r} in the work dir is not a plain file")
+            tar.extractall(destination, members=members, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise AgentError(f"the exported archive could not be read safely: {exc}") from exc
+    # The next phase's non-root user reads these through a read-only mount.
+    destination.chmod(0o755)
+    for entry in destination.rglob("*"):
+        entry.chmod(0o755 if entry.is_dir() else 0o644)
+
+
+@contextmanager
+def open_session(
+    *,
+    image: str,
+    limits: Limits,
+    submission: Path,
+    mounts: Sequence[ReadOnlyMount] = (),
+    env: Mapping[str, str] | None = None,
+    call_timeout: float = 60.0,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> Iterator[AgentSession]:
+    """Start the agent over ``submission`` (mounted read-only) and import ``solution``.
+
+    Raises CandidateError when solution.py does not import. The container is removed on exit.
+    """
+    all_mounts = [ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
+    with Container(image=image, command=AGENT_COMMAND, limits=limits, mounts=all_mounts, env=env,
+                   interactive=True, max_line_bytes=max_message_bytes,
+                   working_dir=SUBMISSION_DIR) as container:
+        session = AgentSession(container, call_timeout=call_timeout)
+        try:
+            ready = session._call("__ready__", {}, None)
+            session.callables = list(ready.get("callables", [])) if isinstance(ready, dict) else []
+            yield session
+        except BaseException:
+            if session.result is None:
+                container.kill()
+                session._end()
+            raise
+        session.close()

@@ -1,0 +1,153 @@
+"""The in-container agent: serves calls into the candidate's ``solution`` module as JSON lines.
+
+Runs inside the candidate container, so it uses the standard library only and trusts nothing it
+imports. Protocol, one JSON object per line:
+
+    request  {"id": 1, "method": "search", "params": {"query": "...", "k": 10}}
+    reply    {"id": 1, "result": [...]}
+          or {"id": 1, "error": {"type": "ValueError", "message": "...", "traceback": "..."}}
+
+Reserved methods (never a candidate's name, which may not start with an underscore):
+    __ready__              import the solution; reply with its public callables
+    __export__ {"path"}    start streaming a directory as a tar archive
+    __chunk__              the next base64 piece of that archive; "" at the end
+
+The candidate's prints cannot reach the protocol stream: the agent keeps private duplicates of the
+original stdin and stdout, then points fds 0 and 1 at /dev/null and the log (stderr). The trusted
+side still parses every line strictly, because code in this process could find those duplicates.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import inspect
+import io
+import json
+import os
+import sys
+import tarfile
+import threading
+import traceback
+
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
+TRACEBACK_CHARS = 4000
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def _take_protocol_streams() -> tuple[io.BufferedReader, io.BufferedWriter]:
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    return io.BufferedReader(proto_in), proto_out  # type: ignore[arg-type]
+
+
+class Exporter:
+    """Streams a directory as an uncompressed tar, in chunks, without touching the disk."""
+
+    def __init__(self, path: str) -> None:
+        read_fd, write_fd = os.pipe()
+        self._reader = os.fdopen(read_fd, "rb")
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(path, write_fd), daemon=True)
+        self._thread.start()
+
+    def _write(self, path: str, write_fd: int) -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
+                tar.add(path, arcname=".", recursive=True)
+        except BaseException as exc:  # reported on the next chunk
+            self._error = exc
+
+    def chunk(self) -> str:
+        data = self._reader.read(CHUNK_BYTES)
+        if not data:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        return base64.b64encode(data).decode("ascii")
+
+
+class Agent:
+    def __init__(self, submission: str) -> None:
+        self.submission = submission
+        self.module = None
+        self.exporter: Exporter | None = None
+
+    def ready(self) -> dict:
+        sys.path.insert(0, self.submission)
+        self.module = importlib.import_module("solution")
+        names = sorted(
+            name
+            for name, value in vars(self.module).items()
+            if callable(value) and not name.startswith("_") and not inspect.isclass(value)
+        )
+        return {"callables": names, "python": sys.version.split()[0]}
+
+    def dispatch(self, method: str, params: dict):
+        if method == "__ready__":
+            return self.ready()
+        if method == "__export__":
+            self.exporter = Exporter(params["path"])
+            return True
+        if method == "__chunk__":
+            if self.exporter is None:
+                raise ProtocolError("__chunk__ before __export__")
+            return self.exporter.chunk()
+        if self.module is None:
+            raise ProtocolError("the solution is not imported yet (call __ready__ first)")
+        if method.startswith("_"):
+            raise ProtocolError(f"{method!r} is not a public function of solution.py")
+        function = getattr(self.module, method, None)
+        if function is None or not callable(function):
+            raise AttributeError(f"solution.py has no function {method!r}")
+        return function(**params)
+
+
+def _error(exc: BaseException) -> dict:
+    text = "".join(traceback.format_exception(exc))
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "traceback": text[-TRACEBACK_CHARS:],
+    }
+
+
+def _encode(call_id, result) -> bytes:
+    """A reply line; results must be plain JSON (no NaN or infinity, no custom objects)."""
+    try:
+        body = json.dumps({"id": call_id, "result": result}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        bad = TypeError(f"the result is not plain JSON: {exc}")
+        body = json.dumps({"id": call_id, "error": _error(bad)})
+    return body.encode() + b"\n"
+
+
+def serve(submission: str) -> None:
+    proto_in, proto_out = _take_protocol_streams()
+    agent = Agent(submission)
+    while True:
+        line = proto_in.readline(MAX_REQUEST_BYTES + 1)
+        if not line:
+            return
+        call_id = None
+        try:
+            if len(line) > MAX_REQUEST_BYTES:
+                raise ProtocolError("request too large")
+            request = json.loads(line)
+            call_id = request["id"]
+            reply = _encode(call_id, agent.dispatch(request["method"], request.get("params", {})))
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are the candidate's too
+            reply = json.dumps({"id": call_id, "error": _error(exc)}).encode() + b"\n"
+        proto_out.write(reply)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1] if len(sys.argv) > 1 else "/submission")
