@@ -4,7 +4,7 @@ This package knows nothing of assignments or scores. It runs a command (or the a
 submission) in a fresh container under ``Limits`` and reports what happened.
 """
 
-from sandbox._container import LABEL, ReadOnlyMount
+from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount
 from sandbox._engine import engine_client
 from sandbox._errors import (
     AgentError,
@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_BASE_IMAGE",
     "DEFAULT_DEBIAN_MIRROR",
     "LABEL",
+    "WORK_DIR",
     "AgentError",
     "AgentSession",
     "BuiltImage",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import select
 import socket
 import threading
 import time
@@ -44,6 +45,7 @@ WORK_DIR = "/work"
 # declared unhealthy (the watchdog).
 ENGINE_GRACE_SECONDS = 30.0
 SAMPLE_INTERVAL_SECONDS = 0.1
+SEND_POLL_MS = 100  # how often a blocked send looks whether the container's output has ended
 _STDOUT, _STDERR = 1, 2
 
 
@@ -109,6 +111,7 @@ class Container:
         interactive: bool = False,
         max_line_bytes: int = 64 * 1024 * 1024,
         working_dir: str = "/tmp",
+        work: Path | None = None,
     ) -> None:
         self.limits = limits
         self._image = image
@@ -118,6 +121,8 @@ class Container:
         self._interactive = interactive
         self._max_line_bytes = max_line_bytes
         self._working_dir = working_dir
+        # A finished build's work dir, served read-only; without one, /work is a fresh tmpfs.
+        self._work = work
         self._client = engine_client()
         self.id: str | None = None
         self._sock: socket.socket | None = None
@@ -125,10 +130,13 @@ class Container:
         self._stderr = _CappedBuffer(limits.log_bytes)
         self._produced = 0
         self._partial_line = bytearray()
+        self._protocol_broken = False
         self.lines: queue.Queue[bytes | None] = queue.Queue()
         self._kill_reason: Outcome | None = None
         self._kill_lock = threading.Lock()
+        self._kill_requested = False
         self._done = threading.Event()
+        self._output_ended = threading.Event()
         self._started_at = 0.0
         self._ended_at: float | None = None
         self._cgroup: CgroupReader | None = None
@@ -139,6 +147,9 @@ class Container:
     def __enter__(self) -> Container:
         try:
             self._create_and_start()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            self._remove()
+            raise SandboxError(f"the engine could not start the container: {exc}") from exc
         except BaseException:
             self._remove()
             raise
@@ -168,13 +179,14 @@ class Container:
             ],
             tmpfs={
                 "/tmp": _tmpfs(limits.tmp_size, limits.tmp_inodes, "1777"),
-                WORK_DIR: _tmpfs(limits.work_size, limits.work_inodes, "0700"),
+                **({} if self._work else
+                   {WORK_DIR: _tmpfs(limits.work_size, limits.work_inodes, "0700")}),
             },
             shm_size=limits.shm_size,
             ipc_mode="private",
             log_config={"type": "none"},
             mounts=[Mount(target=m.target, source=str(m.source), type="bind", read_only=True)
-                    for m in self._mounts],
+                    for m in self._read_only_mounts()],
             runtime=limits.runtime,
         )
         deadline = time.time() + limits.timeout + ENGINE_GRACE_SECONDS
@@ -211,6 +223,11 @@ class Container:
         self._timer.daemon = True
         self._timer.start()
 
+    def _read_only_mounts(self) -> list[ReadOnlyMount]:
+        if self._work is None:
+            return self._mounts
+        return [*self._mounts, ReadOnlyMount(self._work, WORK_DIR)]
+
     def _remove(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -230,10 +247,34 @@ class Container:
                 pass
 
     # I/O ----------------------------------------------------------------------------------
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, *, timeout: float | None = None) -> None:
+        """Write to the container's stdin; TimeoutError if it is not all taken within ``timeout``.
+
+        A container that stops reading its stdin would block a plain sendall forever, past any
+        call timeout, and so would one that has ended: the engine may keep taking stdin after
+        the output has ended. So each write here is non-blocking, after poll says there is
+        room, and a wait for room gives up when the output has ended. (The socket itself stays
+        blocking: the reader thread shares it.)
+        """
         assert self._sock is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        poller = select.poll()
+        poller.register(self._sock, select.POLLOUT)
+        view = memoryview(data)
         try:
-            self._sock.sendall(data)
+            while view:
+                if self._output_ended.is_set():
+                    raise SandboxError("the container's output has ended")
+                if not poller.poll(SEND_POLL_MS):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TimeoutError(f"the container did not read its stdin in {timeout:g} s")
+                    continue
+                try:
+                    view = view[self._sock.send(view, socket.MSG_DONTWAIT):]
+                except BlockingIOError:
+                    continue
+        except TimeoutError:
+            raise
         except OSError as exc:
             raise SandboxError(f"the container's stdin is closed: {exc}") from exc
 
@@ -263,6 +304,7 @@ class Container:
         except OSError:
             pass
         finally:
+            self._output_ended.set()
             self.lines.put(None)
 
     def _on_frame(self, kind: int, payload: bytes) -> None:
@@ -272,18 +314,49 @@ class Container:
         (self._stdout if kind == _STDOUT else self._stderr).add(payload)
         self._produced += len(payload)
         if self._produced > self.limits.output_bytes:
-            self.kill(Outcome.OUTPUT_LIMIT)
+            self._kill_soon(Outcome.OUTPUT_LIMIT)
 
     def _on_protocol_bytes(self, payload: bytes) -> None:
+        # Protocol bytes are not counted in output_bytes (an export streams the whole work dir),
+        # so what is kept of them is bounded here: one line of at most max_line_bytes, and at
+        # most one unread line, since the agent answers one request at a time. More is someone
+        # else writing to the stream (code in the agent's process can find its fd): the session
+        # is broken, the container is killed, and the rest is read but dropped.
+        if self._protocol_broken:
+            return
         self._partial_line += payload
         while (end := self._partial_line.find(b"\n")) >= 0:
+            if self.lines.qsize() >= 1:
+                self._break_protocol()
+                return
             self.lines.put(bytes(self._partial_line[:end]))
             del self._partial_line[:end + 1]
         if len(self._partial_line) > self._max_line_bytes:
-            self._partial_line.clear()
-            self.lines.put(b"")  # an empty line is never valid JSON: the reader sees a violation
+            self._break_protocol()
+
+    def _break_protocol(self) -> None:
+        self._protocol_broken = True
+        self._partial_line = bytearray()
+        self._kill_soon(Outcome.OUTPUT_LIMIT)  # first: the reason is set before anyone wakes
+        self.lines.put(b"")  # an empty line is never valid JSON: the reader sees a violation
 
     # control -------------------------------------------------------------------------------
+    def _kill_soon(self, reason: Outcome) -> None:
+        """Kill from another thread; for the reader thread, which must never call the engine.
+
+        The engine's kill does not return until the container's output has been drained, and the
+        reader is what drains it: a kill made from the reader deadlocks until the API timeout
+        (measured: a flooding container's kill hangs while its attach stream is not read).
+        """
+        with self._kill_lock:
+            if self._kill_requested:
+                return
+            self._kill_requested = True
+            if self._kill_reason is None:
+                self._kill_reason = reason  # now, so that a kill made meanwhile cannot take it
+        threading.Thread(target=self.kill, args=(reason,), daemon=True,
+                         name=f"sandbox-kill-{(self.id or '')[:12]}").start()
+
     def kill(self, reason: Outcome = Outcome.KILLED) -> None:
         """Kill the container, remembering why (the first reason wins)."""
         with self._kill_lock:

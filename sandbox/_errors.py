@@ -14,6 +14,11 @@ translated here, at the boundary, with ``raise ... from``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox._result import RunResult
+
 
 class SandboxError(Exception):
     """Base class of every error the sandbox raises."""
@@ -28,7 +33,13 @@ class ImageError(SandboxError):
 
 
 class AgentError(SandboxError):
-    """The agent channel broke: a malformed, oversized or unexpected message."""
+    """The agent channel broke: a malformed, oversized or unexpected message.
+
+    ``result`` is the container's run result when the session ended because of this error (set
+    by ``open_session``), so callers can still report the phase's outcome, usage and log.
+    """
+
+    result: RunResult | None = None
 
 
 class CallTimeout(AgentError):

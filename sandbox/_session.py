@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox._container import WORK_DIR, Container, ReadOnlyMount
-from sandbox._errors import AgentError, CallTimeout, CandidateError, SessionClosed
+from sandbox._errors import AgentError, CallTimeout, CandidateError, SandboxError, SessionClosed
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
 
@@ -70,14 +70,22 @@ class AgentSession:
         self._next_id += 1
         call_id = self._next_id
         request = json.dumps({"id": call_id, "method": method, "params": params}, allow_nan=False)
+        self.last_call_seconds = None
+        limit = timeout or self._call_timeout
         started = time.monotonic()
-        self._container.send(request.encode() + b"\n")
         try:
-            line = self._container.lines.get(timeout=timeout or self._call_timeout)
-        except queue.Empty:
+            # Sending is timed too: a container that stops reading its stdin blocks the request.
+            self._container.send(request.encode() + b"\n", timeout=limit)
+            line = self._container.lines.get(timeout=max(0.0, started + limit - time.monotonic()))
+        except (TimeoutError, queue.Empty):
             self._container.kill(Outcome.TIMEOUT)
             self._end()
-            raise CallTimeout(f"{method} did not answer within {timeout or self._call_timeout:g} s")
+            raise CallTimeout(f"{method} did not answer within {limit:g} s") from None
+        except SandboxError as exc:  # its stdin is gone: the container ended, or is ending
+            self._container.kill()
+            result = self._end()
+            raise SessionClosed(f"the container ended before {method}: {result.message}",
+                                outcome=result.outcome) from exc
         if line is None:
             result = self._end()
             raise SessionClosed(f"the container ended during {method}: {result.message}",
@@ -122,7 +130,6 @@ class AgentSession:
     def close(self) -> RunResult:
         """End the phase: close the agent's stdin and wait for the container to exit."""
         if self.result is None:
-            self._container.sample_usage()
             self._container.close_stdin()
             self._end()
         assert self.result is not None
@@ -130,6 +137,8 @@ class AgentSession:
 
     def _end(self) -> RunResult:
         if self.result is None:
+            # The cgroup goes with the container: read it while it may still be there.
+            self._container.sample_usage()
             self.result = self._container.wait()
         return self.result
 
@@ -140,7 +149,9 @@ def extract_plain_tree(archive: Any, destination: Path) -> None:
         with tarfile.open(fileobj=archive, mode="r:") as tar:
             members = tar.getmembers()
             for member in members:
-                if not (member.isfile() or member.isdir()):
+                # A sparse member extracts to its declared size from a few bytes of archive (1 TiB
+                # from 10 KiB), past max_bytes; the agent's tarfile never writes one, so refuse it.
+                if not (member.isfile() or member.isdir()) or member.issparse():
                     raise AgentError(f"{member.name!r} in the work dir is not a plain file")
             tar.extractall(destination, members=members, filter="data")
     except (tarfile.TarError, OSError) as exc:
@@ -159,25 +170,33 @@ def open_session(
     submission: Path,
     mounts: Sequence[ReadOnlyMount] = (),
     env: Mapping[str, str] | None = None,
+    work: Path | None = None,
     call_timeout: float = 60.0,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> Iterator[AgentSession]:
     """Start the agent over ``submission`` (mounted read-only) and import ``solution``.
 
-    Raises CandidateError when solution.py does not import. The container is removed on exit.
+    ``work`` is a finished build's work dir, mounted read-only at /work for a serve phase; without
+    it /work is an empty size-limited tmpfs. Raises CandidateError when solution.py does not
+    import. The container is removed on exit.
     """
     all_mounts = [ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
     with Container(image=image, command=AGENT_COMMAND, limits=limits, mounts=all_mounts, env=env,
-                   interactive=True, max_line_bytes=max_message_bytes,
+                   interactive=True, max_line_bytes=max_message_bytes, work=work,
                    working_dir=SUBMISSION_DIR) as container:
         session = AgentSession(container, call_timeout=call_timeout)
         try:
             ready = session._call("__ready__", {}, None)
             session.callables = list(ready.get("callables", [])) if isinstance(ready, dict) else []
             yield session
-        except BaseException:
-            if session.result is None:
+        except BaseException as exc:
+            if isinstance(exc, CandidateError):
+                session.close()  # the candidate's code raised; the container itself is healthy
+            elif session.result is None:
+                container.sample_usage()
                 container.kill()
                 session._end()
+            if isinstance(exc, AgentError):
+                exc.result = session.result
             raise
         session.close()

@@ -1,16 +1,18 @@
-"""The `grader` command. Commands only parse arguments and call the core; output goes through _output."""
+"""The `grader` command: commands parse arguments and call the core; output goes via _output."""
 
 from __future__ import annotations
 
 import typer
 
 from grader.__about__ import __version__
-from grader.cli import _sandbox
+from grader.cli import _assignment, _grade, _sandbox
 from grader.cli._output import console, print_json
 
 app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(_sandbox.app, name="sandbox")
+app.add_typer(_assignment.app, name="assignment")
+app.command()(_grade.grade)
 
 
 @app.command()

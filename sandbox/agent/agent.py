@@ -20,6 +20,7 @@ side still parses every line strictly, because code in this process could find t
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import inspect
 import io
@@ -149,5 +150,22 @@ def serve(submission: str) -> None:
         proto_out.write(reply)
 
 
+def main() -> None:
+    code = 0
+    try:
+        serve(sys.argv[1] if len(sys.argv) > 1 else "/submission")
+    except BaseException:
+        code = 1
+        with contextlib.suppress(BaseException):  # the candidate may have closed stderr
+            traceback.print_exc()
+    # The phase is over once stdin closes: exit now, not through interpreter shutdown, which waits
+    # for the candidate's non-daemon threads and atexit handlers (a library's worker thread is
+    # enough) and so would hold the container, and the trusted side's close(), until the timeout.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # the candidate may have replaced them
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1] if len(sys.argv) > 1 else "/submission")
+    main()

@@ -1,0 +1,164 @@
+"""Assignments as folders: finding them, scaffolding a new one, and validating one end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+import sandbox
+from grader.intake import IntakeRules
+from grader.pipeline import grade_zip
+from grader.report import Report
+from grader.spec import Assignment, SpecError, load_assignment
+
+__all__ = [
+    "AssignmentNotFound",
+    "Check",
+    "ValidationReport",
+    "find_assignment",
+    "list_assignments",
+    "new_assignment",
+    "validate_assignment",
+    "zip_folder",
+]
+
+TEMPLATES = Path(__file__).parent / "templates" / "assignment"
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class AssignmentNotFound(Exception):
+    pass
+
+
+def list_assignments(root: Path) -> list[tuple[str, Assignment | SpecError]]:
+    """Every folder with an assignment.yaml under root, parsed or with the reason it is not."""
+    found: list[tuple[str, Assignment | SpecError]] = []
+    for folder in sorted(p for p in root.glob("*/assignment.yaml")):
+        try:
+            found.append((folder.parent.name, load_assignment(folder.parent)))
+        except SpecError as exc:
+            found.append((folder.parent.name, exc))
+    return found
+
+
+def find_assignment(root: Path, assignment_id: str) -> tuple[Assignment, Path]:
+    folder = root / assignment_id
+    if not _ID.match(assignment_id) or not (folder / "assignment.yaml").is_file():
+        known = ", ".join(name for name, _ in list_assignments(root)) or "none"
+        raise AssignmentNotFound(f"no assignment {assignment_id!r} in {root} (known: {known})")
+    return load_assignment(folder), folder
+
+
+def new_assignment(root: Path, assignment_id: str, *, template: str = "blank") -> Path:
+    """Copy a template into root/ID; the result validates as it is."""
+    if not _ID.match(assignment_id):
+        raise ValueError(f"{assignment_id!r} is not a valid id: use lowercase letters, digits "
+                         "and underscores, starting with a letter")
+    source = TEMPLATES / template
+    if not source.is_dir():
+        known = ", ".join(sorted(p.name for p in TEMPLATES.iterdir()))
+        raise ValueError(f"no template {template!r} (known: {known})")
+    target = root / assignment_id
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; choose another id or remove it")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = target / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("{{id}}", assignment_id))
+    return target
+
+
+def zip_folder(folder: Path, destination: Path) -> Path:
+    """Zip a folder's files the way a candidate would (paths relative to the folder)."""
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder).as_posix())
+    return destination
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class ValidationReport(BaseModel):
+    assignment: str
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Limits,
+                        intake: IntakeRules, run_solutions: bool = True) -> ValidationReport:
+    """Schema, bundle hygiene, then every recorded solution re-graded against its scores."""
+    try:
+        assignment = load_assignment(folder)
+    except SpecError as exc:
+        return ValidationReport(assignment=folder.name,
+                                checks=[Check(name="schema", ok=False, detail=str(exc))])
+    checks = [Check(name="schema", ok=True, detail="assignment.yaml is valid"),
+              _bundle_has_no_hidden_file(assignment, folder)]
+    if run_solutions:
+        grade = _grader(assignment, folder, runner_image, ceiling, intake)
+        checks += [_baseline_reproduces(assignment, b.name, grade(folder / b.path))
+                   for b in assignment.baselines]
+        checks.append(_starter_fails(assignment, grade(folder / assignment.candidate.bundle)))
+    return ValidationReport(assignment=assignment.id, checks=checks)
+
+
+def _grader(assignment: Assignment, folder: Path, runner_image: str, ceiling: sandbox.Limits,
+            intake: IntakeRules):
+    def grade(solution: Path) -> Report:
+        with tempfile.TemporaryDirectory(prefix="validate-") as tmp:
+            archive = zip_folder(solution, Path(tmp) / "submission.zip")
+            return grade_zip(assignment=assignment, folder=folder, zip_path=archive,
+                             runner_image=runner_image, ceiling=ceiling, intake=intake)
+    return grade
+
+
+def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path) -> Check:
+    bundle = folder / assignment.candidate.bundle
+    bundled = {_sha256(p) for p in bundle.rglob("*") if p.is_file()}
+    secret_roots = [folder / "hidden", folder / "reference"]
+    leaked = sorted(str(p.relative_to(folder)) for root in secret_roots if root.is_dir()
+                    for p in root.rglob("*") if p.is_file() and _sha256(p) in bundled)
+    if leaked:
+        return Check(name="bundle_has_no_hidden_file", ok=False,
+                     detail=f"the candidate bundle contains hidden files: {', '.join(leaked)}")
+    return Check(name="bundle_has_no_hidden_file", ok=True,
+                 detail="no file of hidden/ or reference/ is in the bundle")
+
+
+def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> Check:
+    recorded = assignment.baseline(name).scores
+    measured = {m.name: m.value for m in report.metrics}
+    tolerance = assignment.reproducibility.tolerance
+    off = [f"{metric}: recorded {value}, measured {measured.get(metric)}"
+           for metric, value in recorded.items()
+           if measured.get(metric) is None or abs(measured[metric] - value) > tolerance + 1e-9]
+    if off:
+        return Check(name=f"baseline_{name}", ok=False,
+                     detail=f"does not reproduce within {tolerance}: " + "; ".join(off))
+    return Check(name=f"baseline_{name}", ok=True,
+                 detail=f"reproduces its recorded scores (total {report.total})")
+
+
+def _starter_fails(assignment: Assignment, report: Report) -> Check:
+    passed = sum(t.outcome == "passed" for t in report.hidden_tests)
+    ok = report.total is not None and passed < max(1, len(report.hidden_tests))
+    return Check(name="starter_fails_hidden_tests", ok=ok,
+                 detail=f"the starter bundle passes {passed} of {len(report.hidden_tests)} hidden "
+                        f"tests and scores {report.total}")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

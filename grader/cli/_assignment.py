@@ -1,0 +1,84 @@
+"""`grader assignment ...`: list, scaffold and validate assignments."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from grader.authoring import (
+    AssignmentNotFound,
+    find_assignment,
+    list_assignments,
+    new_assignment,
+    validate_assignment,
+)
+from grader.cli._output import abort, console, info, print_json
+from grader.settings import get_settings
+from grader.spec import SpecError
+
+app = typer.Typer(help="List, scaffold and validate assignments.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """List the assignments in the assignments folder."""
+    found = list_assignments(get_settings().assignments_dir)
+    if as_json:
+        print_json({"assignments": [
+            {"id": name, "valid": not isinstance(a, SpecError),
+             **({"error": str(a)} if isinstance(a, SpecError)
+                else {"title": a.title, "version": a.version})}
+            for name, a in found]})
+        return
+    table = Table("id", "version", "title")
+    for name, a in found:
+        if isinstance(a, SpecError):
+            table.add_row(name, "[red]invalid[/red]", str(a))
+        else:
+            table.add_row(name, a.version, a.title)
+    console.print(table)
+
+
+@app.command()
+def new(
+    assignment_id: str = typer.Argument(..., metavar="ID"),
+    template: str = typer.Option("blank", help="the scaffold to start from"),
+) -> None:
+    """Scaffold a new assignment that validates as it is."""
+    try:
+        folder = new_assignment(get_settings().assignments_dir, assignment_id, template=template)
+    except (ValueError, FileExistsError) as exc:
+        abort(str(exc))
+    console.print(f"created {folder}; next: grader assignment validate {assignment_id}")
+
+
+@app.command()
+def validate(
+    assignment_id: str = typer.Argument(..., metavar="ID"),
+    schema_only: bool = typer.Option(False, "--schema-only",
+                                     help="skip re-grading the recorded solutions"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Check the schema, the bundle, and that every recorded solution reproduces its scores."""
+    settings = get_settings()
+    try:
+        _, folder = find_assignment(settings.assignments_dir, assignment_id)
+    except AssignmentNotFound as exc:
+        abort(str(exc))
+    except SpecError:
+        folder = settings.assignments_dir / assignment_id
+    if not schema_only:
+        info("re-grading every baseline and the starter bundle (this runs real containers)")
+    report = validate_assignment(folder, runner_image=settings.runner_image,
+                                 ceiling=settings.limits, intake=settings.intake,
+                                 run_solutions=not schema_only)
+    if as_json:
+        print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    else:
+        table = Table("check", "", "detail")
+        for check in report.checks:
+            table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
+                          check.detail)
+        console.print(table)
+    if not report.ok:
+        abort(f"{assignment_id} is not valid")

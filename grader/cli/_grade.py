@@ -1,0 +1,65 @@
+"""`grader grade`: turn a submission zip into report.json and report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from grader.authoring import AssignmentNotFound, find_assignment
+from grader.cli._output import abort, console, info, print_json
+from grader.pipeline import InfrastructureError, grade_zip
+from grader.report import ReportStatus, write_report
+from grader.settings import get_settings
+from grader.spec import SpecError
+
+EXIT_GRADED, EXIT_REJECTED, EXIT_INFRASTRUCTURE = 0, 2, 3
+
+
+def grade(
+    submission: Path = typer.Argument(..., exists=True, dir_okay=False, help="the submission zip"),
+    assignment_id: str = typer.Option(..., "--assignment", "-a", help="assignment id"),
+    out: Path = typer.Option(Path("report"), "--out", help="folder for report.json and .html"),
+    as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
+) -> None:
+    """Grade a submission zip. Exit code: 0 graded, 2 rejected, 3 grader-side error."""
+    settings = get_settings()
+    try:
+        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
+    except (AssignmentNotFound, SpecError) as exc:
+        abort(str(exc))
+    try:
+        with console.status("grading") as status:
+            report = grade_zip(assignment=assignment, folder=folder, zip_path=submission,
+                               runner_image=settings.runner_image, ceiling=settings.limits,
+                               intake=settings.intake,
+                               seed_overrides=settings.hidden_seeds.get(assignment.id),
+                               progress=lambda step: (status.update(step), info(step)))
+    except InfrastructureError as exc:
+        abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
+    json_path, html_path = write_report(report, out)
+    if as_json:
+        print_json(report)
+    else:
+        _summary(report)
+        info(f"wrote {json_path} and {html_path}")
+    if report.status is ReportStatus.REJECTED:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def _summary(report) -> None:
+    console.print(report.message)
+    table = Table("component", "points", "weight", "why")
+    for component in report.components:
+        table.add_row(component.title, f"{component.points:.2f}", str(component.weight),
+                      component.reason)
+    if report.components:
+        console.print(table)
+    phases = Table("phase", "outcome", "wall s", "peak MiB")
+    for phase in report.phases:
+        peak = phase.peak_memory_bytes
+        phases.add_row(phase.name, phase.outcome, f"{phase.wall_seconds:.1f}",
+                       f"{peak / 2**20:.0f}" if peak is not None else "?")
+    if report.phases:
+        console.print(phases)

@@ -1,0 +1,145 @@
+"""Running an assignment's hidden pytest suites and evaluation harnesses on the trusted side.
+
+Both are the author's trusted code and run in the grader's process, never in a candidate container;
+they reach the candidate only through a ``Candidate`` bound to a live serve-phase session.
+Per-test outcome, duration and message come from pytest's own ``TestReport`` objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import math
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel
+
+from grader.candidate import Candidate
+
+__all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "run_harness", "run_suite"]
+
+MESSAGE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class HiddenContext:
+    """What trusted hidden code knows besides the candidate: its folder and the seeds in force.
+
+    A deployment may override an assignment's seeds privately (settings), so publishing the
+    assignment never publishes that deployment's hidden split.
+    """
+
+    hidden_dir: Path
+    seeds: Mapping[str, int]
+
+    def seed(self, name: str) -> int:
+        return self.seeds[name]
+
+
+class HarnessError(Exception):
+    """A harness broke its contract (no evaluate(), undeclared or non-finite metrics)."""
+
+
+class TestCaseResult(BaseModel):
+    __test__ = False  # not a pytest test class, despite the name
+
+    suite: str
+    name: str
+    outcome: Literal["passed", "failed", "error", "skipped"]
+    duration_seconds: float
+    message: str
+
+
+class _CandidatePlugin:
+    """Provides the `candidate` and `context` fixtures and collects pytest's reports."""
+
+    def __init__(self, suite: str, candidate: Candidate, context: HiddenContext) -> None:
+        self._suite = suite
+        self._candidate = candidate
+        self._context = context
+        self.results: dict[str, TestCaseResult] = {}
+
+    @pytest.fixture(scope="session")
+    def candidate(self) -> Candidate:
+        return self._candidate
+
+    @pytest.fixture(scope="session")
+    def context(self) -> HiddenContext:
+        return self._context
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        previous = self.results.get(report.nodeid)
+        if report.when == "call" or report.outcome != "passed":
+            if previous is not None and previous.outcome != "passed":
+                return  # keep the first failure (setup), not a later teardown's
+            outcome = report.outcome
+            if report.when != "call" and report.outcome == "failed":
+                outcome = "error"
+            message = ""
+            if report.longrepr is not None and report.outcome != "passed":
+                message = _short_message(report)
+            self.results[report.nodeid] = TestCaseResult(
+                suite=self._suite, name=report.nodeid, outcome=outcome,
+                duration_seconds=round(report.duration, 4), message=message)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.results[report.nodeid or self._suite] = TestCaseResult(
+                suite=self._suite, name=report.nodeid or self._suite, outcome="error",
+                duration_seconds=0.0, message=_short_message(report))
+
+
+def _short_message(report: Any) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text.strip()[:MESSAGE_CHARS]
+
+
+def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenContext
+              ) -> list[TestCaseResult]:
+    """Run one hidden suite (a file or folder of pytest tests) against the candidate."""
+    plugin = _CandidatePlugin(name, candidate, context)
+    with tempfile.TemporaryDirectory(prefix="hidden-suite-") as tmp:
+        # An empty ini of its own, so the grader's or the host's pytest settings never apply.
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [str(path), "-c", str(ini), "--rootdir", str(path if path.is_dir() else path.parent),
+                "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header"]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            pytest.main(args, plugins=[plugin])
+    return list(plugin.results.values())
+
+
+def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenContext,
+                metrics: list[str]) -> dict[str, float]:
+    """Import a harness module and return its declared metrics (finite floats only)."""
+    spec = importlib.util.spec_from_file_location(f"grader_harness_{name}", path)
+    if spec is None or spec.loader is None:
+        raise HarnessError(f"cannot import harness {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    evaluate = getattr(module, "evaluate", None)
+    if not callable(evaluate):
+        raise HarnessError(f"{path} defines no evaluate(candidate, context)")
+    values = evaluate(candidate, context)
+    if not isinstance(values, dict):
+        raise HarnessError(f"{path}: evaluate() returned {type(values).__name__}, not a dict")
+    undeclared = set(values) - set(metrics)
+    if undeclared:
+        raise HarnessError(f"{path}: evaluate() returned undeclared metrics {sorted(undeclared)}")
+    result = {}
+    for metric in metrics:
+        value = values.get(metric)
+        if value is None:
+            raise HarnessError(f"{path}: evaluate() did not return {metric}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise HarnessError(f"{path}: {metric} is not finite ({value})")
+        result[metric] = value
+    return result

@@ -1,0 +1,276 @@
+"""The grading flow: intake, the build phase, serve-phase sessions for hidden suites and harnesses,
+scoring, and the report.
+
+A candidate's failure (an exception, a timeout, running out of memory) is a graded outcome with a
+reason; only a grader-side problem raises ``InfrastructureError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import sandbox
+from grader.candidate import Candidate, CandidateCallFailed
+from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
+from grader.intake import IntakeError, IntakeRules, extract_submission
+from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
+from grader.scoring import score
+from grader.spec import Assignment
+
+__all__ = ["InfrastructureError", "assignment_sha256", "grade_directory", "grade_zip"]
+
+ProgressFn = Callable[[str], None]
+PUBLIC_DATA_DIR = "/data"
+
+
+class InfrastructureError(Exception):
+    """Grading could not run for a reason that is not the candidate's (engine, image)."""
+
+
+def assignment_sha256(folder: Path) -> str:
+    """A content hash of everything in the assignment folder, cited by reports."""
+    digest = hashlib.sha256()
+    files = (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def grade_zip(*, assignment: Assignment, folder: Path, zip_path: Path, runner_image: str,
+              ceiling: sandbox.Limits, intake: IntakeRules,
+              seed_overrides: Mapping[str, int] | None = None,
+              progress: ProgressFn = lambda _m: None) -> Report:
+    """Check and extract a submission zip, then grade it; a bad zip gives a rejected report."""
+    with tempfile.TemporaryDirectory(prefix="submission-") as tmp:
+        try:
+            submission = extract_submission(zip_path, Path(tmp) / "files", rules=intake,
+                                            required_files=assignment.candidate.required_files)
+        except IntakeError as exc:
+            return _rejected(assignment, folder, runner_image, ceiling, str(exc.message))
+        return grade_directory(assignment=assignment, folder=folder,
+                               submission_dir=Path(tmp) / "files",
+                               submission_sha256=submission.sha256, runner_image=runner_image,
+                               ceiling=ceiling, seed_overrides=seed_overrides,
+                               progress=progress)
+
+
+def grade_directory(*, assignment: Assignment, folder: Path, submission_dir: Path,
+                    submission_sha256: str | None, runner_image: str, ceiling: sandbox.Limits,
+                    seed_overrides: Mapping[str, int] | None = None,
+                    progress: ProgressFn = lambda _m: None) -> Report:
+    """Grade an extracted submission folder (its files readable by the sandbox's uid).
+
+    ``seed_overrides`` are a deployment's private seeds for hidden data; they reach only trusted
+    code (suites and harnesses), never a candidate container.
+    """
+    digest = sandbox.image_digest(runner_image)
+    if digest is None:
+        raise InfrastructureError(f"the runner image {runner_image} is missing; "
+                                  "run `grader sandbox build`")
+    seeds = {**assignment.reproducibility.seeds, **(seed_overrides or {})}
+    grading = _Grading(assignment, folder, submission_dir, runner_image, ceiling, progress,
+                       HiddenContext(hidden_dir=folder / "hidden", seeds=seeds))
+    grading.run()
+    return grading.report(digest, submission_sha256)
+
+
+class _Grading:
+    """The state of one grading: phase results, test results, metrics and failure reasons."""
+
+    def __init__(self, assignment: Assignment, folder: Path, submission_dir: Path,
+                 runner_image: str, ceiling: sandbox.Limits, progress: ProgressFn,
+                 context: HiddenContext) -> None:
+        self.assignment = assignment
+        self.context = context
+        self.folder = folder
+        self.submission_dir = submission_dir
+        self.runner_image = runner_image
+        self.build_limits = assignment.phases.build.limits_within(ceiling)
+        self.serve_limits = assignment.phases.serve.limits_within(ceiling)
+        self.progress = progress
+        self.phases: list[PhaseResult] = []
+        self.tests: list[TestCaseResult] = []
+        self.metrics: dict[str, float | None] = {}
+        self.failures: dict[str, str] = {}
+        self.build_failure: str | None = None
+
+    # the flow ------------------------------------------------------------------------------
+    def run(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="work-") as tmp:
+            work = Path(tmp) / "work"
+            self._build(work)
+            for suite in self.assignment.hidden_tests:
+                self._suite(suite.name, self.folder / suite.path, work)
+            for harness in self.assignment.harnesses:
+                self._harness(harness.name, self.folder / harness.path,
+                              [m.name for m in harness.metrics], work)
+
+    def _build(self, work: Path) -> None:
+        build = self.assignment.phases.build
+        self.progress(f"build: {build.call}()")
+        try:
+            with self._session("build", self.build_limits, work=None) as session:
+                session.call(build.call, timeout=self.build_limits.timeout, **build.arguments)
+                session.export_dir(work, max_bytes=self.build_limits.work_size)
+        except sandbox.AgentError as exc:
+            self.build_failure = f"the build phase failed in {build.call}(): {_describe(exc)}"
+
+    def _suite(self, name: str, path: Path, work: Path) -> None:
+        self.progress(f"hidden tests: {name}")
+        if self.build_failure:
+            self.failures[name] = self.build_failure
+            return
+        try:
+            with self._serve(f"serve: {name}", work) as candidate:
+                self.tests.extend(run_suite(name, path, candidate=candidate,
+                                            context=self.context))
+        except (sandbox.AgentError, CandidateCallFailed) as exc:
+            self.failures[name] = f"the serve phase failed: {_describe(exc)}"
+
+    def _harness(self, name: str, path: Path, metrics: list[str], work: Path) -> None:
+        self.progress(f"evaluation: {name}")
+        for metric in metrics:
+            self.metrics[f"{name}.{metric}"] = None
+        if self.build_failure:
+            self.failures[name] = self.build_failure
+            return
+        try:
+            with self._serve(f"serve: {name}", work) as candidate:
+                values = run_harness(name, path, candidate=candidate, context=self.context,
+                                     metrics=metrics)
+        except InfrastructureError:
+            raise
+        except HarnessError as exc:
+            raise InfrastructureError(f"the assignment's harness {name} is broken: {exc}") from exc
+        except Exception as exc:
+            # The harness stops on the candidate's answers (a failed call, a wrong length, ...):
+            # its metrics score zero with this reason, which reviewers see.
+            self.failures[name] = f"the evaluation stopped: {_describe(exc)}"
+            return
+        self.metrics.update({f"{name}.{metric}": value for metric, value in values.items()})
+
+    # sessions ------------------------------------------------------------------------------
+    @contextmanager
+    def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None
+                 ) -> Iterator[sandbox.AgentSession]:
+        mounts = []
+        public = self.assignment.candidate.public_data
+        if public is not None:
+            mounts.append(sandbox.ReadOnlyMount(self.folder / public, PUBLIC_DATA_DIR))
+        session: sandbox.AgentSession | None = None
+        failure: BaseException | None = None
+        try:
+            with sandbox.open_session(image=self.runner_image, limits=limits,
+                                      submission=self.submission_dir, mounts=mounts, work=work,
+                                      call_timeout=self.assignment.phases.serve.call_timeout
+                                      ) as session:
+                yield session
+        except sandbox.AgentError as exc:
+            failure = exc
+            raise
+        except sandbox.SandboxError as exc:
+            raise InfrastructureError(f"the {phase} phase could not run: {exc}") from exc
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            result = getattr(failure, "result", None) or (session.result if session else None)
+            self._record(phase, result, failure)
+
+    @contextmanager
+    def _serve(self, phase: str, work: Path) -> Iterator[Candidate]:
+        serve = self.assignment.phases.serve
+        with self._session(phase, self.serve_limits, work=work) as session:
+            candidate = Candidate(session, {
+                ep.name: (list(ep.params), ep.returns)
+                for ep in self.assignment.entry_points if ep.phase == "serve"})
+            try:
+                candidate.call(serve.load, work_dir=sandbox.WORK_DIR)
+            except CandidateCallFailed as exc:
+                if isinstance(exc.__cause__, sandbox.AgentError):
+                    raise exc.__cause__ from None
+                raise
+            yield candidate
+
+    def _record(self, phase: str, result: sandbox.RunResult | None,
+                failure: BaseException | None = None) -> None:
+        if result is None:
+            return
+        log = result.stderr.text
+        if isinstance(failure, sandbox.CandidateError) and failure.traceback:
+            log += "\n" + failure.traceback
+        self.phases.append(PhaseResult(
+            name=phase, outcome=result.outcome.value,
+            message=_describe(failure) if failure else result.message,
+            wall_seconds=result.wall_seconds, cpu_seconds=result.cpu_seconds,
+            peak_memory_bytes=result.peak_memory_bytes, log=log[-20_000:]))
+
+    # the report ----------------------------------------------------------------------------
+    def report(self, image_digest: str, submission_sha256: str | None) -> Report:
+        tests_by_suite = {
+            suite.name: (sum(t.outcome == "passed" for t in self.tests if t.suite == suite.name),
+                         sum(t.suite == suite.name for t in self.tests))
+            for suite in self.assignment.hidden_tests}
+        card = score(self.assignment, self.metrics, tests_by_suite, failures=self.failures)
+        message = f"Graded: {card.total:.1f} / 100."
+        if self.build_failure is not None:
+            message += f" {self.build_failure[0].upper()}{self.build_failure[1:].rstrip('.')}."
+        return Report(
+            status=ReportStatus.GRADED, message=message,
+            assignment_title=self.assignment.title, total=card.total,
+            components=card.components, metrics=self._metric_results(),
+            hidden_tests=self.tests, phases=self.phases,
+            reproduction=_reproduction(self.assignment, self.folder, self.runner_image,
+                                       image_digest, submission_sha256, self.context.seeds,
+                                       {"build": self.build_limits, "serve": self.serve_limits}))
+
+    def _metric_results(self) -> list[MetricResult]:
+        results = []
+        for harness in self.assignment.harnesses:
+            for metric in harness.metrics:
+                key = f"{harness.name}.{metric.name}"
+                results.append(MetricResult(
+                    name=key, value=self.metrics.get(key),
+                    higher_is_better=metric.higher_is_better,
+                    baselines={b.name: b.scores[key] for b in self.assignment.baselines
+                               if key in b.scores},
+                    reason=self.failures.get(harness.name, "")))
+        return results
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, sandbox.SessionClosed) and exc.outcome is not None:
+        return str(sandbox.Outcome(exc.outcome).value).replace("_", " ") + f" ({exc})"
+    if isinstance(exc, sandbox.CandidateError):
+        return f"{exc.type_name}: {exc.message}" if exc.message else exc.type_name
+    return str(exc)
+
+
+def _reproduction(assignment: Assignment, folder: Path, runner_image: str,
+                  image_digest: str | None, submission_sha256: str | None,
+                  seeds: Mapping[str, int], limits: dict[str, sandbox.Limits]) -> Reproduction:
+    return Reproduction(
+        runner_image=runner_image, runner_image_digest=image_digest,
+        assignment_id=assignment.id, assignment_version=assignment.version,
+        assignment_sha256=assignment_sha256(folder), submission_sha256=submission_sha256,
+        seeds=dict(seeds),
+        limits={phase: value.model_dump(mode="json") for phase, value in limits.items()})
+
+
+def _rejected(assignment: Assignment, folder: Path, runner_image: str, ceiling: sandbox.Limits,
+              reason: str) -> Report:
+    return Report(
+        status=ReportStatus.REJECTED, message=f"Your upload was rejected: {reason}",
+        assignment_title=assignment.title, total=None, components=[], metrics=[],
+        hidden_tests=[], phases=[],
+        reproduction=_reproduction(assignment, folder, runner_image,
+                                   sandbox.image_digest(runner_image), None,
+                                   assignment.reproducibility.seeds,
+                                   {"build": assignment.phases.build.limits_within(ceiling),
+                                    "serve": assignment.phases.serve.limits_within(ceiling)}))
+

@@ -1,0 +1,132 @@
+"""The graded report: one versioned JSON document (schemas/report.schema.json) and its HTML.
+
+Everything needed to reproduce a score is in ``reproduction``. Measurements that differ from run to
+run (durations, memory, timestamps) live only in fields whose names end in ``_seconds``, ``_bytes``,
+``_ms`` or ``_at``, so two gradings of one submission compare equal once those are set aside.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.__about__ import __version__
+from grader.hidden import TestCaseResult
+from grader.scoring import ComponentScore
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "MetricResult",
+    "PhaseResult",
+    "Report",
+    "ReportStatus",
+    "Reproduction",
+    "report_json_schema",
+    "write_report",
+]
+
+REPORT_SCHEMA_VERSION = "1.0"
+LOG_CHARS = 20_000
+
+
+class ReportStatus(StrEnum):
+    GRADED = "graded"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PhaseResult(_Model):
+    """How one container phase (build, or a serve session) went, measured on the trusted side."""
+
+    name: str
+    outcome: str
+    message: str
+    wall_seconds: float
+    cpu_seconds: float | None
+    peak_memory_bytes: int | None
+    log: str = Field("", description="the candidate's own output (reviewers only), capped")
+
+
+class MetricResult(_Model):
+    name: str = Field(description="harness.metric")
+    value: float | None
+    higher_is_better: bool
+    baselines: dict[str, float] = Field(description="each baseline's recorded value")
+    reason: str = ""
+
+
+class Reproduction(_Model):
+    runner_image: str
+    runner_image_digest: str | None
+    assignment_id: str
+    assignment_version: str
+    assignment_sha256: str
+    submission_sha256: str | None
+    seeds: dict[str, int]
+    limits: dict[str, dict[str, Any]]
+    grader_version: str = __version__
+
+
+class Report(_Model):
+    schema_version: Literal["1.0"] = REPORT_SCHEMA_VERSION
+    status: ReportStatus
+    message: str = Field(description="one sentence for the candidate: what happened")
+    assignment_title: str
+    total: float | None = Field(description="points out of 100")
+    components: list[ComponentScore]
+    metrics: list[MetricResult]
+    hidden_tests: list[TestCaseResult]
+    phases: list[PhaseResult]
+    reproduction: Reproduction
+    graded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def for_candidate(self, fields: list[str]) -> dict[str, Any]:
+        """Only what the assignment releases to candidates (never logs unless released)."""
+        released = {"status": self.status.value, "message": self.message}
+        available = {
+            "total": self.total,
+            "components": [{"id": c.id, "title": c.title, "points": c.points, "weight": c.weight}
+                           for c in self.components],
+            "metrics": [{"name": m.name, "value": m.value} for m in self.metrics],
+            "hidden_tests": {"passed": sum(t.outcome == "passed" for t in self.hidden_tests),
+                             "total": len(self.hidden_tests)},
+            "logs": [{"phase": p.name, "log": p.log} for p in self.phases],
+        }
+        released.update({name: available[name] for name in fields if name in available})
+        return released
+
+
+def report_json_schema() -> dict[str, Any]:
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            **Report.model_json_schema()}
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("grader", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_html(report: Report) -> str:
+    return _templates().get_template("report.html.j2").render(report=report)
+
+
+def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "report.json", out_dir / "report.html"
+    json_path.write_text(report.model_dump_json(indent=2) + "\n")
+    html_path.write_text(render_html(report))
+    return json_path, html_path

@@ -1,0 +1,168 @@
+"""Scoring: rubric, metric values and hidden-test counts in; points and a reason per component out.
+
+Pure functions, no I/O. A metric is placed on a piecewise linear scale between recorded baselines
+(``scale_points``); a tests component earns the share of passed tests. Each component carries a
+sentence a reviewer can read without opening the rubric, such as
+"recall_at_10 0.850 is between bm25 (0.770, 50%) and reference (0.980, 100%)".
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.spec import Assignment, RubricComponent
+
+__all__ = ["ComponentScore", "ScoreCard", "scale_points", "score"]
+
+
+class ComponentScore(BaseModel):
+    """One rubric component's result: ``points = weight * fraction``, rounded to 2 places."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    weight: float
+    points: float = Field(ge=0)
+    fraction: float = Field(ge=0, le=1)
+    reason: str
+
+
+class ScoreCard(BaseModel):
+    """The total out of 100 (rounded to 2 places) and how each component contributed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    total: float = Field(ge=0, le=100)
+    components: list[ComponentScore]
+
+
+def _reached(value: float, anchors: Sequence[tuple[float, float]], higher_is_better: bool) -> int:
+    """Index of the best anchor whose metric value ``value`` meets or beats; -1 if none."""
+    sign = 1.0 if higher_is_better else -1.0
+    reached = -1
+    for index, (anchor_value, _) in enumerate(anchors):
+        if sign * value >= sign * anchor_value:
+            reached = index
+    return reached
+
+
+def _checked(anchors: Sequence[tuple[float, float]], higher_is_better: bool
+             ) -> list[tuple[float, float]]:
+    ordered = sorted(anchors, key=lambda anchor: anchor[1])
+    if not ordered:
+        raise ValueError("a scale needs at least one anchor")
+    sign = 1.0 if higher_is_better else -1.0
+    for (low, _), (high, _) in itertools.pairwise(ordered):
+        # Otherwise a better metric value could earn fewer points.
+        if sign * high < sign * low:
+            raise ValueError("anchor values must not get worse as their points rise")
+    return ordered
+
+
+def scale_points(value: float, anchors: Sequence[tuple[float, float]],
+                 higher_is_better: bool) -> float:
+    """The points fraction of ``value`` on the scale through ``anchors`` (metric value, points).
+
+    Linear between neighbouring anchors, clamped to the first and last anchor's points. When two
+    anchors share a metric value, reaching it earns the higher points (so no division by zero).
+    NaN earns 0.
+    """
+    ordered = _checked(anchors, higher_is_better)
+    if math.isnan(value):
+        return 0.0
+    index = _reached(value, ordered, higher_is_better)
+    if index < 0:
+        return ordered[0][1]
+    if index == len(ordered) - 1:
+        return ordered[-1][1]
+    (low_value, low_points), (high_value, high_points) = ordered[index], ordered[index + 1]
+    # _reached picked the last anchor reached, so the next one differs in value: no zero division.
+    share = (value - low_value) / (high_value - low_value)
+    return low_points + share * (high_points - low_points)
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.3g}" if 0 < abs(value) < 0.001 else f"{value:.3f}"
+
+
+def _with_failure(sentence: str, failure: str | None) -> str:
+    return f"{sentence} ({failure})" if failure else sentence
+
+
+def _metric(component: RubricComponent, assignment: Assignment,
+            metrics: Mapping[str, float | None], failures: Mapping[str, str]
+            ) -> tuple[float, str]:
+    assert component.metric is not None and component.scale is not None  # the spec ensures it
+    key = component.metric
+    harness, _, name = key.partition(".")
+    failure = failures.get(key) or failures.get(harness)
+    value = metrics.get(key)
+    if value is None:
+        return 0.0, f"no value: {failure or f'the {harness} harness reported no {name}'}"
+    if math.isnan(value):
+        return 0.0, _with_failure(f"{name} is not a number (NaN)", failure)
+    higher = assignment.metric(key).higher_is_better
+    named = [(anchor.baseline, assignment.baseline(anchor.baseline).scores[key], anchor.points)
+             for anchor in component.scale.anchors]
+    fraction = scale_points(value, [(v, p) for _, v, p in named], higher)
+
+    def at(index: int) -> str:
+        baseline, anchor_value, points = named[index]
+        return f"{baseline} ({_number(anchor_value)}, {points:.0%})"
+
+    index = _reached(value, [(v, p) for _, v, p in named], higher)
+    shown = f"{name} {_number(value)}"
+    if index < 0:
+        sentence = f"{shown} falls short of {at(0)}"
+    elif value == named[index][1]:
+        sentence = f"{shown} matches {at(index)}"
+    elif index == len(named) - 1:
+        sentence = f"{shown} beats {at(index)}"
+    else:
+        sentence = f"{shown} is between {at(index)} and {at(index + 1)}"
+    return fraction, _with_failure(sentence, failure)
+
+
+def _tests(suite: str, test_results: Mapping[str, tuple[int, int]],
+           failures: Mapping[str, str]) -> tuple[float, str]:
+    failure = failures.get(suite)
+    if suite not in test_results:
+        return 0.0, f"no result: {failure or f'the {suite} tests did not run'}"
+    passed, total = test_results[suite]
+    if not 0 <= passed <= total:
+        raise ValueError(f"suite {suite}: {passed} passed of {total} is not a count")
+    if total == 0:
+        return 0.0, _with_failure(f"no {suite} tests ran", failure)
+    return passed / total, _with_failure(f"{passed} of {total} hidden tests passed", failure)
+
+
+def score(assignment: Assignment, metrics: Mapping[str, float | None],
+          test_results: Mapping[str, tuple[int, int]],
+          failures: Mapping[str, str] | None = None) -> ScoreCard:
+    """Score every rubric component.
+
+    ``metrics`` maps ``harness.metric`` to a value (None or absent scores 0); ``test_results``
+    maps a suite to (passed, total); ``failures`` maps a harness, metric key or suite to why it
+    produced nothing, and that reason is given in the component's sentence.
+    """
+    failures = failures or {}
+    components = []
+    exact_total = 0.0
+    for component in assignment.rubric:
+        if component.tests is not None:
+            fraction, reason = _tests(component.tests, test_results, failures)
+        else:
+            fraction, reason = _metric(component, assignment, metrics, failures)
+        exact_total += component.weight * fraction
+        components.append(ComponentScore(
+            id=component.id, title=component.title, weight=component.weight,
+            points=round(component.weight * fraction, 2), fraction=fraction, reason=reason))
+    # Summed before rounding, so the total can differ from the sum of rounded points by 0.01.
+    return ScoreCard(total=min(100.0, max(0.0, round(exact_total, 2))), components=components)

@@ -1,0 +1,182 @@
+"""The grading pipeline end to end, against the real engine, on a freshly scaffolded assignment."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.authoring import new_assignment, zip_folder
+from grader.intake import IntakeRules
+from grader.pipeline import grade_zip
+from grader.report import Report, ReportStatus, write_report
+from grader.spec import load_assignment
+from sandbox import Limits
+
+pytestmark = pytest.mark.docker
+
+CEILING = Limits(memory="1g", cpus=1, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return new_assignment(tmp_path_factory.mktemp("assignments"), "starter")
+
+
+@pytest.fixture(scope="module")
+def grade(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
+    assignment = load_assignment(scaffold)
+
+    def run(solution: Path | str) -> Report:
+        folder = Path(solution) if isinstance(solution, Path) else _write_solution(
+            tmp_path_factory.mktemp("solution"), solution)
+        archive = zip_folder(folder, tmp_path_factory.mktemp("zip") / "submission.zip")
+        return grade_zip(assignment=assignment, folder=scaffold, zip_path=archive,
+                         runner_image=runner_image, ceiling=CEILING, intake=IntakeRules())
+    return run
+
+
+@pytest.fixture(scope="module")
+def honest_constant(grade, scaffold: Path) -> Report:
+    return grade(scaffold / "reference" / "constant")
+
+
+def _write_solution(folder: Path, source: str) -> Path:
+    (folder / "solution.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+CONSTANT = '''
+import json, os
+def train(train_path, work_dir):
+    open(os.path.join(work_dir, "label.txt"), "w").write("long")
+def load(work_dir):
+    global _label
+    _label = open(os.path.join(work_dir, "label.txt")).read()
+def predict(texts):
+    return [_label for _ in texts]
+'''
+
+
+def test_reference_reaches_full_points(grade, scaffold: Path) -> None:
+    report = grade(scaffold / "reference" / "solution")
+    assert report.status is ReportStatus.GRADED
+    assert report.total == 100.0
+    assert {t.outcome for t in report.hidden_tests} == {"passed"}
+    assert [p.outcome for p in report.phases] == ["ok", "ok", "ok"]
+    assert report.reproduction.runner_image_digest.startswith("sha256:")
+    assert len(report.reproduction.submission_sha256) == 64
+
+
+def test_constant_baseline_gets_only_test_points(honest_constant: Report) -> None:
+    by_id = {c.id: c for c in honest_constant.components}
+    assert by_id["accuracy"].points == 0.0
+    assert by_id["behaviour"].points == 30.0
+    assert honest_constant.total == 30.0
+
+
+def test_starter_stub_scores_zero_with_a_reason(grade, scaffold: Path) -> None:
+    report = grade(scaffold / "candidate")
+    assert report.total == 0.0
+    assert "NotImplementedError" in report.message
+    assert report.phases[0].outcome != "ok" or "NotImplementedError" in report.phases[0].message
+
+
+def test_grading_twice_gives_identical_reports(grade, scaffold: Path) -> None:
+    first = grade(scaffold / "reference" / "solution")
+    second = grade(scaffold / "reference" / "solution")
+    assert _stable(first.model_dump(mode="json")) == _stable(second.model_dump(mode="json"))
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()
+                if not k.endswith(("_seconds", "_bytes", "_ms", "_at"))}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+TAMPERING = {
+    "monkeypatch_pytest_and_builtins": CONSTANT + '''
+import builtins, sys
+try:
+    import pytest
+    pytest.main = lambda *a, **k: 0
+except ImportError:
+    pass
+builtins.len = lambda x: 100
+for place in ("/tmp", "/work", "/submission"):
+    try:
+        open(place + "/conftest.py", "w").write("def pytest_runtest_makereport(): pass")
+    except OSError:
+        pass
+''',
+    "write_fake_reports": CONSTANT.replace('open(os.path.join(work_dir, "label.txt"), "w")', '''[
+        open(os.path.join(p, "report.json"), "w").write('{"total": 100, "status": "graded"}')
+        for p in (work_dir, "/tmp")] and open(os.path.join(work_dir, "label.txt"), "w")'''),
+    "print_fake_protocol_lines": CONSTANT.replace("def predict(texts):", '''def predict(texts):
+    import sys
+    print('{"id": 99, "result": ["short", "long"]}')
+    sys.__stdout__.write('{"id": 3, "result": []}\\n')'''),
+}
+
+
+@pytest.mark.parametrize("source", TAMPERING.values(), ids=TAMPERING.keys())
+def test_tampering_earns_no_more_than_honest_work(grade, honest_constant: Report,
+                                                  source: str) -> None:
+    report = grade(source)
+    assert report.status is ReportStatus.GRADED
+    assert report.total <= honest_constant.total
+
+
+BROKEN = {
+    "exit_0_in_build": ("import sys\ndef train(train_path, work_dir):\n    sys.exit(0)\n"
+                        "def load(work_dir): pass\ndef predict(texts): return []\n", "SystemExit"),
+    "os_exit_0_in_predict": (CONSTANT.replace("return [_label for _ in texts]",
+                                              "import os; os._exit(0)"), "ended"),
+    "wrong_type": (CONSTANT.replace("return [_label for _ in texts]", "return {'a': 1}"),
+                   "wrong shape"),
+    "wrong_label": (CONSTANT.replace("return [_label for _ in texts]", "return [1 for _ in texts]"),
+                    "wrong shape"),
+    "nan": (CONSTANT.replace("return [_label for _ in texts]", "return [float('nan')]"),
+            "JSON"),
+    "wrong_length": (CONSTANT.replace("return [_label for _ in texts]", "return ['long']"),
+                     "evaluation"),
+}
+
+
+@pytest.mark.parametrize(("source", "reason"), BROKEN.values(), ids=BROKEN.keys())
+def test_broken_answers_score_zero_on_the_metric_with_a_reason(grade, source: str,
+                                                               reason: str) -> None:
+    report = grade(source)
+    accuracy = next(c for c in report.components if c.id == "accuracy")
+    assert accuracy.points == 0.0
+    reasons = " ".join([report.message, accuracy.reason,
+                        *(t.message for t in report.hidden_tests),
+                        *(m.reason for m in report.metrics)])
+    assert reason in reasons
+
+
+def test_rejected_zip_writes_a_rejected_report(grade, scaffold: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "README.md").write_text("forgot the solution")
+    report = grade(folder)
+    assert report.status is ReportStatus.REJECTED
+    assert "solution.py" in report.message
+    assert report.total is None
+
+
+def test_report_files_are_written_and_html_reads_on_its_own(grade, scaffold: Path,
+                                                           tmp_path: Path) -> None:
+    report = grade(scaffold / "reference" / "solution")
+    json_path, html_path = write_report(report, tmp_path / "out")
+    assert Report.model_validate(json.loads(json_path.read_text())) == report
+    html = html_path.read_text()
+    for needle in ("Accuracy on hidden texts", "test_empty_batch", report.reproduction.
+                   runner_image_digest, "limits: build"):
+        assert needle in html

@@ -1,0 +1,183 @@
+"""Scoring: the piecewise scale, the total, and the reason each component gives."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from grader.scoring import ScoreCard, scale_points, score
+from grader.spec import Assignment
+
+# recall-like (higher is better) and latency-like (lower is better) scales, as (value, points)
+RECALL = [(0.01, 0.0), (0.77, 0.5), (0.98, 1.0)]
+LATENCY = [(400.0, 0.0), (100.0, 0.5), (50.0, 1.0)]
+
+
+@pytest.mark.parametrize(("value", "anchors", "higher", "expected"), [
+    pytest.param(0.0, RECALL, True, 0.0, id="below-floor"),
+    pytest.param(0.01, RECALL, True, 0.0, id="at-floor"),
+    pytest.param(0.77, RECALL, True, 0.5, id="at-middle"),
+    pytest.param(0.98, RECALL, True, 1.0, id="at-top"),
+    pytest.param(0.39, RECALL, True, 0.25, id="between-floor-and-middle"),
+    pytest.param(0.875, RECALL, True, 0.75, id="between-middle-and-top"),
+    pytest.param(0.999, RECALL, True, 1.0, id="above-top"),
+    pytest.param(math.inf, RECALL, True, 1.0, id="infinite"),
+    pytest.param(1000.0, LATENCY, False, 0.0, id="lower-is-better-below-floor"),
+    pytest.param(400.0, LATENCY, False, 0.0, id="lower-is-better-at-floor"),
+    pytest.param(250.0, LATENCY, False, 0.25, id="lower-is-better-between"),
+    pytest.param(75.0, LATENCY, False, 0.75, id="lower-is-better-upper-segment"),
+    pytest.param(10.0, LATENCY, False, 1.0, id="lower-is-better-above-top"),
+    pytest.param(0.5, [(0.5, 0.0), (0.5, 1.0)], True, 1.0, id="equal-anchors-reached"),
+    pytest.param(0.4, [(0.5, 0.0), (0.5, 1.0)], True, 0.0, id="equal-anchors-missed"),
+    pytest.param(0.6, [(0.2, 0.0), (0.6, 0.5), (0.6, 0.8), (1.0, 1.0)], True, 0.8,
+                 id="equal-anchors-in-the-middle"),
+    pytest.param(0.8, [(0.2, 0.0), (0.6, 0.5), (0.6, 0.8), (1.0, 1.0)], True, 0.9,
+                 id="after-equal-anchors"),
+    pytest.param(math.nan, RECALL, True, 0.0, id="nan"),
+    pytest.param(0.0, [(0.5, 0.2), (0.9, 0.9)], True, 0.2, id="floor-with-points"),
+    pytest.param(0.77, list(reversed(RECALL)), True, 0.5, id="anchors-in-any-order"),
+])
+def test_scale_points(value: float, anchors: list[tuple[float, float]], higher: bool,
+                      expected: float) -> None:
+    assert scale_points(value, anchors, higher) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("anchors", "higher"), [
+    pytest.param([], True, id="no-anchors"),
+    pytest.param(RECALL, False, id="against-the-direction"),
+])
+def test_scale_points_refuses_a_broken_scale(anchors: list[tuple[float, float]],
+                                             higher: bool) -> None:
+    with pytest.raises(ValueError, match="anchor"):
+        scale_points(0.5, anchors, higher)
+
+
+def make_assignment() -> Assignment:
+    spec: dict[str, Any] = {
+        "id": "rag_pipeline", "title": "Retrieval", "version": "1.0.0", "summary": "Search.",
+        "candidate": {"bundle": "candidate", "max_submissions": 3},
+        "entry_points": [
+            {"name": "index", "phase": "build", "params": {"work_dir": "string"},
+             "returns": "null"},
+            {"name": "load", "phase": "serve", "params": {"work_dir": "string"},
+             "returns": "null"},
+        ],
+        "phases": {"build": {"call": "index", "arguments": {"work_dir": "/work"}},
+                   "serve": {"load": "load", "call_timeout": 10}},
+        "hidden_tests": [{"name": "behaviour", "path": "hidden/tests"}],
+        "harnesses": [{"name": "retrieval", "path": "hidden/harness.py", "metrics": [
+            {"name": "recall_at_10", "higher_is_better": True},
+            {"name": "search_p95_ms", "higher_is_better": False},
+        ]}],
+        "rubric": [
+            {"id": "retrieval", "title": "Retrieval quality", "weight": 50,
+             "metric": "retrieval.recall_at_10", "scale": {"anchors": [
+                 {"baseline": "constant", "points": 0.0}, {"baseline": "bm25", "points": 0.5},
+                 {"baseline": "reference", "points": 1.0}]}},
+            {"id": "latency", "title": "Search latency", "weight": 20,
+             "metric": "retrieval.search_p95_ms", "scale": {"anchors": [
+                 {"baseline": "bm25", "points": 0.0}, {"baseline": "reference", "points": 1.0}]}},
+            {"id": "behaviour", "title": "Hidden behaviour tests", "weight": 30,
+             "tests": "behaviour"},
+        ],
+        "baselines": [
+            {"name": "constant", "path": "reference/constant",
+             "scores": {"retrieval.recall_at_10": 0.01}},
+            {"name": "bm25", "path": "reference/bm25",
+             "scores": {"retrieval.recall_at_10": 0.77, "retrieval.search_p95_ms": 400.0}},
+            {"name": "reference", "path": "reference/solution",
+             "scores": {"retrieval.recall_at_10": 0.98, "retrieval.search_p95_ms": 50.0}},
+        ],
+        "reproducibility": {"tolerance": 0.02},
+    }
+    return Assignment.model_validate(spec)
+
+
+RECALL_KEY, LATENCY_KEY = "retrieval.recall_at_10", "retrieval.search_p95_ms"
+
+
+def reasons(card: ScoreCard) -> dict[str, str]:
+    return {component.id: component.reason for component in card.components}
+
+
+def test_a_full_score_card() -> None:
+    card = score(make_assignment(), {RECALL_KEY: 0.875, LATENCY_KEY: 225.0},
+                 {"behaviour": (7, 9)})
+
+    points = {c.id: c.points for c in card.components}
+    assert points == {"retrieval": 37.5, "latency": 10.0, "behaviour": 23.33}
+    # 37.5 + 10 + 30 * 7/9 = 70.8333...: summed exactly, then rounded
+    assert card.total == 70.83
+    assert reasons(card) == {
+        "retrieval": "recall_at_10 0.875 is between bm25 (0.770, 50%) and reference (0.980, 100%)",
+        "latency": "search_p95_ms 225.000 is between bm25 (400.000, 0%) and reference "
+                   "(50.000, 100%)",
+        "behaviour": "7 of 9 hidden tests passed",
+    }
+    assert [c.weight for c in card.components] == [50, 20, 30]
+    assert card.components[2].fraction == pytest.approx(7 / 9)
+
+
+@pytest.mark.parametrize(("metrics", "tests", "total"), [
+    pytest.param({RECALL_KEY: 0.98, LATENCY_KEY: 50.0}, {"behaviour": (9, 9)}, 100.0,
+                 id="everything"),
+    pytest.param({RECALL_KEY: 1.0, LATENCY_KEY: 1.0}, {"behaviour": (9, 9)}, 100.0,
+                 id="beyond-the-reference-is-clamped"),
+    pytest.param({RECALL_KEY: 0.0, LATENCY_KEY: 900.0}, {"behaviour": (0, 9)}, 0.0,
+                 id="nothing"),
+    pytest.param({RECALL_KEY: 0.77}, {"behaviour": (3, 9)}, 35.0, id="baseline-level"),
+])
+def test_totals(metrics: dict[str, float], tests: dict[str, tuple[int, int]],
+                total: float) -> None:
+    assert score(make_assignment(), metrics, tests).total == total
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (0.005, "recall_at_10 0.005 falls short of constant (0.010, 0%)"),
+    (0.77, "recall_at_10 0.770 matches bm25 (0.770, 50%)"),
+    (0.99, "recall_at_10 0.990 beats reference (0.980, 100%)"),
+    (math.nan, "recall_at_10 is not a number (NaN)"),
+])
+def test_metric_reasons(value: float, reason: str) -> None:
+    card = score(make_assignment(), {RECALL_KEY: value}, {})
+    assert reasons(card)["retrieval"] == reason
+
+
+@pytest.mark.parametrize(("metrics", "failures", "reason"), [
+    pytest.param({}, {}, "no value: the retrieval harness reported no recall_at_10",
+                 id="absent"),
+    pytest.param({RECALL_KEY: None}, {}, "no value: the retrieval harness reported no "
+                 "recall_at_10", id="none"),
+    pytest.param({RECALL_KEY: None}, {"retrieval": "the build phase timed out"},
+                 "no value: the build phase timed out", id="harness-failure"),
+    pytest.param({}, {RECALL_KEY: "the harness returned a string"},
+                 "no value: the harness returned a string", id="metric-failure"),
+])
+def test_missing_metrics_score_zero_with_a_reason(metrics: dict[str, float | None],
+                                                  failures: dict[str, str], reason: str) -> None:
+    card = score(make_assignment(), metrics, {"behaviour": (9, 9)}, failures=failures)
+
+    retrieval = card.components[0]
+    assert (retrieval.points, retrieval.fraction, retrieval.reason) == (0.0, 0.0, reason)
+    assert card.total == 30.0
+
+
+@pytest.mark.parametrize(("results", "failures", "reason"), [
+    pytest.param({}, {}, "no result: the behaviour tests did not run", id="absent"),
+    pytest.param({}, {"behaviour": "the serve phase ran out of memory"},
+                 "no result: the serve phase ran out of memory", id="failed"),
+    pytest.param({"behaviour": (0, 0)}, {}, "no behaviour tests ran", id="empty"),
+    pytest.param({"behaviour": (2, 9)}, {"behaviour": "the serve container exited"},
+                 "2 of 9 hidden tests passed (the serve container exited)", id="partial"),
+])
+def test_test_reasons(results: dict[str, tuple[int, int]], failures: dict[str, str],
+                      reason: str) -> None:
+    card = score(make_assignment(), {}, results, failures=failures)
+    assert reasons(card)["behaviour"] == reason
+
+
+def test_impossible_test_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="not a count"):
+        score(make_assignment(), {}, {"behaviour": (10, 9)})
