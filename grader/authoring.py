@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import tempfile
@@ -19,8 +20,10 @@ from grader.spec import Assignment, SpecError, load_assignment
 
 __all__ = [
     "AssignmentNotFound",
+    "BundleRefused",
     "Check",
     "ValidationReport",
+    "build_bundle",
     "find_assignment",
     "list_assignments",
     "new_assignment",
@@ -34,6 +37,10 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class AssignmentNotFound(Exception):
     pass
+
+
+class BundleRefused(Exception):
+    """The candidate bundle would carry a file of hidden/ or reference/."""
 
 
 def list_assignments(root: Path) -> list[tuple[str, Assignment | SpecError]]:
@@ -79,6 +86,35 @@ def zip_folder(folder: Path, destination: Path) -> Path:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 archive.write(path, path.relative_to(folder).as_posix())
+    return destination
+
+
+BUNDLE_MANIFEST = "MANIFEST.json"
+
+
+def build_bundle(assignment: Assignment, folder: Path, destination: Path) -> Path:
+    """The starter zip candidates download: the bundle folder plus a manifest of its files.
+
+    Refused (nothing written) when any bundled file has the content of a hidden or reference file,
+    whatever its name, so a misplaced copy cannot leak through a rename.
+    """
+    check = _bundle_has_no_hidden_file(assignment, folder)
+    if not check.ok:
+        raise BundleRefused(check.detail)
+    bundle = folder / assignment.candidate.bundle
+    files = sorted(p for p in bundle.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    manifest = {
+        "assignment": assignment.id,
+        "version": assignment.version,
+        "files": [{"path": p.relative_to(bundle).as_posix(), "sha256": _sha256(p),
+                   "bytes": p.stat().st_size} for p in files],
+    }
+    partial = destination.with_name(destination.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(bundle).as_posix())
+        archive.writestr(BUNDLE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    partial.replace(destination)
     return destination
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from grader.authoring import (
     AssignmentNotFound,
+    BundleRefused,
+    build_bundle,
     find_assignment,
     list_assignments,
     new_assignment,
@@ -82,3 +86,19 @@ def validate(
         console.print(table)
     if not report.ok:
         abort(f"{assignment_id} is not valid")
+
+
+@app.command()
+def bundle(
+    assignment_id: str = typer.Argument(..., metavar="ID"),
+    out: Path = typer.Option(None, "--out", help="the zip to write (default: ID-VERSION.zip)"),
+) -> None:
+    """Write the starter zip candidates download (refused if it would hold a hidden file)."""
+    settings = get_settings()
+    try:
+        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
+        target = out or Path(f"{assignment.id}-{assignment.version}.zip")
+        build_bundle(assignment, folder, target)
+    except (AssignmentNotFound, SpecError, BundleRefused) as exc:
+        abort(str(exc))
+    console.print(f"wrote {target}")

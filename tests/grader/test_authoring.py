@@ -1,0 +1,130 @@
+"""Scaffolding, listing, bundling and validating assignments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.authoring import (
+    BUNDLE_MANIFEST,
+    AssignmentNotFound,
+    BundleRefused,
+    build_bundle,
+    find_assignment,
+    list_assignments,
+    new_assignment,
+    validate_assignment,
+)
+from grader.intake import IntakeRules
+from grader.spec import SpecError, load_assignment
+from sandbox import Limits
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "assignments"
+
+
+@pytest.fixture
+def scaffold(root: Path) -> Path:
+    root.mkdir()
+    return new_assignment(root, "demo")
+
+
+def test_a_new_scaffold_loads_as_it_is(scaffold: Path) -> None:
+    assignment = load_assignment(scaffold)
+    assert assignment.id == "demo"
+    assert [b.name for b in assignment.baselines] == ["constant", "reference"]
+
+
+@pytest.mark.parametrize("bad_id", ["Demo", "1demo", "de-mo", "../escape", ""])
+def test_new_refuses_an_invalid_id(root: Path, bad_id: str) -> None:
+    root.mkdir()
+    with pytest.raises(ValueError, match="not a valid id"):
+        new_assignment(root, bad_id)
+    assert list(root.iterdir()) == []
+
+
+def test_new_refuses_to_overwrite(scaffold: Path, root: Path) -> None:
+    (scaffold / "marker").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        new_assignment(root, "demo")
+    assert (scaffold / "marker").read_text() == "keep me"
+
+
+def test_new_refuses_an_unknown_template(root: Path) -> None:
+    root.mkdir()
+    with pytest.raises(ValueError, match=r"no template 'nope'.*blank"):
+        new_assignment(root, "demo", template="nope")
+
+
+def test_list_reports_broken_specs_beside_good_ones(scaffold: Path, root: Path) -> None:
+    broken = root / "broken"
+    shutil.copytree(scaffold, broken)
+    spec = broken / "assignment.yaml"
+    spec.write_text(spec.read_text().replace('id: "demo"', 'id: "broken"\nbogus: 1'))
+    found = dict(list_assignments(root))
+    assert found["demo"].id == "demo"
+    assert isinstance(found["broken"], SpecError)
+    assert "bogus" in str(found["broken"])
+
+
+def test_find_names_the_known_assignments(scaffold: Path, root: Path) -> None:
+    with pytest.raises(AssignmentNotFound, match="known: demo"):
+        find_assignment(root, "missing")
+
+
+def test_bundle_holds_the_candidate_folder_and_a_manifest(scaffold: Path, tmp_path: Path) -> None:
+    assignment = load_assignment(scaffold)
+    target = build_bundle(assignment, scaffold, tmp_path / "bundle.zip")
+    with zipfile.ZipFile(target) as archive:
+        names = set(archive.namelist())
+        manifest = json.loads(archive.read(BUNDLE_MANIFEST))
+    assert names == {"README.md", "solution.py", "check.py", "data/train.jsonl", BUNDLE_MANIFEST}
+    assert {f["path"] for f in manifest["files"]} == names - {BUNDLE_MANIFEST}
+    assert not any(name.startswith(("hidden", "reference")) for name in names)
+
+
+def test_bundle_refuses_a_planted_hidden_file_under_any_name(scaffold: Path,
+                                                            tmp_path: Path) -> None:
+    shutil.copy(scaffold / "hidden" / "test.jsonl", scaffold / "candidate" / "data" / "extra.txt")
+    assignment = load_assignment(scaffold)
+    with pytest.raises(BundleRefused, match=r"hidden/test\.jsonl"):
+        build_bundle(assignment, scaffold, tmp_path / "bundle.zip")
+    assert list(tmp_path.glob("bundle.zip*")) == []
+
+
+def test_validate_reports_a_schema_error_without_running_anything(scaffold: Path) -> None:
+    spec = scaffold / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("weight: 70", "weight: 60"))
+    report = validate_assignment(scaffold, runner_image="unused", ceiling=Limits(),
+                                 intake=IntakeRules())
+    assert not report.ok
+    assert [c.name for c in report.checks] == ["schema"]
+    assert "100" in report.checks[0].detail
+
+
+@pytest.mark.docker
+def test_validate_regrades_every_recorded_solution(scaffold: Path, runner_image: str) -> None:
+    report = validate_assignment(scaffold, runner_image=runner_image, ceiling=Limits(),
+                                 intake=IntakeRules())
+    assert report.ok, report.checks
+    assert [c.name for c in report.checks] == [
+        "schema", "bundle_has_no_hidden_file", "baseline_constant", "baseline_reference",
+        "starter_fails_hidden_tests"]
+
+
+@pytest.mark.docker
+def test_validate_catches_a_recorded_score_that_does_not_reproduce(scaffold: Path,
+                                                                   runner_image: str) -> None:
+    spec = scaffold / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("quality.accuracy: 0.51", "quality.accuracy: 0.6"))
+    report = validate_assignment(scaffold, runner_image=runner_image, ceiling=Limits(),
+                                 intake=IntakeRules())
+    failed = {c.name: c.detail for c in report.checks if not c.ok}
+    assert list(failed) == ["baseline_constant"]
+    assert "recorded 0.6, measured 0.51" in failed["baseline_constant"]
