@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -10,6 +12,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import ruamel.yaml
 from pydantic import BaseModel
 
 import sandbox
@@ -27,6 +30,7 @@ __all__ = [
     "find_assignment",
     "list_assignments",
     "new_assignment",
+    "record_baselines",
     "validate_assignment",
     "zip_folder",
 ]
@@ -159,6 +163,49 @@ def _grader(assignment: Assignment, folder: Path, runner_image: str, ceiling: sa
             return grade_zip(assignment=assignment, folder=folder, zip_path=archive,
                              runner_image=runner_image, ceiling=ceiling, intake=intake)
     return grade
+
+
+def record_baselines(folder: Path, *, runner_image: str, ceiling: sandbox.Limits,
+                     intake: IntakeRules) -> tuple[str, str]:
+    """Re-grade every baseline on this machine; return assignment.yaml with the scores measured
+    here, and a unified diff against the current file (the caller decides whether to write it).
+
+    The rewrite keeps the author's comments, quoting and layout.
+    """
+    assignment = load_assignment(folder)
+    grade = _grader(assignment, folder, runner_image, ceiling, intake)
+    declared = [f"{h.name}.{m.name}" for h in assignment.harnesses for m in h.metrics]
+    measured = {}
+    for baseline in assignment.baselines:
+        report = grade(folder / baseline.path)
+        values = {m.name: m.value for m in report.metrics}
+        missing = [metric for metric in declared if values.get(metric) is None]
+        if missing:
+            raise ValueError(f"baseline {baseline.name} produced no value for {missing}: "
+                             f"{report.message}")
+        measured[baseline.name] = {metric: round(values[metric], 6) for metric in declared}
+    spec_path = folder / "assignment.yaml"
+    original = spec_path.read_text()
+    yaml = _round_trip_yaml()
+    data = yaml.load(original)
+    for entry in data["baselines"]:
+        scores = entry.get("scores") or {}
+        scores.update(measured[entry["name"]])
+        entry["scores"] = scores
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    updated = buffer.getvalue()
+    diff = "".join(difflib.unified_diff(original.splitlines(True), updated.splitlines(True),
+                                        "assignment.yaml", "assignment.yaml (measured)"))
+    return updated, diff
+
+
+def _round_trip_yaml() -> ruamel.yaml.YAML:
+    yaml = ruamel.yaml.YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
 
 
 def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path) -> Check:

@@ -198,7 +198,7 @@ class CandidateSpec(_Model):
     bundle: RelPath = Field(description="the starter bundle folder shipped to candidates")
     required_files: list[str] = Field(["solution.py"], min_length=1,
                                       description="files every submission's root must hold")
-    max_submissions: int = Field(ge=1)
+    max_submissions: int = Field(ge=1, description="uploads one candidate may make")
     public_data: RelPath | None = Field(None, description="mounted read-only at /data")
 
     @field_validator("required_files")
@@ -215,9 +215,10 @@ class EntryPoint(_Model):
     """A function of ``solution.py``. ``params`` and ``returns`` are stored as JSON Schema
     fragments; a bare type name such as ``string`` is read as ``{type: string}``."""
 
-    name: Identifier
+    name: Identifier = Field(description="the function's name in solution.py")
     phase: Literal["build", "serve"]
-    params: dict[Identifier, JsonSchemaFragment] = Field(default_factory=dict)
+    params: dict[Identifier, JsonSchemaFragment] = Field(
+        default_factory=dict, description="parameter name to JSON type name or schema, in order")
     returns: JsonSchemaFragment
 
 
@@ -255,7 +256,8 @@ class Phases(_Model):
 
 
 class HiddenSuite(_Model):
-    """Pytest tests (a file or folder) using the ``candidate`` fixture; never sent to candidates."""
+    """Pytest tests (a file or folder) using the ``candidate`` and ``context`` fixtures; they run
+    on the trusted side and are never sent to candidates."""
 
     name: Name
     path: RelPath
@@ -267,7 +269,8 @@ class MetricSpec(_Model):
 
 
 class Harness(_Model):
-    """A module defining ``evaluate(candidate, hidden_dir: Path) -> dict[str, float]``."""
+    """A module defining ``evaluate(candidate, context) -> dict[str, float]``, run on the trusted
+    side; ``context.hidden_dir`` is the hidden folder and ``context.seed(name)`` a seed in force."""
 
     name: Name
     path: RelPath
@@ -302,7 +305,7 @@ class RubricComponent(_Model):
     passed tests in one hidden suite (``tests``)."""
 
     id: Name
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, description="shown to reviewers and, if released, candidates")
     weight: float = Field(gt=0, le=100)
     metric: MetricKey | None = None
     tests: Name | None = None
@@ -356,10 +359,10 @@ class Assignment(_Model):
     """
 
     id: Name = Field(description="equals the assignment's folder name")
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, description="the assignment's name, as candidates see it")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$",
                          description='semantic version, quoted in YAML: "1.0.0"')
-    summary: str = Field(min_length=1)
+    summary: str = Field(min_length=1, description="one paragraph for reviewers and listings")
     candidate: CandidateSpec
     entry_points: list[EntryPoint] = Field(min_length=1)
     phases: Phases

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import typer
@@ -14,8 +15,11 @@ from grader.authoring import (
     find_assignment,
     list_assignments,
     new_assignment,
+    record_baselines,
     validate_assignment,
+    zip_folder,
 )
+from grader.cli._grade import grade_and_report
 from grader.cli._output import abort, console, info, print_json
 from grader.settings import get_settings
 from grader.spec import SpecError
@@ -102,3 +106,45 @@ def bundle(
     except (AssignmentNotFound, SpecError, BundleRefused) as exc:
         abort(str(exc))
     console.print(f"wrote {target}")
+
+
+@app.command("try")
+def try_(
+    assignment_id: str = typer.Argument(..., metavar="ID"),
+    solution: Path = typer.Argument(..., exists=True, file_okay=False, metavar="SOLUTION_DIR"),
+    out: Path = typer.Option(Path("report"), "--out", help="folder for report.json and .html"),
+    as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
+) -> None:
+    """Grade a folder directly, zipped the way a candidate would zip it."""
+    settings = get_settings()
+    try:
+        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
+    except (AssignmentNotFound, SpecError) as exc:
+        abort(str(exc))
+    with tempfile.TemporaryDirectory(prefix="try-") as tmp:
+        archive = zip_folder(solution, Path(tmp) / "submission.zip")
+        grade_and_report(assignment, folder, archive, out=out, as_json=as_json)
+
+
+@app.command()
+def baseline(
+    assignment_id: str = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="write without asking"),
+) -> None:
+    """Re-run every baseline here and write the measured scores into assignment.yaml."""
+    settings = get_settings()
+    try:
+        _, folder = find_assignment(settings.assignments_dir, assignment_id)
+        info("re-grading every baseline (this runs real containers)")
+        updated, diff = record_baselines(folder, runner_image=settings.runner_image,
+                                         ceiling=settings.limits, intake=settings.intake)
+    except (AssignmentNotFound, SpecError, ValueError) as exc:
+        abort(str(exc))
+    if not diff:
+        console.print("the recorded scores already match this machine's")
+        return
+    console.print(diff, markup=False, highlight=False)
+    if not yes and not typer.confirm("write these scores into assignment.yaml?"):
+        abort("nothing written")
+    (folder / "assignment.yaml").write_text(updated)
+    console.print(f"wrote {folder / 'assignment.yaml'}")

@@ -10,9 +10,9 @@ from rich.table import Table
 from grader.authoring import AssignmentNotFound, find_assignment
 from grader.cli._output import abort, console, info, print_json
 from grader.pipeline import InfrastructureError, grade_zip
-from grader.report import ReportStatus, write_report
+from grader.report import Report, ReportStatus, write_report
 from grader.settings import get_settings
-from grader.spec import SpecError
+from grader.spec import Assignment, SpecError
 
 EXIT_GRADED, EXIT_REJECTED, EXIT_INFRASTRUCTURE = 0, 2, 3
 
@@ -29,6 +29,13 @@ def grade(
         assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
     except (AssignmentNotFound, SpecError) as exc:
         abort(str(exc))
+    grade_and_report(assignment, folder, submission, out=out, as_json=as_json)
+
+
+def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, out: Path,
+                     as_json: bool) -> None:
+    """Grade, write report.json and report.html, print, and exit with the outcome's code."""
+    settings = get_settings()
     try:
         with console.status("grading") as status:
             report = grade_zip(assignment=assignment, folder=folder, zip_path=submission,
@@ -48,7 +55,7 @@ def grade(
         raise typer.Exit(EXIT_REJECTED)
 
 
-def _summary(report) -> None:
+def _summary(report: Report) -> None:
     console.print(report.message)
     table = Table("component", "points", "weight", "why")
     for component in report.components:

@@ -74,3 +74,39 @@ def test_validate_schema_only_json(root: Path, tmp_path: Path) -> None:
                   cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+@pytest.mark.docker
+def test_try_grades_a_folder_directly(root: Path, tmp_path: Path, runner_image: str) -> None:
+    done = grader("assignment", "try", "demo", str(root / "demo" / "reference" / "constant"),
+                  "--json", "--out", "out", root=root, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] == 30.0
+
+
+@pytest.mark.docker
+def test_baseline_rewrites_only_the_scores_and_keeps_comments(tmp_path: Path,
+                                                              runner_image: str) -> None:
+    root = tmp_path / "assignments"
+    root.mkdir()
+    spec = new_assignment(root, "demo") / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("quality.accuracy: 0.51", "quality.accuracy: 0.2"))
+    before = spec.read_text()
+    done = grader("assignment", "baseline", "demo", "--yes", root=root, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "-  - {name: constant, path: reference/constant, scores: {quality.accuracy: 0.2}}" \
+        in done.stdout
+    after = spec.read_text()
+    assert after == before.replace("quality.accuracy: 0.2", "quality.accuracy: 0.51")
+
+
+@pytest.mark.docker
+def test_baseline_without_yes_and_no_stdin_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "assignments"
+    root.mkdir()
+    spec = new_assignment(root, "demo") / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("quality.accuracy: 0.51", "quality.accuracy: 0.2"))
+    before = spec.read_text()
+    done = grader("assignment", "baseline", "demo", root=root, cwd=tmp_path)
+    assert done.returncode != 0
+    assert spec.read_text() == before

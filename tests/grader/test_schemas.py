@@ -8,7 +8,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.schemas import SCHEMA_DIR, SCHEMAS, render, write_all
+from grader.schemas import (
+    AUTHORING_DOC,
+    SCHEMA_DIR,
+    SCHEMAS,
+    field_reference,
+    render,
+    render_authoring_doc,
+    write_all,
+)
+from grader.spec import Anchor, Assignment, RubricComponent
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -24,7 +33,21 @@ def test_each_schema_is_a_valid_json_schema(name: str) -> None:
 
 
 def test_the_generator_writes_every_schema(tmp_path: Path) -> None:
-    written = write_all(tmp_path)
+    written = write_all(tmp_path, doc=tmp_path / "absent.md")
     assert sorted(p.name for p in written) == sorted(SCHEMAS)
     assert all(p.read_text() == render(p.name) for p in written)
 
+
+
+def test_the_authoring_field_reference_is_current() -> None:
+    committed = AUTHORING_DOC.read_text(encoding="utf-8")
+    assert committed == render_authoring_doc(committed), (
+        "docs/authoring.md's field reference is out of date; regenerate with "
+        "`python -m grader.schemas`")
+
+
+def test_the_field_reference_documents_every_field() -> None:
+    reference = field_reference()
+    for model in (Assignment, RubricComponent, Anchor):
+        for name in model.model_fields:
+            assert f"| `{name}` |" in reference, f"{model.__name__}.{name} is not documented"
