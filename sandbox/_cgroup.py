@@ -23,11 +23,13 @@ class CgroupReader:
 
     def __init__(self, container_id: str) -> None:
         v1_dirs = [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
-        self._memory = _first_file([_ROOT / "memory" / d / "memory.max_usage_in_bytes" for d in v1_dirs]
-                                   + [_ROOT / d / "memory.peak" for d in v1_dirs])
+        self._memory = _first_file(
+            [_ROOT / "memory" / d / "memory.max_usage_in_bytes" for d in v1_dirs]
+            + [_ROOT / d / "memory.peak" for d in v1_dirs])
         self._cpu_v1 = _first_file([_ROOT / "cpuacct" / d / "cpuacct.usage" for d in v1_dirs]
                                    + [_ROOT / "cpu,cpuacct" / d / "cpuacct.usage" for d in v1_dirs])
-        self._cpu_v2 = None if self._cpu_v1 else _first_file([_ROOT / d / "cpu.stat" for d in v1_dirs])
+        self._cpu_v2 = (None if self._cpu_v1
+                        else _first_file([_ROOT / d / "cpu.stat" for d in v1_dirs]))
         self.last = CgroupUsage(None, None)
 
     def sample(self) -> CgroupUsage:

@@ -13,6 +13,7 @@ timeout and kills. The container is removed on every path by ``Container.__exit_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import select
@@ -233,10 +234,8 @@ class Container:
             self._timer.cancel()
         self._done.set()
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.close()
-            except OSError:
-                pass
         if self.id is not None:
             try:
                 self._client.api.remove_container(self.id, force=True, v=True)
@@ -280,10 +279,8 @@ class Container:
 
     def close_stdin(self) -> None:
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
     def _read_frames(self) -> None:
         assert self._sock is not None
@@ -364,10 +361,9 @@ class Container:
                 self._kill_reason = reason
         if self.id is None:
             return
-        try:
+        # Errors mean it is already gone, or the engine is unwell: wait() reports it.
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
             self._client.api.kill(self.id)
-        except (docker.errors.APIError, requests.exceptions.RequestException):
-            pass  # already gone, or the engine is unwell: wait() reports it
 
     def sample_usage(self) -> None:
         if self._cgroup is not None:

@@ -92,8 +92,8 @@ def build_runner_image(
         log(f"building {tag} from {base} (torch from {wheel or 'the CPU index'})")
         try:
             stream = client.api.build(path=str(ctx), dockerfile="Dockerfile.runner", tag=tag,
-                                      buildargs={"BASE_IMAGE": base, "TORCH_PIN": torch_pin}, rm=True, forcerm=True,
-                                      decode=True)
+                                      buildargs={"BASE_IMAGE": base, "TORCH_PIN": torch_pin},
+                                      rm=True, forcerm=True, decode=True)
             for chunk in stream:
                 if "error" in chunk:
                     raise ImageError(f"building the runner image failed: {chunk['error'].strip()}")

@@ -1,4 +1,4 @@
-"""What a container run reports back: typed, size-capped, and never inferred from an exit code alone."""
+"""What a container run reports back: typed, size-capped, never inferred from an exit code alone."""
 
 from __future__ import annotations
 

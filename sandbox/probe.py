@@ -1,9 +1,10 @@
 """Checks, run inside a throwaway sandbox container, that each hardening option took effect.
 
-Standard library only: its source is passed to ``python3 -c`` in the runner image. It prints one JSON
-object mapping each probe to [ok, detail]. The expected values arrive as argv[1] (JSON).
+Standard library only: its source is passed to ``python3 -c`` in the runner image. It prints one
+JSON object mapping each probe to [ok, detail]. The expected values arrive as argv[1] (JSON).
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -87,8 +88,10 @@ def probe_pids_limit(expected):
 
 
 def probe_cpu_quota(expected):
-    quota = cgroup_value("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us")
-    period = cgroup_value("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us")
+    quota = cgroup_value("/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                         "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us")
+    period = cgroup_value("/sys/fs/cgroup/cpu/cpu.cfs_period_us",
+                          "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us")
     if quota is None:
         both = cgroup_value("/sys/fs/cgroup/cpu.max")
         quota, period = both.split() if both else (None, None)
@@ -113,10 +116,8 @@ def probe_tmpfs_size(expected):
     else:
         full = False
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.remove("/tmp/fill")
-        except OSError:
-            pass
     return full and written <= expected["tmp_size"], f"/tmp full after {written} bytes"
 
 
@@ -138,7 +139,8 @@ def probe_seccomp():
 
 def probe_environment(expected):
     leaked = sorted(set(os.environ) - set(expected["env_allowed"]))
-    return not leaked, f"unexpected variables: {leaked}" if leaked else "only allow-listed variables"
+    return not leaked, (f"unexpected variables: {leaked}" if leaked
+                        else "only allow-listed variables")
 
 
 def main():
