@@ -173,7 +173,8 @@ def _is_size(limit: str) -> bool:
 
 def _override_field(name: str) -> tuple[Any, Any]:
     info = Limits.model_fields[name]
-    annotation: Any = Annotated[(info.annotation, *info.metadata)]
+    annotation: Any = (Annotated[(info.annotation, *info.metadata)] if info.metadata
+                       else info.annotation)
     if _is_size(name):
         annotation = Annotated[annotation, WithJsonSchema(
             {"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]})]
@@ -181,12 +182,13 @@ def _override_field(name: str) -> tuple[Any, Any]:
     return annotation, Field(None, description=info.description)
 
 
-# Generated from Limits so a new limit is overridable the day it exists. `runtime` has one value.
+# Generated from Limits so a new limit is overridable the day it exists.
 LimitOverrides: type[BaseModel] = create_model(
     "LimitOverrides",
     __config__=ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False),
-    __doc__="Limits this phase lowers: any field of ``sandbox.Limits`` (sizes may be '2g').",
-    **{name: _override_field(name) for name in Limits.model_fields if name != "runtime"},
+    __doc__="Limits this phase lowers: any field of ``sandbox.Limits`` (sizes may be '2g'); "
+            "``runtime: runsc`` requires the gVisor isolation tier.",
+    **{name: _override_field(name) for name in Limits.model_fields},
 )
 
 

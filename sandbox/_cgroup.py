@@ -22,15 +22,39 @@ class CgroupReader:
     """Finds a container's cgroup once (v1 cgroupfs or systemd driver, or v2) and reads it."""
 
     def __init__(self, container_id: str) -> None:
-        v1_dirs = [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
-        self._memory = _first_file(
-            [_ROOT / "memory" / d / "memory.max_usage_in_bytes" for d in v1_dirs]
-            + [_ROOT / d / "memory.peak" for d in v1_dirs])
-        self._cpu_v1 = _first_file([_ROOT / "cpuacct" / d / "cpuacct.usage" for d in v1_dirs]
-                                   + [_ROOT / "cpu,cpuacct" / d / "cpuacct.usage" for d in v1_dirs])
-        self._cpu_v2 = (None if self._cpu_v1
-                        else _first_file([_ROOT / d / "cpu.stat" for d in v1_dirs]))
+        self._dirs = [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
+        self._memory = self._file(("memory", "memory.max_usage_in_bytes"), (None, "memory.peak"))
+        self._cpu_v1 = self._file(("cpuacct", "cpuacct.usage"), ("cpu,cpuacct", "cpuacct.usage"))
+        self._cpu_v2 = None if self._cpu_v1 else self._file((None, "cpu.stat"))
         self.last = CgroupUsage(None, None)
+
+    def _file(self, *candidates: tuple[str | None, str]) -> Path | None:
+        """The first existing file among (v1 controller or None for v2, file name) pairs."""
+        return _first_file([(_ROOT / controller if controller else _ROOT) / d / name
+                            for controller, name in candidates for d in self._dirs])
+
+    def memory_limit(self) -> int | None:
+        return _read_int(self._file(("memory", "memory.limit_in_bytes"), (None, "memory.max")))
+
+    def pids_limit(self) -> int | None:
+        return _read_int(self._file(("pids", "pids.max"), (None, "pids.max")))
+
+    def cpu_quota(self) -> float | None:
+        """The CPU quota in cores, or None when there is none."""
+        quota = _read_int(self._file(("cpu", "cpu.cfs_quota_us"),
+                                     ("cpu,cpuacct", "cpu.cfs_quota_us")))
+        period = _read_int(self._file(("cpu", "cpu.cfs_period_us"),
+                                      ("cpu,cpuacct", "cpu.cfs_period_us")))
+        if quota is None:
+            v2 = self._file((None, "cpu.max"))
+            try:
+                text_quota, text_period = v2.read_text().split() if v2 else ("max", "")
+                quota, period = int(text_quota), int(text_period)
+            except (OSError, ValueError):
+                return None
+        if quota is None or period is None or quota <= 0 or period <= 0:
+            return None
+        return quota / period
 
     def sample(self) -> CgroupUsage:
         """Read now; keep the last good reading for after the cgroup is gone."""

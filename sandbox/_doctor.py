@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import docker.errors
 from pydantic import BaseModel
 
-from sandbox._container import candidate_environment
+from sandbox._cgroup import CgroupReader
+from sandbox._container import Container, candidate_environment
 from sandbox._engine import engine_client
 from sandbox._errors import EngineUnavailable
-from sandbox._limits import Limits
+from sandbox._limits import Limits, Runtime
 from sandbox._result import Outcome
 from sandbox._run import run_command
 
@@ -38,7 +40,8 @@ class DoctorReport(BaseModel):
             p.ok for p in self.probes)
 
 
-def run_doctor(*, image: str) -> DoctorReport:
+def run_doctor(*, image: str, runtime: Runtime = "runc") -> DoctorReport:
+    """Probe the engine, the image and every hardening option under ``runtime``."""
     try:
         client = engine_client()
     except EngineUnavailable as exc:
@@ -46,6 +49,12 @@ def run_doctor(*, image: str) -> DoctorReport:
                             probes=[Probe(name="engine", ok=False, detail=str(exc))])
     version = client.version()
     engine = f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')})"
+    runtimes = sorted(client.info().get("Runtimes") or {})
+    if runtime not in runtimes:
+        return DoctorReport(engine=engine, image=image, image_digest=None, probes=[Probe(
+            name="runtime", ok=False,
+            detail=f"the engine has no {runtime} runtime (it has {', '.join(runtimes)}); "
+                   "run `scripts/setup.sh --with-gvisor` as root to install and register runsc")])
     try:
         inspected = client.api.inspect_image(image)
     except docker.errors.ImageNotFound:
@@ -53,12 +62,18 @@ def run_doctor(*, image: str) -> DoctorReport:
             name="runner_image", ok=False,
             detail=f"{image} is not built; run `grader sandbox build`")])
     image_env = [entry.split("=", 1)[0] for entry in inspected["Config"].get("Env") or []]
-    return DoctorReport(engine=engine, image=image, image_digest=inspected["Id"],
-                        probes=_inside_probes(image, image_env) + _limit_probes(image))
+    limits = _PROBE_LIMITS.tightened(runtime=runtime)
+    probes = [Probe(name="runtime", ok=True,
+                    detail=f"{runtime} (engine has {', '.join(runtimes)})"),
+              *_inside_probes(image, image_env, limits), *_host_probes(image, limits),
+              *_limit_probes(image, limits)]
+    return DoctorReport(engine=engine, image=image, image_digest=inspected["Id"], probes=probes)
 
 
-def _inside_probes(image: str, image_env: list[str]) -> list[Probe]:
+def _inside_probes(image: str, image_env: list[str], limits: Limits) -> list[Probe]:
     expected = {
+        "runtime": limits.runtime,
+        "host_kernel": os.uname().release,
         "uid": 10001,
         "memory": _PROBE_LIMITS.memory,
         "pids": _PROBE_LIMITS.pids,
@@ -67,7 +82,7 @@ def _inside_probes(image: str, image_env: list[str]) -> list[Probe]:
         "env_allowed": [*image_env, *candidate_environment(_PROBE_LIMITS), "HOSTNAME"],
     }
     result = run_command(["python3", "-c", _PROBE_SOURCE.read_text(), json.dumps(expected)],
-                         image=image, limits=_PROBE_LIMITS)
+                         image=image, limits=limits)
     try:
         found = json.loads(result.stdout.text)
     except ValueError:
@@ -76,10 +91,41 @@ def _inside_probes(image: str, image_env: list[str]) -> list[Probe]:
     return [Probe(name=name, ok=ok, detail=detail) for name, (ok, detail) in found.items()]
 
 
-def _limit_probes(image: str) -> list[Probe]:
-    oom = run_command(["python3", "-c", "b = bytearray(1024 ** 3)"], image=image,
-                      limits=_PROBE_LIMITS)
-    hang = run_command(["sleep", "600"], image=image, limits=_PROBE_LIMITS.tightened(timeout=1))
+def _host_probes(image: str, limits: Limits) -> list[Probe]:
+    """What the host's kernel enforces on the container, read from the host while it runs."""
+    with Container(image=image, command=["sleep", "60"], limits=limits) as container:
+        assert container.id is not None
+        pid = engine_client().api.inspect_container(container.id)["State"]["Pid"]
+        status = _status_fields(Path(f"/proc/{pid}/status"))
+        cgroup = CgroupReader(container.id)
+        memory, pids, quota = cgroup.memory_limit(), cgroup.pids_limit(), cgroup.cpu_quota()
+        container.kill()
+        container.wait()
+    return [
+        Probe(name="host_memory_limit", ok=memory == limits.memory,
+              detail=f"cgroup memory limit {memory} (swap is set equal; this host has none)"),
+        Probe(name="host_pids_limit", ok=pids == limits.pids, detail=f"cgroup pids.max {pids}"),
+        Probe(name="host_cpu_quota", ok=quota is not None and abs(quota - limits.cpus) < 0.01,
+              detail=f"cgroup CPU quota {quota} cores"),
+        Probe(name="host_no_new_privileges", ok=status.get("NoNewPrivs") == "1",
+              detail=f"NoNewPrivs {status.get('NoNewPrivs')} on the container's host process"),
+        Probe(name="host_seccomp", ok=status.get("Seccomp") == "2",
+              detail=f"Seccomp mode {status.get('Seccomp')} on the container's host process "
+                     "(2 is filtering)"),
+    ]
+
+
+def _status_fields(path: Path) -> dict[str, str]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def _limit_probes(image: str, limits: Limits) -> list[Probe]:
+    oom = run_command(["python3", "-c", "b = bytearray(1024 ** 3)"], image=image, limits=limits)
+    hang = run_command(["sleep", "600"], image=image, limits=limits.tightened(timeout=1))
     return [
         Probe(name="memory_limit_kills", ok=oom.outcome is Outcome.OOM,
               detail=f"allocating 1 GiB under 256 MiB: {oom.outcome.value}"),

@@ -27,6 +27,10 @@ def parse_size(value: Any) -> Any:
 
 Bytes = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 
+Runtime = Literal["runc", "runsc"]
+# An assignment may ask for stronger isolation than the deployment's default, never weaker.
+RUNTIME_STRENGTH: dict[str, int] = {"runc": 0, "runsc": 1}
+
 MiB = 1024**2
 GiB = 1024**3
 
@@ -49,14 +53,20 @@ class Limits(BaseModel):
     timeout: float = Field(600.0, gt=0, description="wall-clock seconds before the kill")
     log_bytes: Bytes = Field(1 * MiB, description="stdout/stderr bytes kept, per stream")
     output_bytes: Bytes = Field(64 * MiB, description="total output before output_limit kills")
-    runtime: Literal["runc"] = Field("runc", description="the OCI runtime")
+    runtime: Runtime = Field(
+        "runc", description="the OCI runtime: runc, or runsc (gVisor: a user-space kernel "
+                            "between the candidate and the host's kernel)")
 
     def tightened(self, **overrides: Any) -> Limits:
-        """A copy with some limits lowered; raising any of them is refused."""
+        """A copy with some limits lowered (or the isolation raised); loosening is refused."""
         candidate = self.model_validate({**self.model_dump(), **overrides})
         for name in overrides:
             mine, theirs = getattr(self, name), getattr(candidate, name)
-            if isinstance(mine, int | float) and theirs > mine:
+            if name == "runtime":
+                if RUNTIME_STRENGTH[theirs] < RUNTIME_STRENGTH[mine]:
+                    raise ValueError(f"runtime={theirs} is weaker isolation than the "
+                                     f"deployment's {mine}")
+            elif theirs > mine:
                 raise ValueError(f"{name}={theirs} exceeds the deployment's limit of {mine}")
         return candidate
 

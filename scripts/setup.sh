@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Make this machine able to grade: a Docker Engine, the project's virtualenv, the runner image.
 # Idempotent: each step does nothing when its result is already in place.
+#   --with-gvisor   also install gVisor (Debian's runsc) and register it with the engine as "runsc"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_gvisor=0
+for arg in "$@"; do
+    case "$arg" in
+        --with-gvisor) with_gvisor=1 ;;
+        *) echo "usage: $0 [--with-gvisor]" >&2; exit 2 ;;
+    esac
+done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -32,6 +41,41 @@ ensure_engine() {
     engine_answers || { log "dockerd did not answer within 60 s; see /var/log/dockerd.log"; exit 1; }
 }
 
+runsc_registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; }
+
+ensure_gvisor() {
+    if runsc_registered; then
+        return
+    fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        log "gVisor asked for, but installing it needs root and apt (Debian's runsc package)"
+        exit 1
+    fi
+    if ! command -v runsc >/dev/null; then
+        log "installing Debian's runsc (gVisor)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null
+    fi
+    log "registering runsc with the engine (/etc/docker/daemon.json) and reloading it"
+    mkdir -p /etc/docker
+    # Merge, so an existing daemon configuration is kept. Candidate containers have no network;
+    # --network=none also keeps gVisor's own network stack out of the sandbox.
+    python3 - "$(command -v runsc)" <<'PY'
+import json, pathlib, sys
+path = pathlib.Path("/etc/docker/daemon.json")
+config = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+config.setdefault("runtimes", {})["runsc"] = {"path": sys.argv[1], "runtimeArgs": ["--network=none"]}
+path.write_text(json.dumps(config, indent=2) + "\n")
+PY
+    pkill -HUP -x dockerd || true
+    for _ in $(seq 30); do
+        runsc_registered && return
+        sleep 1
+    done
+    log "the engine did not list runsc after reloading; see /var/log/dockerd.log"
+    exit 1
+}
+
 ensure_venv() {
     local stamp=.venv/.installed-from
     local want
@@ -47,6 +91,9 @@ ensure_venv() {
 }
 
 ensure_engine
+if [ "$with_gvisor" = 1 ]; then
+    ensure_gvisor
+fi
 ensure_venv
 log "building the runner image (cached after the first time)"
 .venv/bin/grader sandbox build

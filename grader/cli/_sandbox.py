@@ -9,11 +9,14 @@ import sandbox
 from grader.cli._output import abort, console, info, print_json
 from grader.settings import get_settings
 from sandbox._doctor import run_doctor
+from sandbox._limits import Runtime
 
 app = typer.Typer(help="Build, check and try the hardened container sandbox.",
                   no_args_is_help=True)
 
 JsonOption = typer.Option(False, "--json", help="print JSON for scripts")
+RuntimeOption = typer.Option(None, "--runtime",
+                             help="runc or runsc (gVisor); default: the deployment's setting")
 
 
 @app.command()
@@ -35,9 +38,10 @@ def build(as_json: bool = JsonOption) -> None:
 
 
 @app.command()
-def doctor(as_json: bool = JsonOption) -> None:
+def doctor(as_json: bool = JsonOption, runtime: Runtime | None = RuntimeOption) -> None:
     """Check the engine, the runner image, and that each hardening option takes effect here."""
-    report = run_doctor(image=get_settings().runner_image)
+    settings = get_settings()
+    report = run_doctor(image=settings.runner_image, runtime=runtime or settings.limits.runtime)
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
@@ -60,12 +64,14 @@ def run(
     cpus: float | None = typer.Option(None, help="CPU quota in cores"),
     timeout: float | None = typer.Option(None, help="wall-clock limit in seconds"),
     pids: int | None = typer.Option(None, help="process and thread limit"),
+    runtime: Runtime | None = RuntimeOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Run a command in a fresh hardened container from the runner image and report how it went."""
     settings = get_settings()
     overrides = {name: value for name, value in
-                 {"memory": memory, "cpus": cpus, "timeout": timeout, "pids": pids}.items()
+                 {"memory": memory, "cpus": cpus, "timeout": timeout, "pids": pids,
+                  "runtime": runtime}.items()
                  if value is not None}
     try:
         limits = settings.limits.tightened(**overrides)

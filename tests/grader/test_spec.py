@@ -122,7 +122,7 @@ def test_the_default_ceiling_is_the_deployments(example: Path,
 
 
 def test_limit_overrides_cover_every_limit() -> None:
-    assert set(LimitOverrides.model_fields) == set(Limits.model_fields) - {"runtime"}
+    assert set(LimitOverrides.model_fields) == set(Limits.model_fields)
 
 
 def test_limits_within_refuses_to_loosen(example: Path) -> None:

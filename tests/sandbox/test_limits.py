@@ -51,7 +51,14 @@ def test_limits_are_frozen_and_forbid_unknown_fields() -> None:
     with pytest.raises(pydantic.ValidationError):
         Limits(network="bridge")  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError):
-        Limits(runtime="runsc")  # type: ignore[arg-type]
+        Limits(runtime="kata")  # type: ignore[arg-type]
+
+
+def test_an_override_may_raise_the_isolation_but_never_lower_it() -> None:
+    assert Limits().tightened(runtime="runsc").runtime == "runsc"
+    assert Limits(runtime="runsc").tightened(runtime="runsc").runtime == "runsc"
+    with pytest.raises(ValueError, match="runtime=runc is weaker isolation"):
+        Limits(runtime="runsc").tightened(runtime="runc")
 
 
 def test_tightened_lowers_limits_and_parses_sizes() -> None:
