@@ -19,6 +19,7 @@ from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harne
 from grader.intake import IntakeError, IntakeRules, extract_submission
 from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
 from grader.scoring import score
+from grader.signals import Signals, collect_signals
 from grader.spec import Assignment
 
 __all__ = ["InfrastructureError", "assignment_sha256", "grade_directory", "grade_zip"]
@@ -98,6 +99,7 @@ class _Grading:
         self.metrics: dict[str, float | None] = {}
         self.failures: dict[str, str] = {}
         self.build_failure: str | None = None
+        self.signals: Signals | None = None
 
     # the flow ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -109,6 +111,7 @@ class _Grading:
             for harness in self.assignment.harnesses:
                 self._harness(harness.name, self.folder / harness.path,
                               [m.name for m in harness.metrics], work)
+            self._signals()
 
     def _build(self, work: Path) -> None:
         build = self.assignment.phases.build
@@ -154,6 +157,19 @@ class _Grading:
             return
         self.metrics.update({f"{name}.{metric}": value for metric, value in values.items()})
 
+    def _signals(self) -> None:
+        """Engineering signals for reviewers (never scored here); once per grading."""
+        self.progress("engineering signals")
+        public = self.assignment.candidate.public_data
+        try:
+            self.signals = collect_signals(
+                submission_dir=self.submission_dir,
+                starter_dir=self.folder / self.assignment.candidate.bundle,
+                runner_image=self.runner_image, limits=self.build_limits,
+                public_data=self.folder / public if public is not None else None)
+        except sandbox.SandboxError as exc:
+            raise InfrastructureError(f"the candidate's own tests could not run: {exc}") from exc
+
     # sessions ------------------------------------------------------------------------------
     @contextmanager
     def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None
@@ -190,7 +206,9 @@ class _Grading:
                 ep.name: (list(ep.params), ep.returns)
                 for ep in self.assignment.entry_points if ep.phase == "serve"})
             try:
-                candidate.call(serve.load, work_dir=sandbox.WORK_DIR)
+                # Loading a model is one-time work, bounded by the phase rather than per call.
+                candidate.call(serve.load, work_dir=sandbox.WORK_DIR,
+                               timeout=self.serve_limits.timeout)
             except CandidateCallFailed as exc:
                 if isinstance(exc.__cause__, sandbox.AgentError):
                     raise exc.__cause__ from None
@@ -224,7 +242,7 @@ class _Grading:
             status=ReportStatus.GRADED, message=message,
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(),
-            hidden_tests=self.tests, phases=self.phases,
+            hidden_tests=self.tests, phases=self.phases, signals=self.signals,
             reproduction=_reproduction(self.assignment, self.folder, self.runner_image,
                                        image_digest, submission_sha256, self.context.seeds,
                                        {"build": self.build_limits, "serve": self.serve_limits}))

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from grader.__about__ import __version__
 from grader.hidden import TestCaseResult
 from grader.scoring import ComponentScore
+from grader.signals import Signals
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -88,6 +89,9 @@ class Report(_Model):
     hidden_tests: list[TestCaseResult]
     phases: list[PhaseResult]
     reproduction: Reproduction
+    signals: Signals | None = Field(
+        None, description="engineering signals for reviewers only (never released to "
+                          "candidates, not scored unless the rubric says so)")
     graded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:

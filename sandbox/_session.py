@@ -186,7 +186,8 @@ def open_session(
                    working_dir=SUBMISSION_DIR) as container:
         session = AgentSession(container, call_timeout=call_timeout)
         try:
-            ready = session._call("__ready__", {}, None)
+            # Importing the solution may import torch: bounded by the phase, not by one call's time.
+            ready = session._call("__ready__", {}, limits.timeout)
             session.callables = list(ready.get("callables", [])) if isinstance(ready, dict) else []
             yield session
         except BaseException as exc:
