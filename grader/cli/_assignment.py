@@ -19,8 +19,8 @@ from grader.authoring import (
     validate_assignment,
     zip_folder,
 )
-from grader.cli._grade import grade_and_report
-from grader.cli._output import abort, console, info, print_json
+from grader.cli._grade import assignment_or_abort, grade_and_report
+from grader.cli._output import abort, checks_table, console, info, print_json
 from grader.settings import get_settings
 from grader.spec import SpecError
 
@@ -83,11 +83,7 @@ def validate(
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
-        table = Table("check", "", "detail")
-        for check in report.checks:
-            table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
-                          check.detail)
-        console.print(table)
+        checks_table((c.name, c.ok, c.detail) for c in report.checks)
     if not report.ok:
         abort(f"{assignment_id} is not valid")
 
@@ -98,12 +94,11 @@ def bundle(
     out: Path = typer.Option(None, "--out", help="the zip to write (default: ID-VERSION.zip)"),
 ) -> None:
     """Write the starter zip candidates download (refused if it would hold a hidden file)."""
-    settings = get_settings()
+    assignment, folder = assignment_or_abort(assignment_id)
+    target = out or Path(f"{assignment.id}-{assignment.version}.zip")
     try:
-        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
-        target = out or Path(f"{assignment.id}-{assignment.version}.zip")
         build_bundle(assignment, folder, target)
-    except (AssignmentNotFound, SpecError, BundleRefused) as exc:
+    except BundleRefused as exc:
         abort(str(exc))
     console.print(f"wrote {target}")
 
@@ -116,11 +111,7 @@ def try_(
     as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
 ) -> None:
     """Grade a folder directly, zipped the way a candidate would zip it."""
-    settings = get_settings()
-    try:
-        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
-    except (AssignmentNotFound, SpecError) as exc:
-        abort(str(exc))
+    assignment, folder = assignment_or_abort(assignment_id)
     with tempfile.TemporaryDirectory(prefix="try-") as tmp:
         archive = zip_folder(solution, Path(tmp) / "submission.zip")
         grade_and_report(assignment, folder, archive, out=out, as_json=as_json)
@@ -133,12 +124,12 @@ def baseline(
 ) -> None:
     """Re-run every baseline here and write the measured scores into assignment.yaml."""
     settings = get_settings()
+    _, folder = assignment_or_abort(assignment_id)
+    info("re-grading every baseline (this runs real containers)")
     try:
-        _, folder = find_assignment(settings.assignments_dir, assignment_id)
-        info("re-grading every baseline (this runs real containers)")
         updated, diff = record_baselines(folder, runner_image=settings.runner_image,
                                          ceiling=settings.limits, intake=settings.intake)
-    except (AssignmentNotFound, SpecError, ValueError) as exc:
+    except ValueError as exc:
         abort(str(exc))
     if not diff:
         console.print("the recorded scores already match this machine's")

@@ -24,12 +24,16 @@ def grade(
     as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
 ) -> None:
     """Grade a submission zip. Exit code: 0 graded, 2 rejected, 3 grader-side error."""
-    settings = get_settings()
+    assignment, folder = assignment_or_abort(assignment_id)
+    grade_and_report(assignment, folder, submission, out=out, as_json=as_json)
+
+
+def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
+    """The assignment and its folder, or exit with what is wrong (unknown id, invalid spec)."""
     try:
-        assignment, folder = find_assignment(settings.assignments_dir, assignment_id)
+        return find_assignment(get_settings().assignments_dir, assignment_id)
     except (AssignmentNotFound, SpecError) as exc:
         abort(str(exc))
-    grade_and_report(assignment, folder, submission, out=out, as_json=as_json)
 
 
 def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, out: Path,

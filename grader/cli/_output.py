@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.table import Table
 
 console = Console()
 errors = Console(stderr=True)
@@ -20,6 +22,14 @@ def print_json(value: BaseModel | dict[str, Any]) -> None:
 
 def info(message: str) -> None:
     errors.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def checks_table(rows: Iterable[tuple[str, bool, str]], title: str = "check") -> None:
+    """A table of named checks: one row each, ok or FAIL, and what was found."""
+    table = Table(title, "", "detail")
+    for name, ok, detail in rows:
+        table.add_row(name, "[green]ok[/green]" if ok else "[red]FAIL[/red]", detail)
+    console.print(table)
 
 
 def abort(message: str, code: int = 1) -> NoReturn:

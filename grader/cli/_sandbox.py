@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 import sandbox
-from grader.cli._output import abort, console, info, print_json
+from grader.cli._output import abort, checks_table, console, info, print_json
 from grader.settings import get_settings
 from sandbox._doctor import run_doctor
 from sandbox._limits import Runtime
@@ -47,11 +46,7 @@ def doctor(as_json: bool = JsonOption, runtime: Runtime | None = RuntimeOption) 
     else:
         console.print(f"engine: {report.engine or '[red]not answering[/red]'}")
         console.print(f"runner image: {report.image} {report.image_digest or '[red]missing[/red]'}")
-        table = Table("probe", "", "detail")
-        for probe in report.probes:
-            table.add_row(probe.name, "[green]ok[/green]" if probe.ok else "[red]FAIL[/red]",
-                          probe.detail)
-        console.print(table)
+        checks_table(((p.name, p.ok, p.detail) for p in report.probes), title="probe")
     if not report.ok:
         failed = ", ".join(p.name for p in report.probes if not p.ok) or "engine"
         abort(f"sandbox hardening is not effective on this host: {failed}")
