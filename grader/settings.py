@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.intake import IntakeRules
@@ -31,6 +31,41 @@ class Settings(BaseSettings):
         description="private seeds per assignment id, e.g. "
                     "GRADER_HIDDEN_SEEDS__RAG_PIPELINE__HIDDEN=7; they replace the assignment's "
                     "published seeds for hidden data")
+
+    # --- the service (`grader serve`, `grader worker`) -------------------------------------------
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; default: SQLite at DATA_DIR/grader.db. "
+                          "Standalone workers on other hosts use PostgreSQL, e.g. "
+                          "postgresql+psycopg://grader:secret@db/grader")
+    host: str = Field("127.0.0.1", description="address `grader serve` listens on")
+    port: int = Field(8000, ge=0, le=65535, description="port `grader serve` listens on")
+    public_url: str = Field("http://127.0.0.1:8000",
+                            description="base of the links in invites, as candidates reach it")
+    workers: int | None = Field(
+        None, ge=0, description="concurrent gradings per process; default and ceiling: as many "
+                                "as the host's CPUs allow at limits.cpus each")
+    lease_seconds: float = Field(60.0, gt=0, description="a claimed job's lease; renewed by "
+                                                         "heartbeats every third of it")
+    max_attempts: int = Field(3, ge=1, description="tries of a job before it is marked errored")
+    retry_backoff_seconds: float = Field(15.0, ge=0, description="first retry delay; doubles")
+    retry_backoff_max_seconds: float = Field(600.0, ge=0, description="cap on the retry delay")
+    poll_seconds: float = Field(1.0, gt=0, description="how often an idle worker looks for jobs")
+    job_timeout_seconds: float = Field(
+        7200.0, gt=0, description="a whole grading's deadline (the phases have their own)")
+    session_secret: SecretStr | None = Field(
+        None, description="signs cookies; default: a random secret kept in DATA_DIR")
+    session_hours: float = Field(12.0, gt=0, description="reviewer sessions expire after this")
+    cookie_secure: bool = Field(False, description="mark cookies Secure (serve over HTTPS)")
+    invite_days: float = Field(14.0, gt=0, description="default validity of an invite")
+    worker_grader: str | None = Field(
+        None, description="TESTS AND BENCHES ONLY: 'module:function' graded instead of the "
+                          "pipeline, called with a grader.worker.GradingRequest")
+
+    def resolved_database_url(self) -> str:
+        """The store's URL: the configured one, or SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'grader.db').resolve()}"
 
 
 @functools.cache

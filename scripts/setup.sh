@@ -76,6 +76,21 @@ PY
     exit 1
 }
 
+# The service's tests start a private PostgreSQL and drive a headless Chromium: Debian's packages.
+ensure_service_packages() {
+    local missing=()
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ "${#missing[@]}" -eq 0 ] && return
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        log "missing ${missing[*]} (the service's tests need them); install Debian's packages"
+        return
+    fi
+    log "installing Debian's ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 ensure_venv() {
     local stamp=.venv/.installed-from
     local want
@@ -94,6 +109,7 @@ ensure_engine
 if [ "$with_gvisor" = 1 ]; then
     ensure_gvisor
 fi
+ensure_service_packages
 ensure_venv
 log "building the runner image (cached after the first time)"
 .venv/bin/grader sandbox build

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set everything up, then run the main job on the embedded defaults.
+# Set everything up, check the sandbox's hardening on this host, then run the main job: the web
+# app and its grading workers over embedded SQLite and ./data (`grader serve`, settings: README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/grader sandbox doctor "$@"
+.venv/bin/grader sandbox doctor
+exec .venv/bin/grader serve "$@"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from grader.__about__ import __version__
-from grader.cli import _assignment, _grade, _sandbox
+from grader.cli import _assignment, _grade, _invite, _reviewer, _sandbox, _serve
 from grader.cli._output import console, print_json
 
 app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
@@ -13,6 +13,10 @@ app = typer.Typer(help="Auto-grader for machine-learning take-home assessments."
 app.add_typer(_sandbox.app, name="sandbox")
 app.add_typer(_assignment.app, name="assignment")
 app.command()(_grade.grade)
+app.command()(_serve.serve)
+app.command()(_serve.worker)
+app.add_typer(_reviewer.app, name="reviewer")
+app.add_typer(_invite.app, name="invite")
 
 
 @app.command()

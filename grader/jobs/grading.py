@@ -1,0 +1,94 @@
+"""One grading, in its own process: ``python -m grader.jobs.grading`` (started by a worker).
+
+The request arrives as one JSON line on stdin; the outcome (a report, or the reason of an
+``InfrastructureError``) is written as JSON to ``request.result_path``. The process keeps reading
+stdin and exits the moment it closes, so it never outlives the worker that started it. It imports
+only the pipeline, never the store: it needs no database and starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from grader.authoring import AssignmentNotFound, find_assignment
+from grader.pipeline import InfrastructureError, grade_directory
+from grader.report import Report
+from grader.settings import Settings
+from grader.spec import SpecError
+
+__all__ = ["GradingRequest", "child_main", "grade_request"]
+
+EXIT_PARENT_GONE = 70
+
+
+class GradingRequest(BaseModel):
+    """What a child process needs to grade one submission (sent as JSON on its stdin)."""
+
+    job_id: int
+    attempt: int
+    submission_id: int
+    assignment_id: str
+    submission_dir: Path
+    sha256: str
+    result_path: Path
+    settings: dict[str, Any] = Field(description="the worker's settings, secrets left out")
+
+
+def grade_request(request: GradingRequest, settings: Settings) -> Report:
+    """The real grading: the assignment from disk, the pipeline on the stored files."""
+    try:
+        assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+    except (AssignmentNotFound, SpecError) as exc:
+        raise InfrastructureError(f"the assignment cannot be loaded: {exc}") from exc
+    return grade_directory(assignment=assignment, folder=folder,
+                           submission_dir=request.submission_dir,
+                           submission_sha256=request.sha256, runner_image=settings.runner_image,
+                           ceiling=settings.limits,
+                           seed_overrides=settings.hidden_seeds.get(assignment.id))
+
+
+def _grade_function(settings: Settings) -> Callable[[GradingRequest, Settings], Report]:
+    if not settings.worker_grader:
+        return grade_request
+    module, _, name = settings.worker_grader.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _watch_parent() -> None:
+    """Exit the moment the worker's end of stdin closes (the worker died or gave up on us)."""
+    # os.read, not sys.stdin: a buffered reader's lock held by this thread would abort the
+    # interpreter's shutdown.
+    while os.read(0, 4096):
+        pass
+    os._exit(EXIT_PARENT_GONE)
+
+
+def child_main() -> int:
+    """`python -m grader.jobs.grading`: grade the request on stdin, write the outcome as JSON."""
+    request = GradingRequest.model_validate_json(sys.stdin.buffer.readline())
+    threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
+    settings = Settings.model_validate(request.settings)
+    try:
+        outcome = {"report": _grade_function(settings)(request, settings).model_dump(mode="json")}
+    except InfrastructureError as exc:
+        outcome = {"infrastructure_error": str(exc) or type(exc).__name__}
+    partial = request.result_path.with_name(request.result_path.name + ".partial")
+    partial.write_text(json.dumps(outcome))
+    partial.replace(request.result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    code = child_main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # no waiting on stray threads (the parent watch, engine clients)

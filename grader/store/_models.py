@@ -1,0 +1,147 @@
+"""The store's tables. Times are naive UTC everywhere (``utcnow()``), on SQLite and PostgreSQL.
+
+    reviewers          accounts that read reports (argon2id hashes)
+    reviewer_sessions  one row per login; the cookie carries the token, the row its sha256
+    invites            a candidate's link: the token's sha256, assignment, cohort, allowance, expiry
+    submissions        an accepted upload, extracted under DATA_DIR/submissions/<files_dir>
+    jobs               a grading of a submission: the queue, with leases (see grader.store._queue)
+    reports            one graded report per job (unique), its JSON document in ``body``
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Integer primary keys that autoincrement on SQLite (INTEGER) and are 64-bit on PostgreSQL.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class JobState(StrEnum):
+    """A job's lifecycle: queued -> running -> done | errored; running -> queued on a retry."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    ERRORED = "errored"
+
+
+class SubmissionStatus(StrEnum):
+    """What a submission's list row shows: its latest job's state, or its report's status."""
+
+    QUEUED = "queued"
+    GRADING = "grading"
+    GRADED = "graded"
+    REJECTED = "rejected"
+    ERRORED = "errored"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Reviewer(Base):
+    __tablename__ = "reviewers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewerSession(Base):
+    __tablename__ = "reviewer_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id", ondelete="CASCADE"),
+                                             index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    reviewer: Mapped[Reviewer] = relationship(lazy="joined")
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    assignment_id: Mapped[str] = mapped_column(String(100), index=True)
+    cohort: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    allowance: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_assignment_cohort", "assignment_id", "cohort"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id"), index=True)
+    assignment_id: Mapped[str] = mapped_column(String(100))
+    cohort: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    files_dir: Mapped[str] = mapped_column(String(100), unique=True,
+                                           comment="folder name under DATA_DIR/submissions")
+    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    invite: Mapped[Invite] = relationship(lazy="joined")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class StoredReport(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("job_id", name="uq_reports_job"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    metrics: Mapped[str] = mapped_column(Text, comment="JSON {metric: value}, for cohort charts")
+    body: Mapped[str] = mapped_column(Text, comment="the report's JSON document")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,211 @@
+"""The job queue over the store: enqueue, claim with a lease, heartbeat, complete, retry or fail.
+
+A job is claimable when it is ``queued`` and its ``run_after`` has come, or when it is ``running``
+and its lease has lapsed (its worker died or hung). Claiming happens in one write transaction:
+``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent workers on many hosts each take
+a different row without waiting; on SQLite the transaction is ``BEGIN IMMEDIATE``, which holds the
+database's single write lock from the SELECT to the UPDATE, so no two workers see the same row.
+
+Every claim writes a fresh random ``lease_token``. Heartbeats, completion and failure only touch
+the row while it still carries that token, so a worker whose lease lapsed and whose job was
+claimed by another can never overwrite the new owner's work; and ``reports.job_id`` is unique, so
+one job stores at most one report whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from grader.report import Report
+from grader.store._engine import Database
+from grader.store._models import (
+    Job,
+    JobState,
+    StoredReport,
+    Submission,
+    SubmissionStatus,
+    utcnow,
+)
+
+ERROR_CHARS = 4000
+
+
+class QueueError(Exception):
+    """A queue operation was refused (e.g. re-grading a submission whose grading is pending)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds, and what grading it needs."""
+
+    job_id: int
+    lease_token: str
+    attempt: int
+    submission_id: int
+    assignment_id: str
+    files_dir: str
+    sha256: str
+
+
+def _claimable(now: datetime):
+    return or_(and_(Job.state == JobState.QUEUED, Job.run_after <= now),
+               and_(Job.state == JobState.RUNNING, Job.lease_expires_at < now))
+
+
+def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: int
+              ) -> Claim | None:
+    """Take the oldest claimable job under a new lease, or None when there is none.
+
+    A lapsed job that has used up its attempts is marked errored instead of claimed again, so a
+    submission that kills its worker every time cannot hold the queue forever.
+    """
+    with db.write() as session:
+        while True:
+            now = utcnow()
+            job = session.scalars(
+                select(Job).where(_claimable(now)).order_by(Job.run_after, Job.id).limit(1)
+                .with_for_update(skip_locked=True)).first()
+            if job is None:
+                return None
+            submission = session.get(Submission, job.submission_id)
+            assert submission is not None
+            if job.state == JobState.RUNNING and job.attempts >= max_attempts:
+                _finish_errored(session, job, submission, now,
+                                f"the worker grading it stopped answering (lease lapsed) on "
+                                f"each of {job.attempts} attempts; last owner {job.lease_owner}")
+                continue
+            token = secrets.token_hex(16)
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.lease_token = token
+            job.lease_owner = worker[:200]
+            job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+            job.heartbeat_at = now
+            job.started_at = now
+            submission.status = SubmissionStatus.GRADING
+            return Claim(job_id=job.id, lease_token=token, attempt=job.attempts,
+                         submission_id=submission.id, assignment_id=submission.assignment_id,
+                         files_dir=submission.files_dir, sha256=submission.sha256)
+
+
+def heartbeat(db: Database, claim: Claim, *, lease_seconds: float) -> bool:
+    """Extend the lease; False when the job is no longer this claim's (it was reclaimed)."""
+    now = utcnow()
+    with db.write() as session:
+        result = session.execute(
+            update(Job).where(Job.id == claim.job_id, Job.lease_token == claim.lease_token,
+                              Job.state == JobState.RUNNING)
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now))
+        return result.rowcount == 1
+
+
+def _held(session, claim: Claim) -> Job | None:
+    return session.scalars(
+        select(Job).where(Job.id == claim.job_id, Job.lease_token == claim.lease_token,
+                          Job.state == JobState.RUNNING).with_for_update()).first()
+
+
+def complete_job(db: Database, claim: Claim, report: Report) -> bool:
+    """Store the report and mark the job done, in one transaction; False if the lease was lost."""
+    with db.write() as session:
+        job = _held(session, claim)
+        if job is None:
+            return False
+        now = utcnow()
+        job.state = JobState.DONE
+        job.finished_at = now
+        job.lease_token = job.lease_owner = job.lease_expires_at = None
+        job.last_error = ""
+        session.add(StoredReport(submission_id=claim.submission_id, job_id=job.id,
+                                 status=report.status.value, total=report.total,
+                                 metrics=json.dumps({m.name: m.value for m in report.metrics}),
+                                 body=report.model_dump_json(), created_at=now))
+        submission = session.get(Submission, claim.submission_id)
+        assert submission is not None
+        submission.status = report.status.value
+        submission.total = report.total
+        submission.graded_at = now
+        return True
+
+
+def fail_job(db: Database, claim: Claim, reason: str, *, retryable: bool, max_attempts: int,
+             backoff_seconds: float, backoff_max_seconds: float) -> JobState | None:
+    """Queue the job again after a backoff, or mark it errored; None if the lease was lost.
+
+    The delay doubles with each attempt: backoff, 2 x backoff, 4 x backoff ... up to the cap.
+    """
+    with db.write() as session:
+        job = _held(session, claim)
+        if job is None:
+            return None
+        submission = session.get(Submission, claim.submission_id)
+        assert submission is not None
+        now = utcnow()
+        if retryable and job.attempts < max_attempts:
+            delay = min(backoff_max_seconds, backoff_seconds * 2 ** (job.attempts - 1))
+            job.state = JobState.QUEUED
+            job.run_after = now + timedelta(seconds=delay)
+            job.lease_token = job.lease_owner = job.lease_expires_at = None
+            job.last_error = f"attempt {job.attempts}: {reason}"[:ERROR_CHARS]
+            submission.status = SubmissionStatus.QUEUED
+            return JobState.QUEUED
+        _finish_errored(session, job, submission, now, f"attempt {job.attempts}: {reason}")
+        return JobState.ERRORED
+
+
+def release_job(db: Database, claim: Claim) -> bool:
+    """Give a job back untouched (its worker is shutting down): queued now, attempt not counted."""
+    with db.write() as session:
+        job = _held(session, claim)
+        if job is None:
+            return False
+        job.state = JobState.QUEUED
+        job.attempts = max(0, job.attempts - 1)
+        job.run_after = utcnow()
+        job.lease_token = job.lease_owner = job.lease_expires_at = None
+        submission = session.get(Submission, claim.submission_id)
+        assert submission is not None
+        submission.status = SubmissionStatus.QUEUED
+        return True
+
+
+def _finish_errored(session, job: Job, submission: Submission, now: datetime,
+                    reason: str) -> None:
+    job.state = JobState.ERRORED
+    job.finished_at = now
+    job.lease_token = job.lease_owner = job.lease_expires_at = None
+    job.last_error = reason[:ERROR_CHARS]
+    submission.status = SubmissionStatus.ERRORED
+
+
+def enqueue_regrade(db: Database, submission_id: int) -> Job:
+    """A new grading job for a stored submission; refused while one is queued or running."""
+    with db.write() as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            raise QueueError(f"no submission {submission_id}")
+        pending = session.scalar(select(func.count()).select_from(Job).where(
+            Job.submission_id == submission_id,
+            Job.state.in_([JobState.QUEUED, JobState.RUNNING])))
+        if pending:
+            raise QueueError("this submission is already queued for grading")
+        job = Job(submission_id=submission_id, state=JobState.QUEUED, attempts=0,
+                  run_after=utcnow(), last_error="")
+        session.add(job)
+        submission.status = SubmissionStatus.QUEUED
+        session.flush()
+        return job
+
+
+def queue_counts(db: Database) -> dict[str, int]:
+    """Jobs per state, every state present."""
+    with db.read() as session:
+        rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    counts = {state.value: 0 for state in JobState}
+    counts.update({state: count for state, count in rows})
+    return counts

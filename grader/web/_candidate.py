@@ -1,0 +1,219 @@
+"""Candidate pages and their JSON twins: the invite, the starter bundle, uploads, status.
+
+Every route takes ``CandidateToken``: the invite its path token opens. Submissions are always
+looked up through that invite (``submission_for_invite``), so a token sees only its own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from grader.intake import IntakeError
+from grader.report import Report
+from grader.store import (
+    Submission,
+    SubmissionRefused,
+    SubmissionStatus,
+    is_expired,
+    latest_report,
+    submission_for_invite,
+    submissions_for_invite,
+)
+from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
+from grader.web._render import render
+from grader.web._schemas import CandidateInvite, CandidateSubmission, Problem
+from grader.web._security import CSRF_FIELD
+from grader.web._uploads import (
+    BadUpload,
+    UploadTooLarge,
+    accept_upload,
+    check_can_submit,
+    receive_zip,
+)
+
+router = APIRouter()
+
+FINAL = {SubmissionStatus.GRADED, SubmissionStatus.REJECTED, SubmissionStatus.ERRORED}
+SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+ERRORED_MESSAGE = ("Grading could not be completed because of a problem on our side. The hiring "
+                   "team can see it and will re-grade your submission.")
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}}
+UPLOAD_ERRORS = {413: {"model": Problem, "description": "the zip is over the size cap"},
+                 422: {"model": Problem, "description": "the zip breaks an intake rule"},
+                 409: {"model": Problem, "description": "expired, or the allowance is used up"},
+                 400: {"model": Problem, "description": "no zip in the request"}}
+
+
+def _base(access: CandidateAccess) -> str:
+    return f"/i/{access.token}"
+
+
+def candidate_view(service: Service, access: CandidateAccess, submission: Submission,
+                   report: Report | None) -> CandidateSubmission:
+    """Only what the assignment releases: ``report.for_candidate(release.candidate_fields)``."""
+    final = submission.status in FINAL
+    result = None
+    if submission.status == SubmissionStatus.ERRORED:
+        result = {"status": "error", "message": ERRORED_MESSAGE}
+    elif final and report is not None:
+        found = service.catalog.get(submission.assignment_id)
+        fields = list(found[0].release.candidate_fields) if found else []
+        result = report.for_candidate(fields)
+    return CandidateSubmission(id=submission.id, status=submission.status, final=final,
+                               created_at=submission.created_at, graded_at=submission.graded_at,
+                               result=result,
+                               url=f"{_base(access)}/submissions/{submission.id}")
+
+
+def _invite_view(service: Service, access: CandidateAccess, session) -> CandidateInvite:
+    invite = access.invite
+    found = service.catalog.get(invite.assignment_id)
+    submissions = submissions_for_invite(session, invite.id)
+    views = [candidate_view(service, access, s,
+                            latest_report(session, s.id) if s.status in FINAL else None)
+             for s in submissions]
+    return CandidateInvite(
+        assignment_id=invite.assignment_id,
+        assignment_title=found[0].title if found else invite.assignment_id,
+        summary=found[0].summary if found else "", label=invite.label,
+        allowance=invite.allowance, used=len(submissions),
+        remaining=max(0, invite.allowance - len(submissions)), expires_at=invite.expires_at,
+        expired=is_expired(invite), starter_url=f"{_base(access)}/starter.zip",
+        upload_url=f"/api/candidate/{access.token}/submissions", submissions=views)
+
+
+def _own_submission(session, access: CandidateAccess, submission_id: int) -> Submission:
+    submission = submission_for_invite(session, access.invite.id, submission_id)
+    if submission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such submission for this invite")
+    return submission
+
+
+async def _upload(request: Request, service: Service, access: CandidateAccess, session,
+                  *, form_csrf: bool) -> Submission:
+    """The shared verb of both doors; raises the errors each door answers in its own way."""
+    check_can_submit(service, access.invite, len(submissions_for_invite(session,
+                                                                        access.invite.id)))
+    session.close()  # end the read transaction before the long upload; loaded rows stay
+    received = await receive_zip(request, service)
+    try:
+        if form_csrf and not service.signing.candidate_csrf_ok(
+                access.token, received.fields.get(CSRF_FIELD)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "the form's CSRF token is missing or "
+                                                           "wrong; reload the page")
+        return await anyio.to_thread.run_sync(accept_upload, service, access.invite, received)
+    finally:
+        received.discard()
+
+
+# --- JSON API -----------------------------------------------------------------------------------
+
+@router.get("/api/candidate/{token}", response_model=CandidateInvite, tags=["candidate"],
+            responses={404: {"model": Problem}})
+def api_invite(access: CandidateToken, service: ServiceDep, session: SessionDep
+               ) -> CandidateInvite:
+    """The invite: assignment, allowance, expiry, and this invite's own submissions."""
+    return _invite_view(service, access, session)
+
+
+@router.post("/api/candidate/{token}/submissions", status_code=201, tags=["candidate"],
+             response_model=CandidateSubmission, openapi_extra=UPLOAD_BODY,
+             responses=UPLOAD_ERRORS)
+async def api_upload(request: Request, access: CandidateToken, service: ServiceDep,
+                     session: SessionDep) -> Response:
+    """Upload a submission zip (raw body or the ``file`` field of a form); it is queued."""
+    try:
+        submission = await _upload(request, service, access, session, form_csrf=False)
+    except UploadTooLarge as exc:
+        return _problem(413, str(exc))
+    except BadUpload as exc:
+        return _problem(400, str(exc))
+    except IntakeError as exc:
+        return _problem(422, exc.message, rule=exc.rule.value)
+    except SubmissionRefused as exc:
+        return _problem(409, str(exc))
+    view = candidate_view(service, access, submission, None)
+    return JSONResponse(view.model_dump(mode="json"), status_code=201,
+                        headers={"Location": view.url})
+
+
+@router.get("/api/candidate/{token}/submissions/{submission_id}", tags=["candidate"],
+            response_model=CandidateSubmission, responses={404: {"model": Problem}})
+def api_status(access: CandidateToken, submission_id: SubmissionId, service: ServiceDep,
+               session: SessionDep) -> CandidateSubmission:
+    """One of this invite's submissions: its status, then the released report fields."""
+    submission = _own_submission(session, access, submission_id)
+    report = latest_report(session, submission.id) if submission.status in FINAL else None
+    return candidate_view(service, access, submission, report)
+
+
+def _problem(code: int, detail: str, rule: str | None = None) -> JSONResponse:
+    return JSONResponse(Problem(detail=detail, rule=rule).model_dump(), status_code=code)
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def _invite_page(request: Request, service: Service, access: CandidateAccess, session, *,
+                 error: Problem | None = None, status_code: int = 200) -> Response:
+    found = service.catalog.get(access.invite.assignment_id)
+    readme = service.catalog.readme(*found) if found else ""
+    return render(request, "candidate_invite.html.j2", status_code=status_code,
+                  title=found[0].title if found else "Assignment",
+                  invite=_invite_view(service, access, session), readme=readme, error=error,
+                  csrf_token=service.signing.candidate_csrf(access.token),
+                  base=_base(access), max_mib=service.settings.intake.max_compressed_bytes
+                  // (1024 * 1024))
+
+
+@router.get("/i/{token}", include_in_schema=False)
+def page_invite(request: Request, access: CandidateToken, service: ServiceDep,
+                session: SessionDep) -> Response:
+    return _invite_page(request, service, access, session)
+
+
+@router.get("/i/{token}/starter.zip", include_in_schema=False)
+def starter_bundle(access: CandidateToken, service: ServiceDep) -> Response:
+    found = service.catalog.get(access.invite.assignment_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this assignment is not available")
+    path = service.catalog.starter_bundle(*found)
+    return FileResponse(path, media_type="application/zip",
+                        filename=f"{found[0].id}-starter.zip")
+
+
+@router.post("/i/{token}/upload", include_in_schema=False)
+async def page_upload(request: Request, access: CandidateToken, service: ServiceDep,
+                      session: SessionDep) -> Response:
+    try:
+        submission = await _upload(request, service, access, session, form_csrf=True)
+    except UploadTooLarge as exc:
+        error, code = Problem(detail=str(exc)), 413
+    except BadUpload as exc:
+        error, code = Problem(detail=str(exc)), 400
+    except IntakeError as exc:
+        error, code = Problem(detail=exc.message, rule=exc.rule.value), 422
+    except SubmissionRefused as exc:
+        error, code = Problem(detail=str(exc)), 409
+    else:
+        return RedirectResponse(f"{_base(access)}/submissions/{submission.id}", status_code=303)
+    with service.db.read() as fresh:
+        return _invite_page(request, service, access, fresh, error=error, status_code=code)
+
+
+@router.get("/i/{token}/submissions/{submission_id}", include_in_schema=False)
+def page_status(request: Request, access: CandidateToken, submission_id: SubmissionId,
+                service: ServiceDep, session: SessionDep) -> Response:
+    submission = _own_submission(session, access, submission_id)
+    report = latest_report(session, submission.id) if submission.status in FINAL else None
+    view = candidate_view(service, access, submission, report)
+    found = service.catalog.get(submission.assignment_id)
+    return render(request, "candidate_status.html.j2", title="Submission status", view=view,
+                  assignment_title=found[0].title if found else submission.assignment_id,
+                  base=_base(access), refresh_seconds=None if view.final else 3)

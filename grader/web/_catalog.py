@@ -1,0 +1,84 @@
+"""The assignments the service offers: read from the assignments folder, re-read when edited."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.authoring import AssignmentNotFound, build_bundle, find_assignment, list_assignments
+from grader.spec import Assignment, SpecError
+
+README_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    assignment: Assignment | None
+    folder: Path
+    error: str | None
+
+
+class Catalog:
+    """Assignments by id; a spec is parsed again only when its assignment.yaml changes."""
+
+    def __init__(self, root: Path, bundles: Path) -> None:
+        self.root = root
+        self.bundles = bundles
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Assignment, Path]] = {}
+
+    def entries(self) -> list[Entry]:
+        found = []
+        for name, parsed in list_assignments(self.root):
+            if isinstance(parsed, SpecError):
+                found.append(Entry(name, None, self.root / name, str(parsed)))
+            else:
+                found.append(Entry(name, parsed, self.root / name, None))
+        return found
+
+    def get(self, assignment_id: str) -> tuple[Assignment, Path] | None:
+        """The assignment, or None when there is no valid one by this id."""
+        spec = self.root / assignment_id / "assignment.yaml"
+        try:
+            stamp = spec.stat().st_mtime
+        except (OSError, ValueError):
+            return None
+        with self._lock:
+            cached = self._cache.get(assignment_id)
+            if cached and cached[0] == stamp:
+                return cached[1], cached[2]
+        try:
+            assignment, folder = find_assignment(self.root, assignment_id)
+        except (AssignmentNotFound, SpecError):
+            return None
+        with self._lock:
+            self._cache[assignment_id] = (stamp, assignment, folder)
+        return assignment, folder
+
+    def readme(self, assignment: Assignment, folder: Path) -> str:
+        bundle = folder / assignment.candidate.bundle
+        for name in ("README.md", "README.txt", "README"):
+            path = bundle / name
+            if path.is_file():
+                return path.read_text(errors="replace")[:README_CHARS]
+        return assignment.summary
+
+    def starter_bundle(self, assignment: Assignment, folder: Path) -> Path:
+        """The starter zip, built once per content of the candidate folder."""
+        bundle = folder / assignment.candidate.bundle
+        digest = hashlib.sha256()
+        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(bundle)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                          .encode())
+        name = f"{assignment.id}-{assignment.version}-{digest.hexdigest()[:16]}.zip"
+        target = self.bundles / name
+        if not target.is_file():
+            self.bundles.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                if not target.is_file():
+                    build_bundle(assignment, folder, target)
+        return target

@@ -1,0 +1,484 @@
+"""Reviewer pages and their JSON twins: assignments and cohorts, submissions, full reports,
+submitted files, re-grade, CSV export, invites; and logging in and out.
+
+Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
+``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from sqlalchemy.orm import Session
+
+from grader.report import Report
+from grader.store import (
+    QueueError,
+    SortKey,
+    Submission,
+    authenticate,
+    close_session,
+    cohort_points,
+    cohort_summaries,
+    enqueue_regrade,
+    get_submission,
+    invite_candidate,
+    jobs_for_submission,
+    latest_report,
+    list_invites,
+    list_submissions,
+    open_session,
+)
+from grader.web._charts import metric_strip, total_histogram
+from grader.web._deps import (
+    CurrentReviewer,
+    OptionalReviewer,
+    ReviewerForm,
+    ReviewerPage,
+    ReviewerWrite,
+    Service,
+    ServiceDep,
+    SessionDep,
+)
+from grader.web._files import FileRefused, highlighted, list_files, read_text, resolve_file
+from grader.web._render import render
+from grader.web._schemas import (
+    AssignmentPublic,
+    CohortDistribution,
+    CohortPublic,
+    FilePublic,
+    InviteCreate,
+    InviteCreated,
+    InvitePublic,
+    JobPublic,
+    LoginRequest,
+    LoginResult,
+    Problem,
+    Regraded,
+    SubmissionDetail,
+    SubmissionRow,
+)
+from grader.web._security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+
+router = APIRouter()
+
+SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
+Sort = Annotated[SortKey, Query()]
+Order = Annotated[str, Query(pattern="^(asc|desc)$")]
+Cohort = Annotated[str | None, Query(max_length=100)]
+AUTH_ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
+
+
+# --- shared verbs ---------------------------------------------------------------------------
+
+def _login(service: Service, response: Response, email: str, password: str) -> LoginResult | None:
+    with service.db.write() as session:
+        reviewer = authenticate(session, email, password)
+        if reviewer is None:
+            return None
+        token, csrf = open_session(session, reviewer, hours=service.settings.session_hours)
+        email = reviewer.email
+    response.set_cookie(SESSION_COOKIE, service.signing.sign_session(token),
+                        max_age=int(service.settings.session_hours * 3600), httponly=True,
+                        samesite="lax", secure=service.settings.cookie_secure, path="/")
+    return LoginResult(email=email, csrf_token=csrf)
+
+
+def _logout(service: Service, request: Request, response: Response) -> None:
+    token = service.signing.unsign_session(request.cookies.get(SESSION_COOKIE))
+    if token:
+        with service.db.write() as session:
+            close_session(session, token)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=service.settings.cookie_secure)
+
+
+def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
+    cohorts: dict[str, list[CohortPublic]] = {}
+    for summary in cohort_summaries(session):
+        cohorts.setdefault(summary.assignment_id, []).append(CohortPublic(
+            cohort=summary.cohort, submissions=summary.submissions, graded=summary.graded,
+            pending=summary.pending, mean_total=summary.mean_total))
+    found = []
+    for entry in service.catalog.entries():
+        a = entry.assignment
+        found.append(AssignmentPublic(
+            id=entry.id, title=a.title if a else None, version=a.version if a else None,
+            summary=a.summary if a else None,
+            max_submissions=a.candidate.max_submissions if a else None, error=entry.error,
+            cohorts=cohorts.pop(entry.id, [])))
+    for orphan, rows in sorted(cohorts.items()):  # invites of an assignment removed since
+        found.append(AssignmentPublic(id=orphan, title=None, version=None, summary=None,
+                                      max_submissions=None, cohorts=rows,
+                                      error="no longer in the assignments folder"))
+    return found
+
+
+def _row(submission: Submission) -> SubmissionRow:
+    return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
+                         cohort=submission.cohort, label=submission.invite.label,
+                         status=submission.status, total=submission.total,
+                         sha256=submission.sha256, size_bytes=submission.size_bytes,
+                         created_at=submission.created_at, graded_at=submission.graded_at)
+
+
+def _submission(session: Session, submission_id: int) -> Submission:
+    submission = get_submission(session, submission_id)
+    if submission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such submission")
+    return submission
+
+
+def _distribution(session: Session, submission: Submission) -> CohortDistribution:
+    points = cohort_points(session, submission.assignment_id, submission.cohort)
+    metrics: dict[str, list[float]] = {}
+    for point in points:
+        for name, value in point.metrics.items():
+            if value is not None:
+                metrics.setdefault(name, []).append(value)
+    return CohortDistribution(totals=[p.total for p in points if p.total is not None],
+                              metrics=metrics)
+
+
+def _files(service: Service, submission: Submission, prefix: str) -> list[FilePublic]:
+    root = service.submissions_root / submission.files_dir
+    if not root.is_dir():
+        return []
+    return [FilePublic(path=f.path, size=f.size, url=f"{prefix}/{quote(f.path)}")
+            for f in list_files(root)]
+
+
+def _detail(service: Service, session: Session, submission_id: int, files_prefix: str
+            ) -> SubmissionDetail:
+    submission = _submission(session, submission_id)
+    return SubmissionDetail(
+        submission=_row(submission), report=latest_report(session, submission.id),
+        jobs=[JobPublic.model_validate(job) for job in jobs_for_submission(session,
+                                                                            submission.id)],
+        cohort=_distribution(session, submission),
+        files=_files(service, submission, files_prefix.format(id=submission.id)))
+
+
+def _file_text(service: Service, session: Session, submission_id: int, path: str
+               ) -> tuple[Submission, str, str | None, bool]:
+    submission = _submission(session, submission_id)
+    try:
+        found = resolve_file(service.submissions_root / submission.files_dir, path)
+    except FileRefused as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such file: {exc}") from exc
+    text, truncated = read_text(found)
+    return submission, path, text, truncated
+
+
+def _regrade(service: Service, submission_id: int) -> Regraded:
+    try:
+        job = enqueue_regrade(service.db, submission_id)
+    except QueueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return Regraded(submission_id=submission_id, job_id=job.id)
+
+
+def _invite(service: Service, assignment_id: str, body: InviteCreate, created_by: str
+            ) -> InviteCreated:
+    found = service.catalog.get(assignment_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment (or its spec is "
+                                                       "invalid)")
+    invite, token = invite_candidate(
+        service.db, assignment_id=assignment_id,
+        max_submissions=found[0].candidate.max_submissions, cohort=body.cohort,
+        label=body.label, allowance=body.allowance,
+        valid_days=body.valid_days or service.settings.invite_days, created_by=created_by)
+    return InviteCreated(id=invite.id, token=token,
+                         url=f"{service.settings.public_url.rstrip('/')}/i/{token}",
+                         assignment_id=invite.assignment_id, cohort=invite.cohort,
+                         label=invite.label, allowance=invite.allowance,
+                         expires_at=invite.expires_at)
+
+
+def _csv(session: Session, assignment_id: str, cohort: str | None) -> str:
+    submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort,
+                                   sort=SortKey.DATE, descending=False)
+    reports: dict[int, Report | None] = {s.id: latest_report(session, s.id) for s in submissions}
+    components = sorted({c.id for r in reports.values() if r for c in r.components})
+    metrics = sorted({m.name for r in reports.values() if r for m in r.metrics})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["submission_id", "label", "cohort", "status", "total",
+                     *[f"points.{c}" for c in components], *[f"metric.{m}" for m in metrics],
+                     "hidden_tests_passed", "hidden_tests_total", "sha256", "submitted_at",
+                     "graded_at"])
+    for s in submissions:
+        report = reports[s.id]
+        points = {c.id: c.points for c in report.components} if report else {}
+        values = {m.name: m.value for m in report.metrics} if report else {}
+        tests = report.hidden_tests if report else []
+        writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
+                         _num(s.total), *[_num(points.get(c)) for c in components],
+                         *[_num(values.get(m)) for m in metrics],
+                         sum(t.outcome == "passed" for t in tests), len(tests), s.sha256,
+                         s.created_at.isoformat(), s.graded_at.isoformat() if s.graded_at
+                         else ""])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _csv_response(text: str, assignment_id: str, cohort: str | None) -> Response:
+    name = f"{assignment_id}-{cohort or 'all'}.csv".replace('"', "")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/review") and "//" not in target and "\\" not in target:
+        return target
+    return "/review"
+
+
+# --- JSON API -------------------------------------------------------------------------------
+
+@router.post("/api/review/login", response_model=LoginResult, tags=["reviewer"],
+             responses={401: {"model": Problem}})
+def api_login(body: LoginRequest, service: ServiceDep, response: Response) -> LoginResult:
+    """Log in; sets the session cookie and returns the CSRF token for state-changing calls."""
+    result = _login(service, response, body.email, body.password)
+    if result is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    return result
+
+
+@router.post("/api/review/logout", status_code=204, tags=["reviewer"], responses=AUTH_ERRORS)
+def api_logout(request: Request, _login: ReviewerWrite, service: ServiceDep) -> Response:
+    response = Response(status_code=204)
+    _logout(service, request, response)
+    return response
+
+
+@router.get("/api/review/assignments", response_model=list[AssignmentPublic], tags=["reviewer"],
+            responses=AUTH_ERRORS)
+def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: SessionDep
+                    ) -> list[AssignmentPublic]:
+    """Every assignment with its cohorts (counts and mean graded total)."""
+    return _assignments(service, session)
+
+
+@router.get("/api/review/assignments/{assignment_id}/submissions", tags=["reviewer"],
+            response_model=list[SubmissionRow], responses=AUTH_ERRORS)
+def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
+                    cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc"
+                    ) -> list[SubmissionRow]:
+    """An assignment's submissions, optionally of one cohort, sorted by score, status or date."""
+    return [_row(s) for s in list_submissions(session, assignment_id=assignment_id,
+                                              cohort=cohort, sort=sort,
+                                              descending=order == "desc")]
+
+
+@router.get("/api/review/assignments/{assignment_id}/invites", tags=["reviewer"],
+            response_model=list[InvitePublic], responses=AUTH_ERRORS)
+def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep
+                ) -> list[InvitePublic]:
+    return [InvitePublic(id=i.id, assignment_id=i.assignment_id, cohort=i.cohort,
+                         label=i.label, allowance=i.allowance, used=used,
+                         expires_at=i.expires_at, created_at=i.created_at,
+                         created_by=i.created_by)
+            for i, used in list_invites(session, assignment_id)]
+
+
+@router.post("/api/review/assignments/{assignment_id}/invites", status_code=201,
+             response_model=InviteCreated, tags=["reviewer"], responses=AUTH_ERRORS)
+def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: InviteCreate,
+                      service: ServiceDep) -> InviteCreated:
+    """A new invite; its token and link are returned only now."""
+    return _invite(service, assignment_id, body, login.email)
+
+
+@router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],
+            responses={200: {"content": {"text/csv": {}}, "description": "one row per "
+                             "submission: status, total, points, metrics, tests"},
+                       **AUTH_ERRORS})
+def api_export(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
+               cohort: Cohort = None) -> Response:
+    """A cohort (or every cohort) of an assignment as CSV."""
+    return _csv_response(_csv(session, assignment_id, cohort), assignment_id, cohort)
+
+
+@router.get("/api/review/submissions/{submission_id}", response_model=SubmissionDetail,
+            tags=["reviewer"], responses={404: {"model": Problem}, **AUTH_ERRORS})
+def api_submission(_login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+                   session: SessionDep) -> SubmissionDetail:
+    """The full report, the grading jobs, the cohort's distribution and the submitted files."""
+    return _detail(service, session, submission_id,
+                   "/api/review/submissions/{id}/files")
+
+
+@router.get("/api/review/submissions/{submission_id}/files/{path:path}", tags=["reviewer"],
+            responses={200: {"content": {"text/plain": {}}}, 404: {"model": Problem},
+                       **AUTH_ERRORS})
+def api_file(_login: CurrentReviewer, submission_id: SubmissionId, path: str,
+             service: ServiceDep, session: SessionDep) -> Response:
+    """One submitted file as text (binary files: 415)."""
+    _, _, text, truncated = _file_text(service, session, submission_id, path)
+    if text is None:
+        return JSONResponse({"detail": "binary file"}, status_code=415)
+    return PlainTextResponse(text, headers={"X-Truncated": "1" if truncated else "0"})
+
+
+@router.post("/api/review/submissions/{submission_id}/regrade", status_code=202,
+             response_model=Regraded, tags=["reviewer"],
+             responses={409: {"model": Problem}, **AUTH_ERRORS})
+def api_regrade(_login: ReviewerWrite, submission_id: SubmissionId, service: ServiceDep
+                ) -> Regraded:
+    """Queue the submission for grading again (refused while a grading is pending)."""
+    return _regrade(service, submission_id)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+@router.get("/review/login", include_in_schema=False)
+def page_login(request: Request, service: ServiceDep, login: OptionalReviewer,
+               next: str | None = None) -> Response:
+    if login is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _login_form(request, service, next=_safe_next(next))
+
+
+def _login_form(request: Request, service: Service, *, next: str, error: str | None = None,
+                status_code: int = 200) -> Response:
+    value, cookie = service.signing.new_login_csrf()
+    response = render(request, "login.html.j2", title="Reviewer login", csrf_token=value,
+                      next=next, error=error, status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, cookie, httponly=True, samesite="strict",
+                        secure=service.settings.cookie_secure, path="/review/login")
+    return response
+
+
+@router.post("/review/login", include_in_schema=False)
+def page_login_post(request: Request, service: ServiceDep,
+                    email: Annotated[str, Form(max_length=320)],
+                    password: Annotated[str, Form(max_length=1000)],
+                    csrf_token: Annotated[str, Form(max_length=200)] = "",
+                    next: Annotated[str, Form(max_length=500)] = "/review") -> Response:
+    if not service.signing.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form's CSRF token is missing or "
+                                                       "wrong; reload the page and try again")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if _login(service, response, email, password) is None:
+        return _login_form(request, service, next=_safe_next(next), status_code=401,
+                           error="Wrong email or password.")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/review/login")
+    return response
+
+
+@router.post("/review/logout", include_in_schema=False)
+def page_logout(request: Request, _login: ReviewerForm, service: ServiceDep) -> Response:
+    response = RedirectResponse("/review/login", status_code=303)
+    _logout(service, request, response)
+    return response
+
+
+@router.get("/review", include_in_schema=False)
+def page_home(request: Request, login: ReviewerPage, service: ServiceDep,
+              session: SessionDep) -> Response:
+    return render(request, "review_home.html.j2", title="Assignments", login=login,
+                  assignments=_assignments(service, session))
+
+
+def _assignment_page(request: Request, login, service: Service, session: Session,
+                     assignment_id: str, *, cohort: str | None, sort: SortKey, order: str,
+                     created: InviteCreated | None = None) -> Response:
+    found = service.catalog.get(assignment_id)
+    rows = [_row(s) for s in list_submissions(session, assignment_id=assignment_id,
+                                              cohort=cohort, sort=sort,
+                                              descending=order == "desc")]
+    summaries = [s for s in cohort_summaries(session) if s.assignment_id == assignment_id]
+    if found is None and not summaries:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment")
+    return render(request, "review_assignment.html.j2",
+                  title=found[0].title if found else assignment_id, login=login,
+                  assignment=found[0] if found else None, assignment_id=assignment_id,
+                  rows=rows, cohorts=summaries, cohort=cohort, sort=sort.value, order=order,
+                  invites=list_invites(session, assignment_id), created=created,
+                  default_days=service.settings.invite_days)
+
+
+@router.get("/review/assignments/{assignment_id}", include_in_schema=False)
+def page_assignment(request: Request, login: ReviewerPage, assignment_id: AssignmentId,
+                    service: ServiceDep, session: SessionDep, cohort: Cohort = None,
+                    sort: Sort = SortKey.DATE, order: Order = "desc") -> Response:
+    return _assignment_page(request, login, service, session, assignment_id, cohort=cohort,
+                            sort=sort, order=order)
+
+
+@router.post("/review/assignments/{assignment_id}/invites", include_in_schema=False)
+def page_create_invite(request: Request, login: ReviewerForm, assignment_id: AssignmentId,
+                       service: ServiceDep,
+                       cohort: Annotated[str, Form(max_length=100)] = "default",
+                       label: Annotated[str, Form(max_length=200)] = "",
+                       allowance: Annotated[int | None, Form(ge=1, le=1000)] = None,
+                       valid_days: Annotated[float | None, Form(gt=0, le=365)] = None
+                       ) -> Response:
+    created = _invite(service, assignment_id, InviteCreate(
+        cohort=cohort, label=label, allowance=allowance, valid_days=valid_days), login.email)
+    with service.db.read() as session:
+        return _assignment_page(request, login, service, session, assignment_id,
+                                cohort=created.cohort, sort=SortKey.DATE, order="desc",
+                                created=created)
+
+
+@router.get("/review/assignments/{assignment_id}/export.csv", include_in_schema=False)
+def page_export(_login: ReviewerPage, assignment_id: AssignmentId, session: SessionDep,
+                cohort: Cohort = None) -> Response:
+    return _csv_response(_csv(session, assignment_id, cohort), assignment_id, cohort)
+
+
+@router.get("/review/submissions/{submission_id}", include_in_schema=False)
+def page_submission(request: Request, login: ReviewerPage, submission_id: SubmissionId,
+                    service: ServiceDep, session: SessionDep) -> Response:
+    detail = _detail(service, session, submission_id, "/review/submissions/{id}/files")
+    report = detail.report
+    histogram = total_histogram(detail.cohort.totals, report.total if report else None)
+    strips = {m.name: metric_strip(m.name, m.value, detail.cohort.metrics.get(m.name, []),
+                                   m.baselines, higher_is_better=m.higher_is_better)
+              for m in (report.metrics if report else [])}
+    found = service.catalog.get(detail.submission.assignment_id)
+    return render(request, "review_submission.html.j2",
+                  title=f"Submission {submission_id}", login=login, detail=detail,
+                  report=report, histogram=histogram, strips=strips,
+                  released=list(found[0].release.candidate_fields) if found else [],
+                  pending=detail.submission.status in ("queued", "grading"))
+
+
+@router.get("/review/submissions/{submission_id}/files/{path:path}", include_in_schema=False)
+def page_file(request: Request, login: ReviewerPage, submission_id: SubmissionId, path: str,
+              service: ServiceDep, session: SessionDep) -> Response:
+    submission, shown, text, truncated = _file_text(service, session, submission_id, path)
+    return render(request, "review_file.html.j2", title=shown, login=login,
+                  submission=_row(submission), path=shown, truncated=truncated,
+                  code=highlighted(shown, text) if text is not None else None,
+                  files=_files(service, submission, f"/review/submissions/{submission.id}/files"))
+
+
+@router.post("/review/submissions/{submission_id}/regrade", include_in_schema=False)
+def page_regrade(_login: ReviewerForm, submission_id: SubmissionId, service: ServiceDep
+                 ) -> Response:
+    _regrade(service, submission_id)
+    return RedirectResponse(f"/review/submissions/{submission_id}", status_code=303)

@@ -1,0 +1,166 @@
+"""Receiving a submission: stream the body to disk under a byte cap, then intake, then store.
+
+The cap is ``settings.intake.max_compressed_bytes``, enforced three times: on the declared
+Content-Length, on the bytes as they arrive (whatever the headers say), and on the zip part
+itself. Over it the answer is 413 and nothing is kept. Then ``extract_submission`` checks the zip
+before writing anything; an ``IntakeError`` keeps nothing either. Only then is the submission
+accepted: its row and its grading job are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from grader.intake import extract_submission
+from grader.store import (
+    Invite,
+    Submission,
+    SubmissionRefused,
+    accept_submission,
+    is_expired,
+    used_submissions,
+)
+from grader.web._deps import Service
+
+CHUNK = 64 * 1024
+# Multipart framing and small fields around the zip: allowed on top of the zip's own cap.
+FRAMING_BYTES = 64 * 1024
+FILE_FIELD = "file"
+
+
+class UploadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The upload is larger than {limit // (1024 * 1024)} MiB, the limit for "
+                         "a submission zip. Leave out data, model weights, caches and virtual "
+                         "environments.")
+
+
+class BadUpload(Exception):
+    """The request carries no readable zip (no file part, broken multipart)."""
+
+
+class Received:
+    """A zip streamed to disk, and the form's text fields; ``discard()`` removes the file."""
+
+    def __init__(self, path: Path, size: int, fields: dict[str, str]) -> None:
+        self.path, self.size, self.fields = path, size, fields
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in stream:
+        seen += len(chunk)
+        if seen > limit:
+            raise UploadTooLarge(limit - FRAMING_BYTES)
+        yield chunk
+
+
+async def receive_zip(request: Request, service: Service) -> Received:
+    """The request's zip on disk: a multipart form's ``file`` part, or the raw body."""
+    cap = service.settings.intake.max_compressed_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap + FRAMING_BYTES:
+        raise UploadTooLarge(cap)
+    service.uploads_dir.mkdir(parents=True, exist_ok=True)
+    target = service.uploads_dir / f"{uuid.uuid4().hex}.zip"
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("multipart/form-data"):
+            size, fields = await _from_multipart(request, target, cap)
+        else:
+            size, fields = await _from_body(request, target, cap), {}
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return Received(target, size, fields)
+
+
+async def _from_body(request: Request, target: Path, cap: int) -> int:
+    size = 0
+    async with await anyio.open_file(target, "xb") as out:
+        async for chunk in _counted(request.stream(), cap):
+            size += len(chunk)
+            await out.write(chunk)
+    if size == 0:
+        raise BadUpload("The upload is empty; send the zip as the request body or as the "
+                        f"'{FILE_FIELD}' field of a form.")
+    return size
+
+
+async def _from_multipart(request: Request, target: Path, cap: int
+                          ) -> tuple[int, dict[str, str]]:
+    parser = MultiPartParser(request.headers, _counted(request.stream(), cap + FRAMING_BYTES),
+                             max_files=1, max_fields=10, max_part_size=16 * 1024)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise BadUpload(f"The form could not be read: {exc.message}") from exc
+    try:
+        upload = form.get(FILE_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise BadUpload(f"The form has no '{FILE_FIELD}' field with a zip in it.")
+        size = await anyio.to_thread.run_sync(_copy_capped, upload, target, cap)
+        if size == 0:
+            raise BadUpload("The uploaded file is empty; choose your submission zip.")
+        fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+        return size, fields
+    finally:
+        await form.close()
+
+
+def _copy_capped(upload: UploadFile, target: Path, cap: int) -> int:
+    size = 0
+    upload.file.seek(0)
+    with target.open("xb") as out:
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise UploadTooLarge(cap)
+            out.write(chunk)
+    return size
+
+
+def check_can_submit(service: Service, invite: Invite, used: int) -> None:
+    """Refuse before reading a body: expired invite, allowance used up, assignment gone."""
+    if is_expired(invite):
+        raise SubmissionRefused("This invite has expired; ask your contact for a new one.")
+    if used >= invite.allowance:
+        raise SubmissionRefused(f"All {invite.allowance} submissions this invite allows have "
+                                "been used.")
+    if service.catalog.get(invite.assignment_id) is None:
+        raise SubmissionRefused("This assignment is not available right now; try again later.")
+
+
+def accept_upload(service: Service, invite: Invite, received: Received) -> Submission:
+    """Intake (nothing written on an IntakeError), then the submission and its job, or nothing.
+
+    Blocking: run it in a worker thread.
+    """
+    found = service.catalog.get(invite.assignment_id)
+    if found is None:
+        raise SubmissionRefused("This assignment is not available right now; try again later.")
+    assignment, _ = found
+    with service.db.read() as session:
+        check_can_submit(service, invite, used_submissions(session, invite.id))
+    files_dir = uuid.uuid4().hex
+    destination = service.submissions_root / files_dir
+    service.submissions_root.mkdir(parents=True, exist_ok=True)
+    stored = extract_submission(received.path, destination, rules=service.settings.intake,
+                                required_files=assignment.candidate.required_files)
+    try:
+        return accept_submission(service.db, invite_id=invite.id, sha256=stored.sha256,
+                                 size_bytes=received.size, files_dir=files_dir)
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise

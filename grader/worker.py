@@ -1,0 +1,291 @@
+"""Workers: claim grading jobs from the store, grade each in a child process, store the report.
+
+A worker process runs a pool of slots (threads), never more than the host's CPUs allow at
+``settings.limits.cpus`` per grading. Each slot loops: claim a job under a lease, start a child
+process (``python -m grader.worker``) that grades it, renew the lease every third of its length
+while the child runs, then store the report and mark the job done in one transaction.
+
+Why a child process per grading: hidden suites run under pytest in the grading process, and pytest
+swaps process-wide state (stdout and stderr, import hooks, modules); two gradings in one process
+would trample each other, and a crash of trusted code would take the worker down. The child
+(``grader.jobs.grading``) reads its request from stdin and keeps reading: when the worker dies
+(even by SIGKILL) the pipe closes and the child exits at once; the containers it leaves are
+reaped (``sandbox.reap_orphans``).
+
+Outcomes: a candidate's failure is a graded report (the pipeline returns one). An
+``InfrastructureError`` (engine, image, a broken harness), a crashed child or an overrun deadline
+is retried with a doubling backoff up to ``settings.max_attempts``, then the job is marked errored
+with the reason. A job whose worker vanished is claimed again when its lease lapses.
+
+Exceptions:
+
+    LeaseLost    the job was reclaimed by another worker while this one graded it
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sandbox
+from grader.jobs.grading import GradingRequest, grade_request
+from grader.pipeline import InfrastructureError
+from grader.report import Report
+from grader.settings import Settings
+from grader.store import (
+    Claim,
+    Database,
+    claim_job,
+    complete_job,
+    fail_job,
+    heartbeat,
+    migrate,
+    release_job,
+)
+
+__all__ = [
+    "GradingRequest",
+    "LeaseLost",
+    "WorkerPool",
+    "grade_request",
+    "max_concurrency",
+    "submissions_root",
+]
+
+log = logging.getLogger("grader.worker")
+
+REAP_EVERY_SECONDS = 60.0
+
+
+class LeaseLost(Exception):
+    """The job's lease passed to another worker; this worker's result is discarded."""
+
+
+def submissions_root(settings: Settings) -> Path:
+    return settings.data_dir.resolve() / "submissions"
+
+
+def max_concurrency(settings: Settings, cpu_count: int | None = None) -> int:
+    """Gradings one host may run at once: never more CPUs than it has at limits.cpus each."""
+    cpus = cpu_count or os.cpu_count() or 1
+    ceiling = max(1, int(cpus // settings.limits.cpus))
+    return ceiling if settings.workers is None else min(settings.workers, ceiling)
+
+
+# --- the slots (in the worker) ------------------------------------------------------------------
+
+class _Slot:
+    """One grading at a time: claim, run the child with heartbeats, record the outcome."""
+
+    def __init__(self, pool: WorkerPool, index: int) -> None:
+        self.pool = pool
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{index}"
+        self.thread = threading.Thread(target=self.run, name=f"grader-slot-{index}", daemon=True)
+
+    def run(self) -> None:
+        settings, stop = self.pool.settings, self.pool.stopping
+        while not stop.is_set():
+            claim = claim_job(self.pool.db, worker=self.name, lease_seconds=settings.lease_seconds,
+                              max_attempts=settings.max_attempts)
+            if claim is None:
+                stop.wait(settings.poll_seconds)
+                continue
+            self.pool.busy.add(claim.job_id)
+            try:
+                self._handle(claim)
+            finally:
+                self.pool.busy.discard(claim.job_id)
+
+    def _handle(self, claim: Claim) -> None:
+        settings = self.pool.settings
+        log.info("job %s: attempt %s of submission %s (%s)", claim.job_id, claim.attempt,
+                 claim.submission_id, self.name)
+        try:
+            report = self._grade(claim)
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; result discarded", claim.job_id)
+            return
+        except _Stopping:
+            release_job(self.pool.db, claim)
+            log.info("job %s: given back to the queue (worker stopping)", claim.job_id)
+            return
+        except InfrastructureError as exc:
+            state = fail_job(self.pool.db, claim, str(exc), retryable=True,
+                             max_attempts=settings.max_attempts,
+                             backoff_seconds=settings.retry_backoff_seconds,
+                             backoff_max_seconds=settings.retry_backoff_max_seconds)
+            log.warning("job %s: %s -> %s", claim.job_id, exc,
+                        state.value if state else "lease lost")
+            return
+        if complete_job(self.pool.db, claim, report):
+            log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)
+        else:
+            log.warning("job %s: lease lost before the report was stored; discarded",
+                        claim.job_id)
+
+    def _grade(self, claim: Claim) -> Report:
+        settings = self.pool.settings
+        with tempfile.TemporaryDirectory(prefix="grading-") as tmp:
+            request = GradingRequest(
+                job_id=claim.job_id, attempt=claim.attempt, submission_id=claim.submission_id,
+                assignment_id=claim.assignment_id,
+                submission_dir=submissions_root(settings) / claim.files_dir, sha256=claim.sha256,
+                result_path=Path(tmp) / "outcome.json", settings=self.pool.child_settings)
+            if not request.submission_dir.is_dir():
+                raise InfrastructureError(f"the submission's files are missing from "
+                                          f"{request.submission_dir}")
+            self._run_child(claim, request)
+            try:
+                outcome = json.loads(request.result_path.read_text())
+            except FileNotFoundError as exc:
+                raise InfrastructureError("the grading process ended without an outcome") from exc
+        if "infrastructure_error" in outcome:
+            raise InfrastructureError(outcome["infrastructure_error"])
+        return Report.model_validate(outcome["report"])
+
+    def _run_child(self, claim: Claim, request: GradingRequest) -> None:
+        settings = self.pool.settings
+        interval = settings.lease_seconds / 3
+        deadline = time.monotonic() + settings.job_timeout_seconds
+        child = subprocess.Popen([sys.executable, "-m", "grader.jobs.grading"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=self.pool.child_env)
+        stderr = _Tail(child.stderr)
+        assert child.stdin is not None
+        child.stdin.write(request.model_dump_json().encode() + b"\n")
+        child.stdin.flush()
+        try:
+            while True:
+                try:
+                    code = child.wait(timeout=min(interval, max(0.1, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if self.pool.stopping.is_set():
+                    raise _Stopping
+                if time.monotonic() >= deadline:
+                    raise InfrastructureError(
+                        f"the grading overran its deadline of {settings.job_timeout_seconds:g}s")
+                if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
+                    raise LeaseLost
+        except BaseException:
+            _kill(child)
+            self.pool.reap()
+            raise
+        finally:
+            child.stdin.close()
+            stderr.join()
+        if code != 0:
+            raise InfrastructureError(f"the grading process exited with code {code}: "
+                                      f"{stderr.text()[-2000:]}")
+
+
+class _Stopping(Exception):
+    pass
+
+
+class _Tail(threading.Thread):
+    """Keeps the last bytes a child wrote to stderr, so a crash has a reason."""
+
+    def __init__(self, stream, limit: int = 20_000) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.limit, self.data = stream, limit, bytearray()
+        self.start()
+
+    def run(self) -> None:
+        for chunk in iter(lambda: self.stream.read(4096), b""):
+            self.data += chunk
+            del self.data[:-self.limit]
+        self.stream.close()
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
+def _kill(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+
+
+class WorkerPool:
+    """Slots grading jobs from one database, in this process: ``start()``, then ``stop()``."""
+
+    def __init__(self, settings: Settings, db: Database, *, concurrency: int | None = None
+                 ) -> None:
+        self.settings = settings
+        self.db = db
+        self.concurrency = concurrency if concurrency is not None else max_concurrency(settings)
+        self.stopping = threading.Event()
+        self.busy: set[int] = set()
+        self.slots = [_Slot(self, index) for index in range(self.concurrency)]
+        self._reaper = threading.Thread(target=self._reap_periodically, daemon=True,
+                                        name="grader-reaper")
+        self._reap_lock = threading.Lock()
+        # The child grades with exactly these settings (it needs no secret and no database).
+        self.child_settings = settings.model_dump(
+            mode="json", exclude={"session_secret", "database_url"})
+        self.child_env = dict(os.environ)
+
+    def start(self) -> WorkerPool:
+        self.reap()
+        for slot in self.slots:
+            slot.thread.start()
+        if self.slots:
+            self._reaper.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; running gradings are killed and their jobs given back to the queue."""
+        self.stopping.set()
+        for slot in self.slots:
+            if slot.thread.is_alive():
+                slot.thread.join(timeout)
+
+    def reap(self) -> None:
+        """Remove containers left by gradings whose process is gone (at start, then each minute)."""
+        with self._reap_lock:
+            try:
+                removed = sandbox.reap_orphans()
+            except sandbox.SandboxError as exc:
+                log.warning("could not reap orphaned containers: %s", exc)
+                return
+        if removed:
+            log.info("reaped %d orphaned container(s)", len(removed))
+
+    def _reap_periodically(self) -> None:
+        while not self.stopping.wait(REAP_EVERY_SECONDS):
+            self.reap()
+
+
+def run_standalone(settings: Settings, *, concurrency: int | None = None,
+                   on_ready: Callable[[WorkerPool], None] = lambda _p: None) -> None:
+    """`grader worker`: migrate, then grade until SIGINT or SIGTERM."""
+    db = Database(settings.resolved_database_url())
+    migrate(db)
+    pool = WorkerPool(settings, db, concurrency=concurrency)
+    done = threading.Event()
+
+    def _stop(_signum, _frame) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        pool.start()
+        on_ready(pool)
+        done.wait()
+    finally:
+        pool.stop()
+        db.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,50 @@
+"""The real thing: `grader serve` grading through the real pipeline and the real Docker Engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _kit import (
+    PASSWORD,
+    REVIEWER,
+    Server,
+    database_url,
+    folder_zip,
+    free_port,
+    login,
+    run_cli,
+    service_env,
+    token_of,
+    upload,
+    wait_final,
+)
+
+pytestmark = pytest.mark.docker
+
+
+def test_reference_and_baseline_are_graded_through_the_pipeline(
+        tmp_path: Path, assignments_dir: Path, runner_image: str) -> None:
+    env = service_env(data_dir=tmp_path / "data", assignments_dir=assignments_dir,
+                      database_url=database_url("sqlite", tmp_path), port=free_port(),
+                      fake=False, GRADER_RUNNER_IMAGE=runner_image)
+    run_cli(env, "reviewer", "create", REVIEWER, "--password-stdin", stdin=PASSWORD + "\n")
+    invite = run_cli(env, "invite", "create", "starter", "--cohort", "e2e", "--label", "ref")
+    token = token_of(invite.strip().splitlines()[-1])
+    reference = assignments_dir / "starter" / "reference"
+    server = Server(env, tmp_path / "serve.log").start()
+    try:
+        with server.client() as client:
+            ids = [upload(client, token, folder_zip(reference / name)).json()["id"]
+                   for name in ("solution", "constant")]
+            finals = [wait_final(client, token, i, timeout=180) for i in ids]
+            login(client)
+            detail = client.get(f"/api/review/submissions/{ids[0]}").json()
+    finally:
+        server.stop()
+    assert [f["result"]["total"] for f in finals] == [100.0, 30.0]
+    report = detail["report"]
+    assert {t["outcome"] for t in report["hidden_tests"]} == {"passed"}
+    assert [p["outcome"] for p in report["phases"]] == ["ok", "ok", "ok"]
+    assert report["reproduction"]["runner_image_digest"].startswith("sha256:")
+    assert sorted(detail["cohort"]["totals"]) == [30.0, 100.0]
