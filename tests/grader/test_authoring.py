@@ -128,3 +128,26 @@ def test_validate_catches_a_recorded_score_that_does_not_reproduce(scaffold: Pat
     failed = {c.name: c.detail for c in report.checks if not c.ok}
     assert list(failed) == ["baseline_constant"]
     assert "recorded 0.6, measured 0.51" in failed["baseline_constant"]
+
+
+def test_validate_measures_timings_but_does_not_compare_them(scaffold: Path) -> None:
+    from grader.authoring import _baseline_reproduces
+    from grader.report import MetricResult, Report
+
+    spec = scaffold / "assignment.yaml"
+    accuracy = "- {name: accuracy, higher_is_better: true}"
+    text = spec.read_text().replace(
+        accuracy, accuracy + "\n      - {name: p95_ms, higher_is_better: false}")
+    spec.write_text(text.replace("scores: {quality.accuracy: 0.51}",
+                                 "scores: {quality.accuracy: 0.51, quality.p95_ms: 9}"))
+    assignment = load_assignment(scaffold)
+
+    def report(**values: float | None) -> Report:
+        metrics = [MetricResult.model_construct(name=f"quality.{k}", value=v)
+                   for k, v in values.items()]
+        return Report.model_construct(metrics=metrics, total=30.0)
+
+    slower = _baseline_reproduces(assignment, "constant", report(accuracy=0.51, p95_ms=90.0))
+    assert slower.ok and "quality.p95_ms 90" in slower.detail
+    assert not _baseline_reproduces(assignment, "constant", report(accuracy=0.6, p95_ms=9.0)).ok
+    assert not _baseline_reproduces(assignment, "constant", report(accuracy=0.51)).ok
