@@ -146,11 +146,13 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
         return ValidationReport(assignment=folder.name,
                                 checks=[Check(name="schema", ok=False, detail=str(exc))])
     checks = [Check(name="schema", ok=True, detail="assignment.yaml is valid"),
-              _bundle_has_no_hidden_file(assignment, folder)]
+              _bundle_has_no_hidden_file(assignment, folder), _anchors_recorded(assignment)]
     if run_solutions:
         grade = _grader(assignment, folder, runner_image, ceiling, intake)
-        checks += [_baseline_reproduces(assignment, b.name, grade(folder / b.path))
-                   for b in assignment.baselines]
+        reports = {b.name: grade(folder / b.path) for b in assignment.baselines}
+        checks += [_baseline_reproduces(assignment, name, report)
+                   for name, report in reports.items()]
+        checks.append(_top_anchors_pass(assignment, reports))
         checks.append(_starter_fails(assignment, grade(folder / assignment.candidate.bundle)))
     return ValidationReport(assignment=assignment.id, checks=checks)
 
@@ -208,6 +210,19 @@ def _round_trip_yaml() -> ruamel.yaml.YAML:
     return yaml
 
 
+def _anchors_recorded(assignment: Assignment) -> Check:
+    missing = sorted({f"{anchor.baseline} for {component.metric}"
+                      for component in assignment.rubric if component.scale is not None
+                      for anchor in component.scale.anchors
+                      if component.metric not in assignment.baseline(anchor.baseline).scores})
+    if missing:
+        return Check(name="anchors_recorded", ok=False,
+                     detail=f"no recorded score: {'; '.join(missing)}; run "
+                            "`grader assignment baseline`")
+    return Check(name="anchors_recorded", ok=True,
+                 detail="every anchor's baseline has a recorded score")
+
+
 def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path) -> Check:
     bundle = folder / assignment.candidate.bundle
     bundled = {_sha256(p) for p in bundle.rglob("*") if p.is_file()}
@@ -245,12 +260,40 @@ def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> C
     return Check(name=f"baseline_{name}", ok=True, detail=detail)
 
 
+def _top_anchors_pass(assignment: Assignment, reports: dict[str, Report]) -> Check:
+    """The solutions that define full points must pass every hidden test: a test they fail is a
+    test no candidate can pass (a leftover scaffold test, a call to an undeclared entry point)."""
+    tops = sorted({max(c.scale.anchors, key=lambda a: a.points).baseline
+                   for c in assignment.rubric if c.scale is not None})
+    failing = [f"{name}: {test.name}: {test.message or test.outcome}"
+               for name in tops for test in reports[name].hidden_tests
+               if test.outcome != "passed"]
+    for name in tops:
+        if unfinished := _unfinished(assignment, reports[name]):
+            failing.append(f"{name}: {unfinished}")
+    if failing:
+        return Check(name="top_anchor_passes_hidden_tests", ok=False,
+                     detail="; ".join(failing)[:2000])
+    return Check(name="top_anchor_passes_hidden_tests", ok=True,
+                 detail=f"{', '.join(tops) or 'no anchor'} passes every hidden test")
+
+
+def _unfinished(assignment: Assignment, report: Report) -> str | None:
+    """Why a grading ran fewer hidden tests than its suites hold, if a phase failed."""
+    ran = {t.suite for t in report.hidden_tests}
+    missing = [s.name for s in assignment.hidden_tests if s.name not in ran]
+    return f"suites {missing} did not run ({report.message})" if missing else None
+
+
 def _starter_fails(assignment: Assignment, report: Report) -> Check:
     passed = sum(t.outcome == "passed" for t in report.hidden_tests)
     ok = report.total is not None and passed < max(1, len(report.hidden_tests))
-    return Check(name="starter_fails_hidden_tests", ok=ok,
-                 detail=f"the starter bundle passes {passed} of {len(report.hidden_tests)} hidden "
-                        f"tests and scores {report.total}")
+    if not report.hidden_tests:
+        detail = f"no hidden test ran for the starter bundle ({report.message})"
+    else:
+        detail = (f"the starter bundle passes {passed} of {len(report.hidden_tests)} hidden tests "
+                  f"and scores {report.total}")
+    return Check(name="starter_fails_hidden_tests", ok=ok, detail=detail)
 
 
 def _sha256(path: Path) -> str:

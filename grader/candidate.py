@@ -33,6 +33,10 @@ class InvalidResult(AssertionError):
     """The candidate returned a value of the wrong type or shape."""
 
 
+def _validator(shape: str | Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(result_schema(shape))
+
+
 def result_schema(returns: str | Mapping[str, Any]) -> dict[str, Any]:
     """A declared result shape as JSON Schema: a bare type name or a schema fragment."""
     if isinstance(returns, str):
@@ -45,11 +49,14 @@ def result_schema(returns: str | Mapping[str, Any]) -> dict[str, Any]:
 class Candidate:
     """Calls ``solution.<name>(...)`` in the serve container: ``candidate.search("q", k=10)``."""
 
-    def __init__(self, session: AgentSession, entry_points: Mapping[str, tuple[list[str], Any]]):
-        """``entry_points`` maps each callable name to (parameter names in order, result shape)."""
+    def __init__(self, session: AgentSession,
+                 entry_points: Mapping[str, tuple[Mapping[str, Any], Any]]) -> None:
+        """``entry_points`` maps each callable name to (its parameters in order, each with its
+        declared type or schema, and its result shape)."""
         self._session = session
         self._entry_points = {
-            name: (params, jsonschema.Draft202012Validator(result_schema(returns)))
+            name: ({param: _validator(shape) for param, shape in params.items()},
+                   _validator(returns))
             for name, (params, returns) in entry_points.items()
         }
         self.timings: dict[str, list[float]] = defaultdict(list)
@@ -65,6 +72,16 @@ class Candidate:
         if overlap:
             raise TypeError(f"{name}() got multiple values for {sorted(overlap)}")
         arguments.update(kwargs)
+        # Hidden code is the author's: an argument outside the declared params is their bug, so
+        # it is a TypeError (a test error), never a failure charged to the candidate.
+        for param, value in arguments.items():
+            if param not in params:
+                raise TypeError(f"{name}() declares no parameter {param!r} "
+                                f"(declared: {', '.join(params) or 'none'})")
+            problem = jsonschema.exceptions.best_match(params[param].iter_errors(value))
+            if problem is not None:
+                raise TypeError(f"argument {param!r} of {name}() does not match its declared "
+                                f"type: {problem.message}")
         try:
             result = self._session.call(name, timeout=timeout, **arguments)
         except AgentError as exc:

@@ -8,13 +8,16 @@ Per-test outcome, duration and message come from pytest's own ``TestReport`` obj
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import io
 import math
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal
 
 import pytest
@@ -39,7 +42,26 @@ class HiddenContext:
     seeds: Mapping[str, int]
 
     def seed(self, name: str) -> int:
+        """``reproducibility.seeds[name]``, or the deployment's private override of it."""
         return self.seeds[name]
+
+    def load_module(self, name: str) -> ModuleType:
+        """Import ``hidden/<name>.py`` (a generator, shared helpers) under a name unique to this
+        folder, so two assignments' ``generate.py`` never collide in one process."""
+        folder = hashlib.sha256(str(self.hidden_dir.resolve()).encode()).hexdigest()[:12]
+        key = f"grader_hidden_{folder}_{name}"
+        if key not in sys.modules:
+            spec = importlib.util.spec_from_file_location(key, self.hidden_dir / f"{name}.py")
+            if spec is None or spec.loader is None:
+                raise HarnessError(f"no module {name}.py in {self.hidden_dir}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[key] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[key]
+                raise
+        return sys.modules[key]
 
 
 class HarnessError(Exception):
@@ -111,9 +133,24 @@ def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenCon
         ini.write_text("[pytest]\n")
         args = [str(path), "-c", str(ini), "--rootdir", str(path if path.is_dir() else path.parent),
                 "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header"]
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            pytest.main(args, plugins=[plugin])
+        try:
+            with (contextlib.redirect_stdout(io.StringIO()),
+                  contextlib.redirect_stderr(io.StringIO())):
+                pytest.main(args, plugins=[plugin])
+        finally:
+            _forget_modules_under(path if path.is_dir() else path.parent)
     return list(plugin.results.values())
+
+
+def _forget_modules_under(folder: Path) -> None:
+    """Drop the suite's own modules from sys.modules: pytest names them by their path relative
+    to the rootdir, so another assignment's ``tests/test_behaviour.py`` (or this one, edited)
+    would otherwise be served from the cache in a long-lived process."""
+    root = folder.resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(root):
+            del sys.modules[name]
 
 
 def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenContext,

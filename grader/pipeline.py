@@ -203,7 +203,7 @@ class _Grading:
         serve = self.assignment.phases.serve
         with self._session(phase, self.serve_limits, work=work) as session:
             candidate = Candidate(session, {
-                ep.name: (list(ep.params), ep.returns)
+                ep.name: (ep.params, ep.returns)
                 for ep in self.assignment.entry_points if ep.phase == "serve"})
             try:
                 # Loading a model is one-time work, bounded by the phase rather than per call.

@@ -109,6 +109,11 @@ def _metric(component: RubricComponent, assignment: Assignment,
     if math.isnan(value):
         return 0.0, _with_failure(f"{name} is not a number (NaN)", failure)
     higher = assignment.metric(key).higher_is_better
+    unrecorded = [anchor.baseline for anchor in component.scale.anchors
+                  if key not in assignment.baseline(anchor.baseline).scores]
+    if unrecorded:
+        return 0.0, (f"{name} {_number(value)} is not placed: {', '.join(unrecorded)} recorded no "
+                     f"{key} yet (run `grader assignment baseline`)")
     named = [(anchor.baseline, assignment.baseline(anchor.baseline).scores[key], anchor.points)
              for anchor in component.scale.anchors]
     fraction = scale_points(value, [(v, p) for _, v, p in named], higher)

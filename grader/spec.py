@@ -7,7 +7,8 @@
 3. cross-references (``Assignment`` checks these itself, so a model built in code holds them too):
    rubric metrics name a metric some harness declares, rubric tests name a declared suite, scale
    anchors name baselines that recorded that metric, phase calls name entry points of that phase,
-   and the rubric's weights sum to 100;
+   and the rubric's weights sum to 100; manual rubric items have unique ids (distinct from the
+   automatic rubric's) and levels whose points strictly ascend from a non-negative floor;
 4. the folder: the id equals the folder's name, every declared path exists inside the folder, the
    candidate bundle holds no hidden file, and phase limits only tighten the deployment's ceiling.
 
@@ -59,6 +60,8 @@ __all__ = [
     "Harness",
     "HiddenSuite",
     "LimitOverrides",
+    "ManualItem",
+    "ManualLevel",
     "MetricSpec",
     "Phase",
     "Phases",
@@ -325,6 +328,45 @@ class RubricComponent(_Model):
         return self
 
 
+class ManualLevel(_Model):
+    """One level a reviewer may give a manual item: its points and what earns them."""
+
+    points: float = Field(ge=0, description="points this level is worth (0 or more)")
+    description: str = Field(min_length=1, description="what a submission at this level shows")
+
+
+class ManualItem(_Model):
+    """A rubric item scored by reviewers on the report page, never by the grader (for example
+    "README explains trade-offs"). Its levels are listed by strictly ascending points, the first
+    at 0 or more; the last level's points are the item's maximum. Manual points are kept apart
+    from the automatic total (which is out of 100): the report page shows both and their sum,
+    out of 100 plus the manual items' maxima."""
+
+    id: Name = Field(description="unique among manual items and distinct from the automatic "
+                                 "rubric's ids")
+    title: str = Field(min_length=1, description="shown to reviewers, never to candidates")
+    levels: list[ManualLevel] = Field(min_length=2, description="by strictly ascending points")
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, levels: list[ManualLevel]) -> list[ManualLevel]:
+        for index in range(1, len(levels)):
+            if levels[index].points <= levels[index - 1].points:
+                raise ValueError(
+                    f"points must strictly ascend: levels[{index}] has {levels[index].points:g} "
+                    f"after {levels[index - 1].points:g}")
+        return levels
+
+    @property
+    def max_points(self) -> float:
+        return self.levels[-1].points
+
+    def level(self, points: float) -> ManualLevel | None:
+        """The level worth ``points``, or None when the item offers no such level."""
+        return next((level for level in self.levels
+                     if math.isclose(level.points, points, abs_tol=1e-9)), None)
+
+
 class Baseline(_Model):
     """A recorded solution (a folder with its own solution.py) and the metrics it scored."""
 
@@ -371,6 +413,9 @@ class Assignment(_Model):
     hidden_tests: list[HiddenSuite] = Field(default_factory=list)
     harnesses: list[Harness] = Field(default_factory=list)
     rubric: list[RubricComponent] = Field(min_length=1)
+    manual_rubric: list[ManualItem] = Field(
+        default_factory=list, description="items reviewers score by hand, beside the automatic "
+                                          "rubric's 100 points (see ManualItem)")
     baselines: list[Baseline] = Field(default_factory=list)
     reproducibility: Reproducibility
     release: Release = Field(default_factory=Release)
@@ -399,6 +444,14 @@ class Assignment(_Model):
         """The metric a ``harness.metric`` key names."""
         harness, _, metric = key.partition(".")
         return _named(self.harness(harness).metrics, metric, f"metric of harness {harness!r}")
+
+    def manual_item(self, item_id: str) -> ManualItem | None:
+        return next((item for item in self.manual_rubric if item.id == item_id), None)
+
+    @property
+    def manual_max_points(self) -> float:
+        """The most points the manual rubric can add to the automatic 100."""
+        return sum(item.max_points for item in self.manual_rubric)
 
 
 def _named(items: Iterable[Any], name: str, kind: str) -> Any:
@@ -514,10 +567,9 @@ def _anchor_issues(component: RubricComponent, metric: MetricSpec, baselines: di
         if baseline is None:
             yield ((*at, index, "baseline"), f"no baseline named {anchor.baseline!r}; "
                    f"{_choices(baselines)}")
-        elif component.metric not in baseline.scores:
-            yield ((*at, index, "baseline"), f"baseline {anchor.baseline!r} records no score "
-                   f"for {component.metric}")
-        else:
+        elif component.metric in baseline.scores:
+            # A score not yet recorded is fine here, so `grader assignment baseline` and `try` can
+            # run on a new assignment; validate requires every anchor's score.
             placed.append((index, anchor.baseline, baseline.scores[component.metric]))
     # More points for a worse score would make the scale reward getting worse.
     for (_, low_name, low), (index, high_name, high) in itertools.pairwise(placed):
@@ -530,8 +582,14 @@ def _anchor_issues(component: RubricComponent, metric: MetricSpec, baselines: di
 def _reference_issues(a: Assignment) -> list[tuple[Loc, str]]:
     issues: list[tuple[Loc, str]] = []
     for field, attribute in (("entry_points", "name"), ("hidden_tests", "name"),
-                             ("harnesses", "name"), ("rubric", "id"), ("baselines", "name")):
+                             ("harnesses", "name"), ("rubric", "id"), ("baselines", "name"),
+                             ("manual_rubric", "id")):
         issues.extend(_duplicates(getattr(a, field), attribute, (field,)))
+    automatic = {component.id for component in a.rubric}
+    for index, item in enumerate(a.manual_rubric):
+        if item.id in automatic:
+            issues.append((("manual_rubric", index, "id"),
+                           f"{item.id!r} is already the id of an automatic rubric component"))
     for index, harness in enumerate(a.harnesses):
         issues.extend(_duplicates(harness.metrics, "name", ("harnesses", index, "metrics")))
     issues.extend(_phase_issues(a))

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# No emoji codes: "assignment.yaml:100:" in an error must print as written.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 
 def print_json(value: BaseModel | dict[str, Any]) -> None:

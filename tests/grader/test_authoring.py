@@ -91,9 +91,9 @@ def test_bundle_holds_the_candidate_folder_and_a_manifest(scaffold: Path, tmp_pa
 
 def test_bundle_refuses_a_planted_hidden_file_under_any_name(scaffold: Path,
                                                             tmp_path: Path) -> None:
-    shutil.copy(scaffold / "hidden" / "test.jsonl", scaffold / "candidate" / "data" / "extra.txt")
+    shutil.copy(scaffold / "hidden" / "generate.py", scaffold / "candidate" / "data" / "extra.txt")
     assignment = load_assignment(scaffold)
-    with pytest.raises(BundleRefused, match=r"hidden/test\.jsonl"):
+    with pytest.raises(BundleRefused, match=r"hidden/generate\.py"):
         build_bundle(assignment, scaffold, tmp_path / "bundle.zip")
     assert list(tmp_path.glob("bundle.zip*")) == []
 
@@ -114,8 +114,8 @@ def test_validate_regrades_every_recorded_solution(scaffold: Path, runner_image:
                                  intake=IntakeRules())
     assert report.ok, report.checks
     assert [c.name for c in report.checks] == [
-        "schema", "bundle_has_no_hidden_file", "baseline_constant", "baseline_reference",
-        "starter_fails_hidden_tests"]
+        "schema", "bundle_has_no_hidden_file", "anchors_recorded", "baseline_constant",
+        "baseline_reference", "top_anchor_passes_hidden_tests", "starter_fails_hidden_tests"]
 
 
 @pytest.mark.docker
@@ -151,3 +151,29 @@ def test_validate_measures_timings_but_does_not_compare_them(scaffold: Path) -> 
     assert slower.ok and "quality.p95_ms 90" in slower.detail
     assert not _baseline_reproduces(assignment, "constant", report(accuracy=0.6, p95_ms=9.0)).ok
     assert not _baseline_reproduces(assignment, "constant", report(accuracy=0.51)).ok
+
+
+def test_a_new_assignment_without_recorded_scores_loads_but_does_not_validate(
+        scaffold: Path) -> None:
+    spec = scaffold / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("scores: {quality.accuracy: 0.51}", "scores: {}"))
+    assert load_assignment(scaffold).baseline("constant").scores == {}
+    report = validate_assignment(scaffold, runner_image="unused", ceiling=Limits(),
+                                 intake=IntakeRules(), run_solutions=False)
+    failed = {c.name: c.detail for c in report.checks if not c.ok}
+    assert list(failed) == ["anchors_recorded"]
+    assert "constant for quality.accuracy" in failed["anchors_recorded"]
+
+
+@pytest.mark.docker
+def test_validate_catches_a_hidden_test_the_reference_cannot_pass(scaffold: Path,
+                                                                   runner_image: str) -> None:
+    tests = scaffold / "hidden" / "tests" / "test_behaviour.py"
+    tests.write_text(tests.read_text() + "\n\ndef test_leftover(candidate):\n"
+                     "    candidate.classify(['x'])\n")
+    report = validate_assignment(scaffold, runner_image=runner_image, ceiling=Limits(),
+                                 intake=IntakeRules())
+    failed = {c.name: c.detail for c in report.checks if not c.ok}
+    assert list(failed) == ["top_anchor_passes_hidden_tests"]
+    assert "reference: test_behaviour.py::test_leftover" in failed["top_anchor_passes_hidden_tests"]
+    assert "classify" in failed["top_anchor_passes_hidden_tests"]

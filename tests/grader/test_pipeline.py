@@ -30,12 +30,13 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def grade(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
     assignment = load_assignment(scaffold)
 
-    def run(solution: Path | str) -> Report:
+    def run(solution: Path | str, seeds: dict[str, int] | None = None) -> Report:
         folder = Path(solution) if isinstance(solution, Path) else _write_solution(
             tmp_path_factory.mktemp("solution"), solution)
         archive = zip_folder(folder, tmp_path_factory.mktemp("zip") / "submission.zip")
         return grade_zip(assignment=assignment, folder=scaffold, zip_path=archive,
-                         runner_image=runner_image, ceiling=CEILING, intake=IntakeRules())
+                         runner_image=runner_image, ceiling=CEILING, intake=IntakeRules(),
+                         seed_overrides=seeds)
     return run
 
 
@@ -180,3 +181,13 @@ def test_report_files_are_written_and_html_reads_on_its_own(grade, scaffold: Pat
     for needle in ("Accuracy on hidden texts", "test_empty_batch", report.reproduction.
                    runner_image_digest, "limits: build"):
         assert needle in html
+
+
+def test_a_private_seed_changes_the_hidden_split_and_is_recorded(grade, scaffold: Path,
+                                                                 honest_constant: Report) -> None:
+    report = grade(scaffold / "reference" / "constant", seeds={"hidden": 11})
+    accuracy = next(m.value for m in report.metrics if m.name == "quality.accuracy")
+    public = next(m.value for m in honest_constant.metrics if m.name == "quality.accuracy")
+    assert accuracy != public
+    assert report.reproduction.seeds == {"hidden": 11}
+    assert honest_constant.reproduction.seeds == {"hidden": 2}

@@ -181,3 +181,15 @@ def test_test_reasons(results: dict[str, tuple[int, int]], failures: dict[str, s
 def test_impossible_test_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="not a count"):
         score(make_assignment(), {}, {"behaviour": (10, 9)})
+
+
+def test_a_metric_whose_anchors_are_not_yet_recorded_scores_zero_and_says_so() -> None:
+    assignment = make_assignment()
+    unrecorded = assignment.model_copy(update={"baselines": [
+        b.model_copy(update={"scores": {}}) if b.name == "bm25" else b
+        for b in assignment.baselines]})
+    card = score(unrecorded, {RECALL_KEY: 0.9, LATENCY_KEY: 60.0}, {"behaviour": (9, 9)})
+    points = {c.id: c.points for c in card.components}
+    assert points["retrieval"] == 0.0
+    assert "bm25 recorded no retrieval.recall_at_10 yet" in reasons(card)["retrieval"]
+    assert "grader assignment baseline" in reasons(card)["retrieval"]

@@ -297,3 +297,96 @@ def test_models_built_in_code_check_references_too() -> None:
     spec["phases"]["build"]["call"] = "search"
     with pytest.raises(SpecError, match=r"^phases\.build\.call: 'search' is an entry point"):
         Assignment.model_validate(spec)
+
+
+# --- manual rubric items ------------------------------------------------------------------------
+
+MANUAL = [
+    {"id": "readme_tradeoffs", "title": "README explains trade-offs", "levels": [
+        {"points": 0, "description": "no discussion"},
+        {"points": 2, "description": "names what was tried"},
+        {"points": 4, "description": "weighs accuracy against cost, with evidence"}]},
+    {"id": "structure", "title": "Code is structured for production", "levels": [
+        {"points": 0.5, "description": "one long script"},
+        {"points": 3, "description": "modules with tests"}]},
+]
+
+
+def _with_manual(items: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = copy.deepcopy(EXAMPLE)
+    spec["manual_rubric"] = copy.deepcopy(items)
+    return spec
+
+
+def test_manual_rubric_is_optional_and_adds_nothing_by_default(example: Path) -> None:
+    assignment = load_assignment(example, ceiling=CEILING)
+    assert assignment.manual_rubric == []
+    assert assignment.manual_max_points == 0
+
+
+def test_manual_rubric_items_load_with_their_levels(tmp_path: Path) -> None:
+    folder = write_assignment(tmp_path, _with_manual(MANUAL))
+    assignment = load_assignment(folder, ceiling=CEILING)
+
+    item = assignment.manual_item("readme_tradeoffs")
+    assert item is not None and item.title == "README explains trade-offs"
+    assert [level.points for level in item.levels] == [0, 2, 4]
+    assert item.max_points == 4
+    assert item.level(2.0) is not None and item.level(2.0).description == "names what was tried"
+    assert item.level(3) is None  # a level the item does not offer
+    assert assignment.manual_item("absent") is None
+    # Manual points sit beside the automatic 100, out of their own maximum.
+    assert assignment.manual_max_points == 7
+    assert sum(component.weight for component in assignment.rubric) == 100
+
+
+MANUAL_INVALID = [
+    pytest.param(lambda items: items[1].update(id="readme_tradeoffs"), "manual_rubric[1].id",
+                 "'readme_tradeoffs' is already used by manual_rubric[0]", id="duplicate-id"),
+    pytest.param(lambda items: items[0].update(id="retrieval"), "manual_rubric[0].id",
+                 "'retrieval' is already the id of an automatic rubric component",
+                 id="id-of-automatic-component"),
+    pytest.param(lambda items: items[0]["levels"][2].update(points=2), "manual_rubric[0].levels",
+                 "points must strictly ascend: levels[2] has 2 after 2", id="repeated-points"),
+    pytest.param(lambda items: items[0]["levels"].reverse(), "manual_rubric[0].levels",
+                 "points must strictly ascend: levels[1] has 2 after 4", id="descending"),
+    pytest.param(lambda items: items[1]["levels"][0].update(points=-1),
+                 "manual_rubric[1].levels[0].points", "greater than or equal to 0",
+                 id="negative-points"),
+    pytest.param(lambda items: items[1].update(levels=items[1]["levels"][:1]),
+                 "manual_rubric[1].levels", "at least 2 items", id="one-level"),
+    pytest.param(lambda items: items[0]["levels"][1].update(description=""),
+                 "manual_rubric[0].levels[1].description", "at least 1 character",
+                 id="empty-description"),
+    pytest.param(lambda items: items[0].update(weight=10), "manual_rubric[0].weight",
+                 "unknown field 'weight'", id="unknown-field"),
+    pytest.param(lambda items: items[0].update(id="README"), "manual_rubric[0].id",
+                 "'README' does not match", id="bad-id"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "field", "problem"), MANUAL_INVALID)
+def test_invalid_manual_rubric_names_field_and_problem(
+        tmp_path: Path, mutate: Callable[[list[dict[str, Any]]], None], field: str,
+        problem: str) -> None:
+    items = copy.deepcopy(MANUAL)
+    mutate(items)
+    folder = write_assignment(tmp_path, _with_manual(items))
+
+    with pytest.raises(SpecError) as caught:
+        load_assignment(folder, ceiling=CEILING)
+
+    message = str(caught.value)
+    assert f": {field}: " in message, message
+    assert problem in message, message
+    assert all(issue.line is not None for issue in caught.value.issues)
+
+
+def test_the_schema_describes_manual_levels() -> None:
+    import json
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    levels = schema["$defs"]["ManualItem"]["properties"]["levels"]
+    assert levels["minItems"] == 2
+    assert schema["$defs"]["ManualLevel"]["properties"]["points"]["minimum"] == 0
+    assert "manual_rubric" not in schema.get("required", [])
