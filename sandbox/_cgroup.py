@@ -26,6 +26,7 @@ class CgroupReader:
         self._memory = self._file(("memory", "memory.max_usage_in_bytes"), (None, "memory.peak"))
         self._cpu_v1 = self._file(("cpuacct", "cpuacct.usage"), ("cpu,cpuacct", "cpuacct.usage"))
         self._cpu_v2 = None if self._cpu_v1 else self._file((None, "cpu.stat"))
+        self._tasks = self._file(("pids", "pids.current"), (None, "pids.current"))
         self.last = CgroupUsage(None, None)
 
     def _file(self, *candidates: tuple[str | None, str]) -> Path | None:
@@ -38,6 +39,10 @@ class CgroupReader:
 
     def pids_limit(self) -> int | None:
         return _read_int(self._file(("pids", "pids.max"), (None, "pids.max")))
+
+    def tasks(self) -> int | None:
+        """Host tasks (processes and threads) in the container's pids cgroup now."""
+        return _read_int(self._tasks)
 
     def cpu_quota(self) -> float | None:
         """The CPU quota in cores, or None when there is none."""

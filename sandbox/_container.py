@@ -7,6 +7,11 @@ and core-dump limits, size- and inode-limited tmpfs for the only writable places
 namespace with a fixed /dev/shm, no engine logs, an environment built here (nothing from the host),
 and read-only bind mounts. The Docker socket is never mounted.
 
+Under gVisor (``Limits.runtime == "runsc"``) the same flags apply, with two differences: the
+process limit is the guest kernel's RLIMIT_NPROC, and the pids cgroup is a larger budget for the
+sandbox's kernel, watched here (see ``Limits.host_pids``); and gVisor's tmpfs has no inode limit,
+so the files a candidate makes there are bounded by the memory limit and the timeout instead.
+
 Output is read from an attach stream and capped here; the trusted side enforces the wall-clock
 timeout and kills. The container is removed on every path by ``Container.__exit__``.
 """
@@ -46,6 +51,14 @@ WORK_DIR = "/work"
 # declared unhealthy (the watchdog).
 ENGINE_GRACE_SECONDS = 30.0
 SAMPLE_INTERVAL_SECONDS = 0.1
+# Under runsc, the share of the sandbox kernel's host-task budget (Limits.host_pids) at which the
+# container is stopped as a process limit, before the cgroup refuses the kernel a thread and Go's
+# runtime aborts the sandbox (measured growth: up to about 700 host tasks a second).
+RUNSC_TASKS_STOP_SHARE = 0.75
+# Go's runtime exits with 2 when it aborts, as the sandbox's kernel does when it cannot get a host
+# thread; with the host tasks last seen above this share of the budget, that is the process limit.
+RUNSC_ABORT_EXIT_CODE = 2
+RUNSC_ABORT_TASKS_SHARE = 0.5
 SEND_POLL_MS = 100  # how often a blocked send looks whether the container's output has ended
 _STDOUT, _STDERR = 1, 2
 
@@ -92,6 +105,8 @@ def candidate_environment(limits: Limits, extra: Mapping[str, str] | None = None
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "NUMEXPR_NUM_THREADS": threads,
+        # OpenMP threads that spin while waiting make a busy 2-core host tens of times slower.
+        "OMP_WAIT_POLICY": "PASSIVE",
         "PYTHONHASHSEED": "0",
     }
     env.update(extra or {})
@@ -141,6 +156,7 @@ class Container:
         self._started_at = 0.0
         self._ended_at: float | None = None
         self._cgroup: CgroupReader | None = None
+        self._host_tasks: int | None = None  # last seen in the pids cgroup (watched under runsc)
         self._threads: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
 
@@ -172,11 +188,15 @@ class Container:
             mem_limit=limits.memory,
             memswap_limit=limits.memory,
             nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=limits.pids,
+            pids_limit=limits.host_pids,
             ulimits=[
                 Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
                 Ulimit(name="fsize", soft=limits.file_size, hard=limits.file_size),
                 Ulimit(name="core", soft=0, hard=0),
+                # gVisor's kernel counts this per sandbox; runc's host kernel would count it per
+                # host uid, across every container of the candidate user (so there: the cgroup).
+                *([Ulimit(name="nproc", soft=limits.pids, hard=limits.pids)]
+                  if limits.runtime == "runsc" else []),
             ],
             tmpfs={
                 "/tmp": _tmpfs(limits.tmp_size, limits.tmp_inodes, "1777"),
@@ -339,7 +359,8 @@ class Container:
 
     # control -------------------------------------------------------------------------------
     def _kill_soon(self, reason: Outcome) -> None:
-        """Kill from another thread; for the reader thread, which must never call the engine.
+        """Kill from another thread; for the reader thread, which must never call the engine
+        (and for the sampler, which must keep sampling).
 
         The engine's kill does not return until the container's output has been drained, and the
         reader is what drains it: a kill made from the reader deadlocks until the API timeout
@@ -368,6 +389,18 @@ class Container:
     def sample_usage(self) -> None:
         if self._cgroup is not None:
             self._cgroup.sample()
+            if self.limits.runtime == "runsc":
+                self._watch_host_tasks(self._cgroup)
+
+    def _watch_host_tasks(self, cgroup: CgroupReader) -> None:
+        """Stop a runsc container whose kernel's host tasks near their budget (Limits.host_pids):
+        its guest processes are capped by RLIMIT_NPROC, but a fork bomb still grows them."""
+        tasks = cgroup.tasks()
+        if tasks is None:
+            return
+        self._host_tasks = tasks
+        if tasks >= RUNSC_TASKS_STOP_SHARE * self.limits.host_pids:
+            self._kill_soon(Outcome.PROCESS_LIMIT)
 
     def _sample(self) -> None:
         while not self._done.wait(SAMPLE_INTERVAL_SECONDS):
@@ -401,6 +434,9 @@ class Container:
             return Outcome.OOM
         if exit_code == 0:
             return Outcome.OK
+        if (exit_code == RUNSC_ABORT_EXIT_CODE and self._host_tasks is not None
+                and self._host_tasks >= RUNSC_ABORT_TASKS_SHARE * self.limits.host_pids):
+            return Outcome.PROCESS_LIMIT  # the budget was reached between two samples
         if self._kill_reason is Outcome.KILLED or (exit_code is not None and exit_code > 128):
             return Outcome.KILLED
         return Outcome.NONZERO_EXIT

@@ -104,7 +104,10 @@ def _host_probes(image: str, limits: Limits) -> list[Probe]:
     return [
         Probe(name="host_memory_limit", ok=memory == limits.memory,
               detail=f"cgroup memory limit {memory} (swap is set equal; this host has none)"),
-        Probe(name="host_pids_limit", ok=pids == limits.pids, detail=f"cgroup pids.max {pids}"),
+        Probe(name="host_pids_limit", ok=pids == limits.host_pids,
+              detail=f"cgroup pids.max {pids}" + (
+                  f" (gVisor's kernel's budget for {limits.pids} guest processes)"
+                  if limits.runtime == "runsc" else "")),
         Probe(name="host_cpu_quota", ok=quota is not None and abs(quota - limits.cpus) < 0.01,
               detail=f"cgroup CPU quota {quota} cores"),
         Probe(name="host_no_new_privileges", ok=status.get("NoNewPrivs") == "1",

@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"
     OOM = "oom"
     OUTPUT_LIMIT = "output_limit"
+    PROCESS_LIMIT = "process_limit"
     KILLED = "killed"
     INFRASTRUCTURE_ERROR = "infrastructure_error"
 
@@ -23,6 +24,9 @@ OUTCOME_MESSAGES = {
     Outcome.TIMEOUT: "ran past its time limit and was stopped",
     Outcome.OOM: "ran out of memory and was stopped",
     Outcome.OUTPUT_LIMIT: "printed more output than allowed and was stopped",
+    # Only under runsc: a fork bomb there grows the sandbox kernel's host threads, not just its
+    # own processes (whose limit makes fork fail, as under runc, where it runs on to a timeout).
+    Outcome.PROCESS_LIMIT: "started more processes than the sandbox allows and was stopped",
     Outcome.KILLED: "was killed by a signal",
     Outcome.INFRASTRUCTURE_ERROR: "could not be run because of a grader-side problem",
 }

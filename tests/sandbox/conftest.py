@@ -56,30 +56,43 @@ def host_unharmed(runner_image: str, docker_client: docker.DockerClient) -> Iter
         assert devnull.fileno() > 2
 
 
+RUNTIMES = ("runc", "runsc")
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest, docker_client: docker.DockerClient) -> str:
+    """Every hostile program runs under both isolation tiers, with the same expected outcomes."""
+    name = request.param
+    if name not in (docker_client.info().get("Runtimes") or {}):
+        pytest.fail(f"the engine has no {name} runtime; run `bash scripts/setup.sh --with-gvisor`",
+                    pytrace=False)
+    return name
+
+
 @pytest.fixture
-def tight() -> sandbox.Limits:
-    return TIGHT
+def tight(runtime: str) -> sandbox.Limits:
+    return TIGHT.tightened(runtime=runtime)
 
 
 RunPy = Callable[..., tuple[sandbox.RunResult, float]]
 
 
 @pytest.fixture
-def run_py(runner_image: str) -> RunPy:
-    """Run Python source (dedented) with ``python3 -c`` under TIGHT limits unless told otherwise;
+def run_py(runner_image: str, tight: sandbox.Limits) -> RunPy:
+    """Run Python source (dedented) with ``python3 -c`` under ``tight`` unless told otherwise;
     return the result and the seconds it took on the host."""
 
     def run(
         source: str,
         *args: str,
-        limits: sandbox.Limits = TIGHT,
+        limits: sandbox.Limits | None = None,
         mounts: tuple[sandbox.ReadOnlyMount, ...] = (),
     ) -> tuple[sandbox.RunResult, float]:
         started = time.monotonic()
         result = sandbox.run_command(
             ["python3", "-c", textwrap.dedent(source), *args],
             image=runner_image,
-            limits=limits,
+            limits=limits or tight,
             mounts=mounts,
         )
         return result, time.monotonic() - started

@@ -24,6 +24,21 @@ def test_every_probe_passes(runner_image: str) -> None:
     assert report.ok
 
 
+@pytest.mark.timeout(180)
+def test_every_probe_passes_under_gvisor(runner_image: str) -> None:
+    report = run_doctor(image=runner_image, runtime="runsc")
+    failed = {probe.name: probe.detail for probe in report.probes if not probe.ok}
+    assert failed == {}
+    names = {probe.name for probe in report.probes}
+    # gVisor's kernel shows the sandbox its own cgroups and seccomp state: those are read on the
+    # host; the process limit is checked inside (RLIMIT_NPROC) and its host budget outside.
+    assert {"kernel", "no_network", "read_only_root", "non_root_user", "pids_limit", "tmpfs_size",
+            "capabilities_dropped", "environment_allow_list", "host_memory_limit",
+            "host_pids_limit", "host_cpu_quota", "host_no_new_privileges", "host_seccomp",
+            "memory_limit_kills", "wall_clock_kill"} <= names
+    assert report.ok
+
+
 def test_a_missing_image_is_reported_not_raised(runner_image: str) -> None:
     report = run_doctor(image="ml-grader-runner:no-such-tag-for-tests")
     assert not report.ok

@@ -8,6 +8,7 @@ container is left and this process is fine.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 import pytest
 
-from sandbox import Limits, Outcome, ReadOnlyMount, RunResult
+from sandbox import LABEL, Limits, Outcome, ReadOnlyMount, RunResult
+from sandbox._container import OWNER_PID_LABEL
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("host_unharmed")]
 
@@ -54,7 +57,56 @@ def test_fork_bomb_is_contained_by_the_pids_limit(run_py: RunPy, tight: Limits) 
     limits = tight.tightened(timeout=3)
     result, elapsed = run_py(FORK_BOMB, limits=limits)
     assert result.outcome is not Outcome.OK
-    assert result.outcome in (Outcome.TIMEOUT, Outcome.OOM), result
+    if limits.runtime == "runc":
+        assert result.outcome in (Outcome.TIMEOUT, Outcome.OOM), result
+    else:
+        # gVisor: the bomb's processes also grow the sandbox kernel's host tasks, which cost memory
+        # and are stopped at their budget; never the kernel's own abort (exit 2, "nonzero_exit").
+        assert result.outcome in (Outcome.TIMEOUT, Outcome.OOM, Outcome.PROCESS_LIMIT), result
+    assert elapsed < limits.timeout + GRACE
+
+
+COUNT_PROCESSES = """
+import errno, json, os, sys, time
+started = 1  # this process
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        started += 1
+except OSError as exc:
+    print(json.dumps({"errno": errno.errorcode[exc.errno], "started": started}), flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_processes_past_the_pids_limit_are_refused_with_eagain(run_py: RunPy,
+                                                                tight: Limits) -> None:
+    # The same limit seen from inside under both runtimes: runc's pids cgroup, gVisor's
+    # RLIMIT_NPROC (which its kernel counts per sandbox, not per host uid). 32: under gVisor a
+    # process costs more memory (64 idle Pythons do not fit in 256 MiB there).
+    limits = tight.tightened(pids=32)
+    result, _ = run_py(COUNT_PROCESSES, limits=limits)
+    assert result.outcome is Outcome.OK, result
+    seen = report(result)
+    assert seen["errno"] == "EAGAIN"
+    assert limits.pids // 2 < seen["started"] < limits.pids  # the init process counts too
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("runtime", ["runsc"], indirect=True)
+def test_a_fork_bomb_that_outgrows_gvisors_host_budget_is_a_process_limit(
+    run_py: RunPy, tight: Limits
+) -> None:
+    # gVisor only: a fork bomb capped by RLIMIT_NPROC still grows the sandbox kernel's host
+    # threads; the container is stopped and reported as a process limit before the pids cgroup
+    # would make Go's runtime abort the kernel (exit code 2). Memory to spare, so the budget bites.
+    limits = Limits.model_validate({**tight.model_dump(), "pids": 32, "timeout": 12})
+    result, elapsed = run_py(FORK_BOMB, limits=limits)
+    assert result.outcome is Outcome.PROCESS_LIMIT, result
+    assert result.message == "started more processes than the sandbox allows and was stopped"
+    assert result.wall_seconds < limits.timeout
     assert elapsed < limits.timeout + GRACE
 
 
@@ -170,6 +222,14 @@ except OSError as exc:
 
 @pytest.mark.timeout(60)
 def test_a_million_tiny_files_hit_the_inode_limit(run_py: RunPy, tight: Limits) -> None:
+    if tight.runtime == "runsc":
+        # gVisor's tmpfs ignores nr_inodes: the files live in the sandbox kernel's memory, so the
+        # memory limit and the timeout bound them (a few thousand files a second there).
+        limits = tight.tightened(timeout=2)
+        result, elapsed = run_py(MANY_FILES, limits=limits)
+        assert result.outcome in (Outcome.TIMEOUT, Outcome.OOM), result
+        assert elapsed < limits.timeout + GRACE
+        return
     result, _ = run_py(MANY_FILES)
     assert result.outcome is Outcome.OK, result
     seen = report(result)
@@ -440,6 +500,33 @@ def _processes_with(marker: str) -> list[str]:
     return [line for line in listing.splitlines() if marker in line]
 
 
+SCAN_PROC = """
+import os, sys
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if sys.argv[1].encode() in f.read():
+                print(pid)
+    except OSError:
+        pass
+"""
+
+
+def _processes_inside(client: docker.DockerClient, marker: str) -> tuple[str | None, list[str]]:
+    """Our running sandbox container's id, and its processes (read from its own /proc through
+    ``docker exec``) whose command line mentions ``marker``."""
+    ours = [LABEL, f"{OWNER_PID_LABEL}={os.getpid()}"]
+    ids = [c.id for c in client.containers.list(filters={"label": ours})]
+    if not ids:
+        return None, []
+    try:
+        exec_id = client.api.exec_create(ids[0], ["python3", "-c", SCAN_PROC, marker])
+        stdout, _ = client.api.exec_start(exec_id, demux=True)
+    except docker.errors.APIError:  # it ended meanwhile
+        return ids[0], []
+    return ids[0], (stdout or b"").decode().split()
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("parent_seconds", "outcome"),
@@ -449,7 +536,8 @@ def _processes_with(marker: str) -> list[str]:
     ],
 )
 def test_a_daemon_that_ignores_sigterm_dies_with_the_container(
-    run_py: RunPy, tight: Limits, parent_seconds: float, outcome: Outcome
+    run_py: RunPy, tight: Limits, parent_seconds: float, outcome: Outcome,
+    docker_client: docker.DockerClient,
 ) -> None:
     marker = f"sandbox-daemon-{uuid.uuid4().hex}"
     limits = tight.tightened(timeout=4)
@@ -459,14 +547,28 @@ def test_a_daemon_that_ignores_sigterm_dies_with_the_container(
     )
     runner.start()
     seen_running = False
+    container_id = None
     deadline = time.monotonic() + limits.timeout
     while runner.is_alive() and time.monotonic() < deadline:
-        if _processes_with(f"{marker}-daemon"):
+        if limits.runtime == "runsc":
+            # gVisor's guest processes live inside its kernel: the host's ps cannot see them, so
+            # look from inside; afterwards, the sandbox's own host processes must be gone.
+            container_id, found = _processes_inside(docker_client, f"{marker}-daemon")
+            if found:  # its sandbox's host processes are up too: their absence will mean something
+                assert container_id is not None and _processes_with(container_id)
+        else:
+            found = _processes_with(f"{marker}-daemon")
+        if found:
             seen_running = True  # the daemon is up, so its absence later means something
             break
         time.sleep(0.1)
     runner.join(timeout=limits.timeout + GRACE)
     assert not runner.is_alive()
-    assert seen_running, "the daemon never showed up on the host: the check would prove nothing"
+    assert seen_running, "the daemon never showed up: the check would prove nothing"
     assert results[0].outcome is outcome, results[0]
     assert _processes_with(marker) == []
+    if container_id is not None:  # runsc: no runsc-sandbox, gofer or shim of it is left
+        deadline = time.monotonic() + GRACE
+        while _processes_with(container_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_with(container_id) == []

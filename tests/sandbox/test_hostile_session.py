@@ -37,7 +37,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("host_unharmed")]
 GRACE = 10.0
 
 # Finds the agent's private duplicate of the container's stdout (the protocol stream): the one
-# write-only pipe that is not stderr. Code in the agent's process can always do this.
+# write-only pipe that is not stderr. Code in the agent's process can always do this. (gVisor
+# shows the container's stdio as the host fds it serves them from, "host:[1]", not "pipe:[...]".)
 FIND_PROTOCOL_FD = """\
 import fcntl, os
 
@@ -49,7 +50,8 @@ def protocol_fd():
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         except OSError:
             continue
-        if target.startswith("pipe:") and target != stderr and flags & os.O_ACCMODE == os.O_WRONLY:
+        stdio = target.startswith(("pipe:", "host:"))
+        if stdio and target != stderr and flags & os.O_ACCMODE == os.O_WRONLY:
             return fd
     raise RuntimeError("no protocol fd found")
 
@@ -165,17 +167,21 @@ def test_hijacking_the_protocol_input_ends_in_a_timeout_not_a_hang(serve) -> Non
         import fcntl, os
         def hijack():
             read_end, _ = os.pipe()
+            hijacked = 0
             for fd in range(3, 64):
                 try:
                     target = os.readlink(f"/proc/self/fd/{fd}")
                 except OSError:
                     continue
                 read_only = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
-                if fd != read_end and target.startswith("pipe:") and read_only:
+                # Under gVisor the container's stdio shows as "host:[N]", not "pipe:[...]".
+                stdio = target.startswith(("pipe:", "host:"))
+                if fd != read_end and stdio and read_only:
                     os.dup2(read_end, fd)
-            return "hijacked"
+                    hijacked += 1
+            return hijacked
     """) as session:
-        assert session.call("hijack") == "hijacked"
+        assert session.call("hijack") >= 1  # the agent's protocol input was really replaced
         started = time.monotonic()
         with pytest.raises(CallTimeout):
             # Larger than the pipe and socket buffers: sending it blocks, since nobody reads.
@@ -244,12 +250,15 @@ def test_a_flood_on_the_protocol_fd_is_not_buffered_on_the_host(serve) -> None:
     # written while the grader is busy between two calls.
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with serve(with_protocol_fd("""
-        import threading
+        import threading, time
         def flood():
             fd = protocol_fd()
+            time.sleep(0.5)  # after the reply to start() has gone: the flood lands between calls
             block = (b"x" * 4095 + b"\\n") * 1024
             for _ in range(128):
-                os.write(fd, block)
+                view = memoryview(block)
+                while view:  # gVisor takes 64 KiB of each write: write all of it
+                    view = view[os.write(fd, view):]
         def start():
             threading.Thread(target=flood).start()  # not a daemon: it outlives the agent
             return "flooding"
@@ -475,6 +484,27 @@ def test_exporting_plain_files_works(serve, tmp_path: Path) -> None:
     assert received > 1000
     assert (destination / "model" / "sub" / "weights.txt").read_text() == "w" * 1000
     assert outside(tmp_path, destination) == ["submission", "submission/solution.py"]
+
+
+@pytest.mark.timeout(60)
+def test_replies_and_exports_larger_than_one_write_arrive_whole(serve, tmp_path: Path) -> None:
+    # gVisor takes 64 KiB of a 4 MiB write to the container's stdout: the agent must write the rest.
+    destination = tmp_path / "out"
+    with serve("""
+        import os
+        def big(size):
+            return "b" * size
+        def make():
+            with open("/work/weights.bin", "wb") as f:
+                f.write(os.urandom(3 * 1024 * 1024))  # a __chunk__ reply of 4 MB (below file_size)
+            return True
+    """) as session:
+        assert session.call("big", size=3 * 1024 * 1024) == "b" * (3 * 1024 * 1024)
+        assert session.call("make") is True
+        received = session.export_dir(destination, max_bytes=16 * 1024**2)
+    assert received > 3 * 1024 * 1024
+    assert (destination / "weights.bin").stat().st_size == 3 * 1024 * 1024
+    assert session.result is not None and session.result.outcome is Outcome.OK
 
 
 PLANTS = {

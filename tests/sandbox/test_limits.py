@@ -61,6 +61,13 @@ def test_an_override_may_raise_the_isolation_but_never_lower_it() -> None:
         Limits(runtime="runsc").tightened(runtime="runc")
 
 
+def test_the_host_pids_cgroup_is_the_limit_under_runc_and_a_budget_under_runsc() -> None:
+    assert Limits(pids=64).host_pids == 64
+    # gVisor: the guest's limit is RLIMIT_NPROC; the cgroup holds the sandbox kernel's threads.
+    assert Limits(pids=64, runtime="runsc").host_pids > 64 * 8
+    assert Limits(pids=256, runtime="runsc").host_pids > Limits(pids=64, runtime="runsc").host_pids
+
+
 def test_tightened_lowers_limits_and_parses_sizes() -> None:
     base = Limits(memory="1g", timeout=60, cpus=2)
     tighter = base.tightened(memory="256m", timeout=5, cpus=0.5)
