@@ -6,6 +6,11 @@
     submissions        an accepted upload, extracted under DATA_DIR/submissions/<files_dir>
     jobs               a grading of a submission: the queue, with leases (see grader.store._queue)
     reports            one graded report per job (unique), its JSON document in ``body``
+    manual_scores      a reviewer's level for one manual rubric item of a submission (unique per
+                       submission, reviewer and item), with when it was given and changed
+    manual_reveals     when a reviewer began to see other reviewers' manual scores of a submission
+    review_notes       reviewers' notes on a submission (kept, never edited)
+    decisions          advance / hold / reject, one row per decision made; the latest is current
 """
 
 from __future__ import annotations
@@ -52,6 +57,21 @@ class SubmissionStatus(StrEnum):
     GRADED = "graded"
     REJECTED = "rejected"
     ERRORED = "errored"
+
+
+class Decision(StrEnum):
+    """What the hiring team does next with a submission."""
+
+    ADVANCE = "advance"
+    HOLD = "hold"
+    REJECT = "reject"
+
+
+class RevealReason(StrEnum):
+    """Why a reviewer sees other reviewers' manual scores: they scored every item, or asked."""
+
+    COMPLETED = "completed"
+    REQUESTED = "requested"
 
 
 class Base(DeclarativeBase):
@@ -145,3 +165,56 @@ class StoredReport(Base):
     metrics: Mapped[str] = mapped_column(Text, comment="JSON {metric: value}, for cohort charts")
     body: Mapped[str] = mapped_column(Text, comment="the report's JSON document")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ManualScore(Base):
+    __tablename__ = "manual_scores"
+    __table_args__ = (UniqueConstraint("submission_id", "reviewer_id", "item_id",
+                                       name="uq_manual_scores_item"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+    item_id: Mapped[str] = mapped_column(String(100), comment="the manual rubric item's id")
+    points: Mapped[float] = mapped_column(Float)
+    blind_points: Mapped[float | None] = mapped_column(
+        Float, nullable=True,
+        comment="the points last given before this reviewer saw others' scores; NULL when "
+                "first given after")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    reviewer: Mapped[Reviewer] = relationship(lazy="joined")
+
+
+class ManualReveal(Base):
+    __tablename__ = "manual_reveals"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    revealed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewNote(Base):
+    __tablename__ = "review_notes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    reviewer: Mapped[Reviewer] = relationship(lazy="joined")
+
+
+class DecisionRecord(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+    decision: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    reviewer: Mapped[Reviewer] = relationship(lazy="joined")

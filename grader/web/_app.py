@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from grader.__about__ import __version__
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
-from grader.web import _candidate, _reviewer
+from grader.web import _candidate, _judgement, _reviewer
 from grader.web._catalog import Catalog
 from grader.web._deps import LoginRequired, Service, ServiceDep
 from grader.web._files import highlight_css
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     app.state.service = service
     app.include_router(_candidate.router)
     app.include_router(_reviewer.router)
+    app.include_router(_judgement.router)
     app.mount("/static", StaticFiles(packages=[("grader.web", "static")]), name="static")
 
     @app.get("/api/health", response_model=Health, tags=["service"])
@@ -150,4 +151,4 @@ def _jsonable(errors) -> list[dict]:
 
 def app_routes() -> list:
     """Every route the app serves, the routers' included (for checks that walk them all)."""
-    return [*_candidate.router.routes, *_reviewer.router.routes]
+    return [*_candidate.router.routes, *_reviewer.router.routes, *_judgement.router.routes]

@@ -9,7 +9,7 @@ path token opens, 404 otherwise). The checks live here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from grader.settings import Settings
 from grader.store import Database, Invite, invite_for_token, session_for_token
 from grader.web._catalog import Catalog
 from grader.web._security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Signing, tokens_match
+from grader.web._similarity import SimilarityCache
 from grader.worker import WorkerPool
 
 
@@ -36,6 +37,7 @@ class Service:
     submissions_root: Path
     uploads_dir: Path
     pool: WorkerPool | None = None
+    similarity: SimilarityCache = field(default_factory=SimilarityCache)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["score"] = lambda v: "—" if v is None else f"{v:.1f}"
+    env.filters["pts"] = lambda v: "—" if v is None else f"{v:g}"
     env.filters["num"] = lambda v, digits=4: "—" if v is None else f"{v:.{digits}g}"
     env.filters["when"] = lambda v: "—" if v is None else v.strftime("%Y-%m-%d %H:%M UTC")
     env.filters["mib"] = lambda v: "—" if v is None else f"{v / 1048576:.0f}"

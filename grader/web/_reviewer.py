@@ -1,5 +1,6 @@
-"""Reviewer pages and their JSON twins: assignments and cohorts, submissions, full reports,
-submitted files, re-grade, CSV export, invites; and logging in and out.
+"""Reviewer pages and their JSON twins: assignments and cohorts, submissions, full reports
+(engineering signals included), submitted files, re-grade, CSV export, invites; and logging in and
+out. Manual scores, notes, decisions and similarity live in ``grader.web._judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -23,11 +24,13 @@ from sqlalchemy.orm import Session
 
 from grader.report import Report
 from grader.store import (
+    Judgement,
     QueueError,
     SortKey,
     Submission,
     authenticate,
     close_session,
+    cohort_judgements,
     cohort_points,
     cohort_summaries,
     enqueue_regrade,
@@ -44,6 +47,7 @@ from grader.web._deps import (
     CurrentReviewer,
     OptionalReviewer,
     ReviewerForm,
+    ReviewerLogin,
     ReviewerPage,
     ReviewerWrite,
     Service,
@@ -51,6 +55,14 @@ from grader.web._deps import (
     SessionDep,
 )
 from grader.web._files import FileRefused, highlighted, list_files, read_text, resolve_file
+from grader.web._judgement import (
+    item_points,
+    judgement_view,
+    manual_rubric,
+    points_summary,
+    similarity,
+    visible_scores,
+)
 from grader.web._render import render
 from grader.web._schemas import (
     AssignmentPublic,
@@ -63,6 +75,7 @@ from grader.web._schemas import (
     JobPublic,
     LoginRequest,
     LoginResult,
+    ManualScorePublic,
     Problem,
     Regraded,
     SubmissionDetail,
@@ -125,12 +138,25 @@ def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
     return found
 
 
-def _row(submission: Submission) -> SubmissionRow:
+def _row(submission: Submission, decision: str | None = None) -> SubmissionRow:
     return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
                          cohort=submission.cohort, label=submission.invite.label,
                          status=submission.status, total=submission.total,
                          sha256=submission.sha256, size_bytes=submission.size_bytes,
-                         created_at=submission.created_at, graded_at=submission.graded_at)
+                         created_at=submission.created_at, graded_at=submission.graded_at,
+                         decision=decision)
+
+
+def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKey,
+          order: str) -> list[SubmissionRow]:
+    """A listing's rows, each with its current decision."""
+    judged = cohort_judgements(session, assignment_id, cohort)
+    rows = []
+    for s in list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
+                              descending=order == "desc"):
+        decision = judged[s.id].decision if s.id in judged else None
+        rows.append(_row(s, decision.decision if decision else None))
+    return rows
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
@@ -159,15 +185,18 @@ def _files(service: Service, submission: Submission, prefix: str) -> list[FilePu
             for f in list_files(root)]
 
 
-def _detail(service: Service, session: Session, submission_id: int, files_prefix: str
-            ) -> SubmissionDetail:
+def _detail(service: Service, session: Session, submission_id: int, files_prefix: str,
+            viewer: ReviewerLogin) -> SubmissionDetail:
     submission = _submission(session, submission_id)
+    judgement = judgement_view(service, session, submission, viewer)
     return SubmissionDetail(
-        submission=_row(submission), report=latest_report(session, submission.id),
+        submission=_row(submission, judgement.decision.decision if judgement.decision else None),
+        report=latest_report(session, submission.id),
         jobs=[JobPublic.model_validate(job) for job in jobs_for_submission(session,
                                                                             submission.id)],
         cohort=_distribution(session, submission),
-        files=_files(service, submission, files_prefix.format(id=submission.id)))
+        files=_files(service, submission, files_prefix.format(id=submission.id)),
+        judgement=judgement)
 
 
 def _file_text(service: Service, session: Session, submission_id: int, path: str
@@ -207,29 +236,49 @@ def _invite(service: Service, assignment_id: str, body: InviteCreate, created_by
                          expires_at=invite.expires_at)
 
 
-def _csv(session: Session, assignment_id: str, cohort: str | None) -> str:
+def _csv(service: Service, session: Session, assignment_id: str, cohort: str | None,
+         viewer: ReviewerLogin) -> str:
+    """One row per submission. Manual points follow the page's blind rule for ``viewer``: on a
+    submission they have not finished scoring (or revealed), only their own scores count."""
     submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort,
                                    sort=SortKey.DATE, descending=False)
     reports: dict[int, Report | None] = {s.id: latest_report(session, s.id) for s in submissions}
     components = sorted({c.id for r in reports.values() if r for c in r.components})
     metrics = sorted({m.name for r in reports.values() if r for m in r.metrics})
+    items, _ = manual_rubric(service, assignment_id)
+    judged = cohort_judgements(session, assignment_id, cohort)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["submission_id", "label", "cohort", "status", "total",
                      *[f"points.{c}" for c in components], *[f"metric.{m}" for m in metrics],
-                     "hidden_tests_passed", "hidden_tests_total", "sha256", "submitted_at",
-                     "graded_at"])
+                     "hidden_tests_passed", "hidden_tests_total",
+                     *[f"manual.{item.id}" for item in items], "manual_points", "manual_max",
+                     "combined", "combined_max", "decision", "decided_by", "decided_at",
+                     "notes_count", "sha256", "submitted_at", "graded_at"])
     for s in submissions:
         report = reports[s.id]
         points = {c.id: c.points for c in report.components} if report else {}
         values = {m.name: m.value for m in report.metrics} if report else {}
         tests = report.hidden_tests if report else []
+        judgement = judged.get(s.id, Judgement())
+        visible = visible_scores(judgement.scores, viewer_id=viewer.reviewer_id,
+                                 revealed=judgement.revealed)
+        manual = item_points(visible, items)
+        summary = points_summary(automatic=s.total, items=items, visible=visible,
+                                 blind=viewer.reviewer_id not in judgement.revealed)
+        decision = judgement.decision
         writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
                          _num(s.total), *[_num(points.get(c)) for c in components],
                          *[_num(values.get(m)) for m in metrics],
-                         sum(t.outcome == "passed" for t in tests), len(tests), s.sha256,
-                         s.created_at.isoformat(), s.graded_at.isoformat() if s.graded_at
-                         else ""])
+                         sum(t.outcome == "passed" for t in tests), len(tests),
+                         *[_num(manual.get(item.id)) for item in items],
+                         _num(summary.manual), _num(summary.manual_max if items else None),
+                         _num(summary.combined), _num(summary.combined_max if items else None),
+                         decision.decision if decision else "",
+                         _cell(decision.reviewer.email) if decision else "",
+                         decision.created_at.isoformat() if decision else "",
+                         judgement.notes, s.sha256, s.created_at.isoformat(),
+                         s.graded_at.isoformat() if s.graded_at else ""])
     return out.getvalue()
 
 
@@ -286,10 +335,9 @@ def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: Sessi
 def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
                     cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc"
                     ) -> list[SubmissionRow]:
-    """An assignment's submissions, optionally of one cohort, sorted by score, status or date."""
-    return [_row(s) for s in list_submissions(session, assignment_id=assignment_id,
-                                              cohort=cohort, sort=sort,
-                                              descending=order == "desc")]
+    """An assignment's submissions, optionally of one cohort, sorted by score, status or date,
+    each with its current decision."""
+    return _rows(session, assignment_id, cohort, sort, order)
 
 
 @router.get("/api/review/assignments/{assignment_id}/invites", tags=["reviewer"],
@@ -313,21 +361,25 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
 
 @router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],
             responses={200: {"content": {"text/csv": {}}, "description": "one row per "
-                             "submission: status, total, points, metrics, tests"},
+                             "submission: status, total, points, metrics, tests, manual and "
+                             "combined points, decision, notes count"},
                        **AUTH_ERRORS})
-def api_export(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
-               cohort: Cohort = None) -> Response:
-    """A cohort (or every cohort) of an assignment as CSV."""
-    return _csv_response(_csv(session, assignment_id, cohort), assignment_id, cohort)
+def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+               session: SessionDep, cohort: Cohort = None) -> Response:
+    """A cohort (or every cohort) of an assignment as CSV: scores, metrics, tests, manual points
+    (per the blind rule, as you may see them), combined points, decision and notes count."""
+    return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
+                         cohort)
 
 
 @router.get("/api/review/submissions/{submission_id}", response_model=SubmissionDetail,
             tags=["reviewer"], responses={404: {"model": Problem}, **AUTH_ERRORS})
-def api_submission(_login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+def api_submission(login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
                    session: SessionDep) -> SubmissionDetail:
-    """The full report, the grading jobs, the cohort's distribution and the submitted files."""
+    """The full report (engineering signals included), the grading jobs, the cohort's
+    distribution, the submitted files, and the reviewers' judgement as you may see it."""
     return _detail(service, session, submission_id,
-                   "/api/review/submissions/{id}/files")
+                   "/api/review/submissions/{id}/files", login)
 
 
 @router.get("/api/review/submissions/{submission_id}/files/{path:path}", tags=["reviewer"],
@@ -402,13 +454,11 @@ def page_home(request: Request, login: ReviewerPage, service: ServiceDep,
                   assignments=_assignments(service, session))
 
 
-def _assignment_page(request: Request, login, service: Service, session: Session,
+def _assignment_page(request: Request, login: ReviewerLogin, service: Service, session: Session,
                      assignment_id: str, *, cohort: str | None, sort: SortKey, order: str,
                      created: InviteCreated | None = None) -> Response:
     found = service.catalog.get(assignment_id)
-    rows = [_row(s) for s in list_submissions(session, assignment_id=assignment_id,
-                                              cohort=cohort, sort=sort,
-                                              descending=order == "desc")]
+    rows = _rows(session, assignment_id, cohort, sort, order)
     summaries = [s for s in cohort_summaries(session) if s.assignment_id == assignment_id]
     if found is None and not summaries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment")
@@ -417,7 +467,8 @@ def _assignment_page(request: Request, login, service: Service, session: Session
                   assignment=found[0] if found else None, assignment_id=assignment_id,
                   rows=rows, cohorts=summaries, cohort=cohort, sort=sort.value, order=order,
                   invites=list_invites(session, assignment_id), created=created,
-                  default_days=service.settings.invite_days)
+                  default_days=service.settings.invite_days,
+                  similar=similarity(service, session, assignment_id, cohort))
 
 
 @router.get("/review/assignments/{assignment_id}", include_in_schema=False)
@@ -445,24 +496,31 @@ def page_create_invite(request: Request, login: ReviewerForm, assignment_id: Ass
 
 
 @router.get("/review/assignments/{assignment_id}/export.csv", include_in_schema=False)
-def page_export(_login: ReviewerPage, assignment_id: AssignmentId, session: SessionDep,
-                cohort: Cohort = None) -> Response:
-    return _csv_response(_csv(session, assignment_id, cohort), assignment_id, cohort)
+def page_export(login: ReviewerPage, assignment_id: AssignmentId, service: ServiceDep,
+                session: SessionDep, cohort: Cohort = None) -> Response:
+    return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
+                         cohort)
 
 
 @router.get("/review/submissions/{submission_id}", include_in_schema=False)
 def page_submission(request: Request, login: ReviewerPage, submission_id: SubmissionId,
                     service: ServiceDep, session: SessionDep) -> Response:
-    detail = _detail(service, session, submission_id, "/review/submissions/{id}/files")
+    detail = _detail(service, session, submission_id, "/review/submissions/{id}/files", login)
     report = detail.report
     histogram = total_histogram(detail.cohort.totals, report.total if report else None)
     strips = {m.name: metric_strip(m.name, m.value, detail.cohort.metrics.get(m.name, []),
                                    m.baselines, higher_is_better=m.higher_is_better)
               for m in (report.metrics if report else [])}
     found = service.catalog.get(detail.submission.assignment_id)
+    others: dict[str, list[ManualScorePublic]] = {}
+    for score in detail.judgement.scores:
+        if not score.mine:
+            others.setdefault(score.item_id, []).append(score)
     return render(request, "review_submission.html.j2",
                   title=f"Submission {submission_id}", login=login, detail=detail,
                   report=report, histogram=histogram, strips=strips,
+                  mine={score.item_id: score for score in detail.judgement.scores if score.mine},
+                  others=others,
                   released=list(found[0].release.candidate_fields) if found else [],
                   pending=detail.submission.status in ("queued", "grading"))
 

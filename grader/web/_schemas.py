@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.report import Report
+from grader.signals import FileOverlap
+from grader.store import Decision
 
 
 class _Out(BaseModel):
@@ -131,6 +133,8 @@ class SubmissionRow(_Out):
     size_bytes: int
     created_at: datetime
     graded_at: datetime | None
+    decision: Decision | None = Field(None, description="the current reviewer decision, in "
+                                                        "listings")
 
 
 class JobPublic(_Out):
@@ -156,14 +160,153 @@ class CohortDistribution(BaseModel):
     metrics: dict[str, list[float]]
 
 
-class SubmissionDetail(BaseModel):
-    submission: SubmissionRow
-    report: Report | None
-    jobs: list[JobPublic]
-    cohort: CohortDistribution
-    files: list[FilePublic]
-
-
 class Regraded(BaseModel):
     submission_id: int
     job_id: int
+
+
+# --- reviewer judgement -------------------------------------------------------------------------
+
+class ManualLevelPublic(BaseModel):
+    points: float
+    description: str
+
+
+class ManualItemPublic(BaseModel):
+    id: str
+    title: str
+    max_points: float
+    levels: list[ManualLevelPublic]
+
+
+class ManualScorePublic(BaseModel):
+    item_id: str
+    reviewer: str = Field(description="who gave it (their email)")
+    mine: bool
+    points: float
+    blind: bool = Field(description="given before its reviewer saw anyone else's scores of this "
+                                    "submission, and not changed since")
+    blind_points: float | None = Field(description="the points given blind, when they differ "
+                                                   "or were never given blind: null")
+    scored_at: datetime = Field(description="when first given")
+    updated_at: datetime = Field(description="when last changed")
+
+
+class ManualScoreSet(BaseModel):
+    points: float = Field(description="the points of one of the item's levels", allow_inf_nan=False)
+
+
+class ItemAgreement(BaseModel):
+    item_id: str
+    reviewers: int = Field(description="reviewers who scored this item")
+    exact: bool = Field(description="every reviewer gave the same level")
+    mean_abs_diff: float = Field(description="mean over pairs of reviewers of the difference "
+                                             "in points")
+
+
+class Agreement(BaseModel):
+    """Between the reviewers whose scores the viewer sees, on items two or more of them scored."""
+
+    reviewers: list[str]
+    items_compared: int
+    exact_share: float | None = Field(description="share of compared items with exact agreement")
+    mean_abs_diff: float | None = Field(description="mean of the items' mean absolute "
+                                                    "differences, in points")
+    all_blind: bool = Field(description="every compared score was given blind and kept")
+    items: list[ItemAgreement]
+
+
+class PointsSummary(BaseModel):
+    """Automatic and manual points, apart and combined (see ``how``)."""
+
+    automatic: float | None = Field(description="the graded report's total, out of 100")
+    automatic_max: float = 100.0
+    manual: float | None = Field(description="sum over scored items of the mean of the points "
+                                             "the viewer can see; null before any is scored")
+    manual_max: float = Field(description="sum of the manual items' top levels")
+    manual_items: int
+    manual_items_scored: int
+    combined: float | None = Field(description="automatic + manual, once graded and every "
+                                               "manual item is scored")
+    combined_max: float = Field(description="100 + manual_max")
+    how: str = Field(description="how the numbers combine, in words")
+
+
+class NoteCreate(BaseModel):
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class NotePublic(BaseModel):
+    id: int
+    reviewer: str
+    body: str
+    created_at: datetime
+
+
+class DecisionSet(BaseModel):
+    decision: Decision
+
+
+class DecisionPublic(BaseModel):
+    decision: Decision
+    reviewer: str
+    decided_at: datetime
+
+
+class JudgementPublic(BaseModel):
+    """Reviewers' judgement of one submission, as the asking reviewer may see it: their own
+    manual scores, everyone's once they have scored every item or asked to see them."""
+
+    items: list[ManualItemPublic] = Field(description="the assignment's manual rubric")
+    spec_error: str | None = Field(description="why the manual rubric cannot be read, if so")
+    revealed: bool = Field(description="the viewer sees other reviewers' scores")
+    revealed_reason: str | None = Field(description="completed (every item scored) or requested")
+    mine_complete: bool = Field(description="the viewer has scored every manual item")
+    other_reviewers: int = Field(description="how many other reviewers have scored (shown even "
+                                             "while their scores are hidden)")
+    scores: list[ManualScorePublic] = Field(description="the scores the viewer may see")
+    agreement: Agreement | None = Field(description="when two or more reviewers' scores are "
+                                                    "visible")
+    points: PointsSummary
+    decision: DecisionPublic | None = Field(description="the current decision")
+    decision_history: list[DecisionPublic] = Field(description="every decision, newest first")
+    notes: list[NotePublic] = Field(description="oldest first")
+
+
+class SimilarPair(BaseModel):
+    a: int = Field(description="a submission id")
+    b: int
+    label_a: str
+    label_b: str
+    score: float = Field(description="Jaccard index of the two shingle sets, starter excluded")
+    containment: float = Field(description="share of the smaller set found in the other")
+    shared: int
+    flagged: bool
+    files: list[FileOverlap] = Field(description="the file pairs sharing the most, with line "
+                                                 "ranges")
+
+
+class CohortSimilarity(BaseModel):
+    """Token similarity between each candidate's latest submission (starter code ignored)."""
+
+    assignment_id: str
+    cohort: str | None
+    submissions: int = Field(description="submissions compared")
+    threshold: float = Field(description="a pair is flagged at this Jaccard index or above")
+    containment_threshold: float = Field(description="or at this containment (for larger "
+                                                     "submissions)")
+    flagged: int
+    pairs: list[SimilarPair] = Field(description="every flagged pair, then the most similar "
+                                                 "others, up to the limit")
+    note: str = ""
+
+
+class SubmissionDetail(BaseModel):
+    submission: SubmissionRow
+    report: Report | None = Field(description="the latest report; its ``signals`` are for "
+                                              "reviewers only")
+    jobs: list[JobPublic]
+    cohort: CohortDistribution
+    files: list[FilePublic]
+    judgement: JudgementPublic = Field(description="manual scores, agreement, points, decision, "
+                                                   "notes, as this reviewer may see them")

@@ -21,24 +21,7 @@ from _kit import (
 
 from grader.authoring import zip_folder
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [pytest.mark.docker, pytest.mark.browser]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; `bash scripts/setup.sh` installs Debian's "
-                    "chromium", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+pytestmark = [pytest.mark.docker, pytest.mark.browser]  # the `browser` fixture: conftest.py
 
 
 def test_candidate_upload_to_graded_status_then_reviewer_report(

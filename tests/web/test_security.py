@@ -23,7 +23,7 @@ def _reviewer_routes() -> list[tuple[str, str]]:
         if not path.startswith(("/review", "/api/review")) or path in PUBLIC:
             continue
         concrete = (path.replace("{assignment_id}", "starter").replace("{submission_id}", "1")
-                    .replace("{path:path}", "solution.py"))
+                    .replace("{path:path}", "solution.py").replace("{item_id}", "readme"))
         for method in sorted(route.methods - {"HEAD"}):
             found.append((method, concrete))
     return found
@@ -36,8 +36,13 @@ def test_the_route_list_covers_pages_and_api() -> None:
     paths = {path for _, path in ROUTES}
     assert {"/review", "/review/submissions/1", "/review/submissions/1/files/solution.py",
             "/api/review/submissions/1", "/api/review/assignments/starter/export.csv",
-            "/api/review/submissions/1/regrade", "/review/assignments/starter/invites"} <= paths
-    assert len(ROUTES) == 17  # update when adding reviewer routes: each is checked below
+            "/api/review/submissions/1/regrade", "/review/assignments/starter/invites",
+            "/api/review/submissions/1/manual-scores/readme", "/api/review/submissions/1/reveal",
+            "/api/review/submissions/1/notes", "/api/review/submissions/1/decision",
+            "/api/review/submissions/1/judgement", "/api/review/assignments/starter/similarity",
+            "/review/submissions/1/manual-scores/readme", "/review/submissions/1/reveal",
+            "/review/submissions/1/notes", "/review/submissions/1/decision"} <= paths
+    assert len(ROUTES) == 27  # update when adding reviewer routes: each is checked below
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +79,7 @@ def test_reviewer_routes_refuse_anonymous_and_candidates(server, graded, method,
             assert response.status_code == 303, (who, response.status_code)
             assert response.headers["location"].startswith("/review/login")
         assert "SECRET-LOG-LINE" not in response.text and "# score" not in response.text
+        assert "signals" not in response.text and "manual_rubric" not in response.text
 
 
 def test_a_candidate_cannot_reach_another_candidates_submission(server, graded) -> None:
@@ -132,6 +138,12 @@ def test_forms_without_csrf_are_refused(server, graded, reviewer) -> None:
     with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
         for path, data in ((f"/review/submissions/{submission_id}/regrade", {}),
                            ("/review/assignments/starter/invites", {"cohort": "x"}),
+                           (f"/review/submissions/{submission_id}/manual-scores/readme",
+                            {"points": "2"}),
+                           (f"/review/submissions/{submission_id}/reveal", {}),
+                           (f"/review/submissions/{submission_id}/notes", {"body": "x"}),
+                           (f"/review/submissions/{submission_id}/decision",
+                            {"decision": "hold"}),
                            ("/review/logout", {})):
             for csrf in (None, "wrong-token"):
                 form = {**data, **({"csrf_token": csrf} if csrf else {})}
@@ -142,9 +154,20 @@ def test_forms_without_csrf_are_refused(server, graded, reviewer) -> None:
                             ).status_code == 403
         assert browser.post("/api/review/assignments/starter/invites", json={}
                             ).status_code == 403
-        # Still logged in (logout was refused), and nothing was queued.
+        for method, path, body in (
+                ("PUT", f"/api/review/submissions/{submission_id}/manual-scores/readme",
+                 {"points": 2}),
+                ("POST", f"/api/review/submissions/{submission_id}/reveal", None),
+                ("POST", f"/api/review/submissions/{submission_id}/notes", {"body": "x"}),
+                ("PUT", f"/api/review/submissions/{submission_id}/decision",
+                 {"decision": "hold"})):
+            assert browser.request(method, path, json=body).status_code == 403, path
+        # Still logged in (logout was refused), and nothing was queued or recorded.
         detail = browser.get(f"/api/review/submissions/{submission_id}").json()
         assert [job["state"] for job in detail["jobs"]] == ["done"]
+        judgement = detail["judgement"]
+        assert (judgement["scores"], judgement["notes"], judgement["decision"],
+                judgement["revealed"]) == ([], [], None, False)
     with httpx.Client(base_url=server.base, timeout=30) as anonymous:
         refused = anonymous.post("/review/login", data={"email": REVIEWER,
                                                         "password": PASSWORD})
