@@ -38,6 +38,13 @@ __all__ = [
 TEMPLATES = Path(__file__).parent / "templates" / "assignment"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# Metrics named like the report's run-to-run measurements (see grader.report): timings never
+# reproduce, so validate requires them to be measured but does not compare their values.
+TIMING_SUFFIXES = ("_ms", "_seconds")
+# Scores are recorded with this many decimals and compared at the same precision, so a metric
+# like 0.78666... reproduces its recorded 0.786667 even at tolerance 0.
+RECORDED_DIGITS = 6
+
 
 class AssignmentNotFound(Exception):
     pass
@@ -185,7 +192,8 @@ def record_baselines(folder: Path, *, runner_image: str, ceiling: sandbox.Limits
         if missing:
             raise ValueError(f"baseline {baseline.name} produced no value for {missing}: "
                              f"{report.message}")
-        measured[baseline.name] = {metric: round(values[metric], 6) for metric in declared}
+        measured[baseline.name] = {metric: round(values[metric], RECORDED_DIGITS)
+                                   for metric in declared}
     spec_path = folder / "assignment.yaml"
     original = spec_path.read_text()
     yaml = _round_trip_yaml()
@@ -236,11 +244,6 @@ def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path) -> Check:
                  detail="no file of hidden/ or reference/ is in the bundle")
 
 
-# Metrics named like the report's run-to-run measurements (see grader.report): timings never
-# reproduce, so validate requires them to be measured but does not compare their values.
-TIMING_SUFFIXES = ("_ms", "_seconds")
-
-
 def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> Check:
     recorded = assignment.baseline(name).scores
     measured = {m.name: m.value for m in report.metrics}
@@ -249,7 +252,8 @@ def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> C
     off = [f"{metric}: recorded {value}, measured {measured.get(metric)}"
            for metric, value in recorded.items()
            if measured.get(metric) is None or (
-               metric not in timings and abs(measured[metric] - value) > tolerance + 1e-9)]
+               metric not in timings
+               and abs(round(measured[metric], RECORDED_DIGITS) - value) > tolerance + 1e-9)]
     if off:
         return Check(name=f"baseline_{name}", ok=False,
                      detail=f"does not reproduce within {tolerance}: " + "; ".join(off))

@@ -50,7 +50,8 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
 @app.command()
 def new(
     assignment_id: str = typer.Argument(..., metavar="ID"),
-    template: str = typer.Option("blank", help="the scaffold to start from"),
+    template: str = typer.Option(
+        "blank", help="the scaffold to start from: blank, retrieval or classification"),
 ) -> None:
     """Scaffold a new assignment that validates as it is."""
     try:

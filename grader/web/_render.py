@@ -13,7 +13,9 @@ from grader.__about__ import __version__
 
 def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("grader.web", "templates"),
+        # The report's own templates too: both pages include the same signals section.
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader("grader.web", "templates"),
+                                    jinja2.PackageLoader("grader", "templates")]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
