@@ -185,9 +185,9 @@ def test_report_files_are_written_and_html_reads_on_its_own(grade, scaffold: Pat
 
 def test_a_private_seed_changes_the_hidden_split_and_is_recorded(grade, scaffold: Path,
                                                                  honest_constant: Report) -> None:
-    report = grade(scaffold / "reference" / "constant", seeds={"hidden": 11})
+    report = grade(scaffold / "reference" / "constant", seeds={"hidden": 12})
     accuracy = next(m.value for m in report.metrics if m.name == "quality.accuracy")
     public = next(m.value for m in honest_constant.metrics if m.name == "quality.accuracy")
     assert accuracy != public
-    assert report.reproduction.seeds == {"hidden": 11}
+    assert report.reproduction.seeds == {"hidden": 12}
     assert honest_constant.reproduction.seeds == {"hidden": 2}
