@@ -1,0 +1,98 @@
+"""Hidden behaviour tests: the contract of search() and answer(), through the agent.
+
+Trusted code, run by the grader with the live `candidate` (every call crosses the container
+boundary and its result is checked against the shape assignment.yaml declares).
+"""
+
+import json
+
+import pytest
+
+QUESTIONS = (
+    "How long does Relay Edge keep deleted messages before they are gone for good?",
+    "who approves international trips for the Lisbon office",
+    "Quill Forms customers see signature verification failures; which setting fixes it?",
+)
+NON_ASCII = "Política de reembolso para São Paulo — ¿cuántos días? 東京 Kraków ✈️ naïve café"
+
+
+@pytest.fixture(scope="module")
+def corpus(context):
+    path = context.hidden_dir.parent / "candidate" / "data" / "corpus.jsonl"
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="module")
+def known_ids(corpus):
+    return {row["id"] for row in corpus}
+
+
+def _check_ranking(ids, k, known_ids):
+    expected = min(k, len(known_ids))
+    assert len(ids) == expected, f"expected exactly {expected} ids for k={k}, got {len(ids)}"
+    assert len(set(ids)) == len(ids), "the same id is returned more than once"
+    unknown = [i for i in ids if i not in known_ids]
+    assert not unknown, f"ids that are not in the corpus: {unknown[:3]}"
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_search_returns_k_unique_known_ids(candidate, known_ids, question):
+    _check_ranking(candidate.search(question, 10), 10, known_ids)
+
+
+@pytest.mark.parametrize("k", [1, 50])
+def test_search_honours_k(candidate, known_ids, k):
+    _check_ranking(candidate.search(QUESTIONS[0], k), k, known_ids)
+
+
+def test_k_of_one_is_the_top_of_k_of_ten(candidate):
+    assert candidate.search(QUESTIONS[1], 1) == candidate.search(QUESTIONS[1], 10)[:1]
+
+
+def test_same_query_same_results(candidate):
+    first = candidate.search(QUESTIONS[2], 10)
+    candidate.search(QUESTIONS[0], 10)  # another query in between must not change anything
+    assert candidate.search(QUESTIONS[2], 10) == first
+
+
+def test_empty_query(candidate, known_ids):
+    _check_ranking(candidate.search("", 10), 10, known_ids)
+
+
+def test_very_long_query(candidate, known_ids):
+    query = " ".join([QUESTIONS[0]] * 400)  # about 6,000 words, far past any model's window
+    _check_ranking(candidate.search(query, 10), 10, known_ids)
+
+
+def test_non_ascii_query(candidate, known_ids):
+    _check_ranking(candidate.search(NON_ASCII, 10), 10, known_ids)
+
+
+def test_results_depend_on_the_query(candidate):
+    assert candidate.search(QUESTIONS[0], 10) != candidate.search(QUESTIONS[1], 10)
+
+
+def test_a_page_is_found_by_its_own_title(candidate, corpus):
+    # A support article's title is unique (it carries the error code): any index finds it.
+    articles = [row for row in corpus if row["title"].endswith(")")
+                and "Support article" in row["text"] and "Status: Current" in row["text"]]
+    page = articles[len(articles) // 2]  # from the middle: never among the corpus' first rows
+    assert page["id"] in candidate.search(page["title"], 10)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_answer_is_short_and_cites_known_pages(candidate, known_ids, question):
+    result = candidate.answer(question)
+    assert result["answer"].strip(), "the answer is empty"
+    assert len(result["answer"].split()) <= 60, "an answer should be a short span, not a page"
+    assert result["citations"], "the answer cites no page"
+    unknown = [c for c in result["citations"] if c not in known_ids]
+    assert not unknown, f"cited ids that are not in the corpus: {unknown[:3]}"
+    assert len(set(result["citations"])) == len(result["citations"]), "a page is cited twice"
+
+
+@pytest.mark.parametrize("query", ["", NON_ASCII])
+def test_answer_handles_odd_queries(candidate, known_ids, query):
+    result = candidate.answer(query)
+    assert all(c in known_ids for c in result["citations"])

@@ -1,0 +1,27 @@
+"""Every built-in assignment validates on this machine: schema, bundle hygiene, and each recorded
+baseline re-graded to its recorded scores, with the starter bundle failing its hidden tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.authoring import list_assignments, validate_assignment
+from grader.intake import IntakeRules
+from grader.settings import BUILT_IN_ASSIGNMENTS
+from sandbox import Limits
+
+BUILT_IN = [name for name, _ in list_assignments(BUILT_IN_ASSIGNMENTS)]
+
+
+def test_the_built_in_assignments_are_there() -> None:
+    assert {"rag_pipeline", "fraud_detection"} <= set(BUILT_IN)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("assignment_id", BUILT_IN)
+def test_built_in_assignment_validates(assignment_id: str, runner_image: str) -> None:
+    report = validate_assignment(BUILT_IN_ASSIGNMENTS / assignment_id, runner_image=runner_image,
+                                 ceiling=Limits(), intake=IntakeRules())
+    failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    assert not failed, "\n".join(failed)
