@@ -14,7 +14,7 @@ BUILT_IN = [name for name, _ in list_assignments(BUILT_IN_ASSIGNMENTS)]
 
 
 def test_the_built_in_assignments_are_there() -> None:
-    assert {"rag_pipeline", "fraud_detection"} <= set(BUILT_IN)
+    assert {"rag_pipeline", "finetune_small", "fraud_detection"} <= set(BUILT_IN)
 
 
 @pytest.mark.docker

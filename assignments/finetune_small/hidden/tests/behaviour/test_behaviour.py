@@ -1,0 +1,91 @@
+"""Hidden behaviour tests: trusted code, run by the grader with a live `candidate`.
+
+Each test is one thing a deployed intent classifier must get right whatever its accuracy: one valid
+label per input, in order, the same answer alone or in a batch, and no crash on empty, blank, very
+long or non-English text. The tickets come from the hidden split's generator.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+
+def _generator(context):
+    """The ticket generator, freshly loaded; in sys.modules only while its dataclasses are made."""
+    name = "finetune_small_hidden_generate"
+    spec = importlib.util.spec_from_file_location(name, context.hidden_dir / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if previous is None:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = previous
+    return module
+
+
+@pytest.fixture(scope="module")
+def labels(context) -> set[str]:
+    return set(_generator(context).LABELS)
+
+
+@pytest.fixture(scope="module")
+def tickets(context) -> list[str]:
+    rows = _generator(context).hidden_split(context.seed("hidden"))
+    return [row["text"] for row in rows[:40]]
+
+
+def test_one_valid_label_per_input(candidate, tickets, labels):
+    predicted = candidate.predict(tickets)
+    assert len(predicted) == len(tickets)
+    assert set(predicted) <= labels
+
+
+def test_order_is_preserved(candidate, tickets):
+    forward = candidate.predict(tickets)
+    backward = candidate.predict(tickets[::-1])
+    assert backward[::-1] == forward, "reversing the batch changed which text got which label"
+
+
+def test_batch_and_one_by_one_agree(candidate, tickets):
+    texts = tickets[:12]
+    batch = candidate.predict(texts)
+    alone = [candidate.predict([text])[0] for text in texts]
+    assert batch == alone, "a text's label depends on the other texts in its batch"
+
+
+def test_empty_batch(candidate):
+    assert candidate.predict([]) == []
+
+
+def test_empty_and_blank_texts(candidate, labels):
+    texts = ["", " ", "\n\n", "?"]
+    predicted = candidate.predict(texts)
+    assert len(predicted) == len(texts)
+    assert set(predicted) <= labels
+
+
+def test_very_long_text(candidate, tickets, labels):
+    log = "\n".join(f"2024-05-0{i % 9 + 1} 12:00:{i % 60:02d} ERROR worker-{i} retrying request"
+                    for i in range(600))
+    texts = [tickets[0] + "\n\nLogs below:\n" + log,   # about 30,000 characters
+             "refund " * 20_000]                       # one word, 140,000 characters
+    predicted = candidate.predict(texts)
+    assert len(predicted) == len(texts)
+    assert set(predicted) <= labels
+
+
+def test_non_english_and_symbols(candidate, labels):
+    texts = ["Bonjour 👋 ma commande n'est toujours pas arrivée !!!",
+             "注文した商品がまだ届きません。",
+             "<b>HELP</b> ¿dónde está mi pedido? #123456 😡😡",
+             "\u200b\t\u00a0"]
+    predicted = candidate.predict(texts)
+    assert len(predicted) == len(texts)
+    assert set(predicted) <= labels

@@ -1,0 +1,328 @@
+"""The finetune_small assignment: its ticket generator, committed data, harness and hidden suites.
+
+Most tests run the trusted side in-process: the harness and the hidden suites against a real
+``Candidate`` whose session calls a solution imported here instead of crossing into a container.
+One docker-marked test grades the floor and the TF-IDF baseline through the real pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import sandbox
+from grader.candidate import Candidate
+from grader.hidden import HiddenContext, run_harness, run_suite
+from grader.spec import Assignment, load_assignment
+from sandbox import Limits
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "finetune_small"
+HIDDEN = FOLDER / "hidden"
+DATA = FOLDER / "candidate" / "data"
+
+
+def _module(name: str, path: Path) -> ModuleType:
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before exec: the generator defines dataclasses
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    return _module("finetune_small_hidden_generate", HIDDEN / "generate.py")
+
+
+@pytest.fixture(scope="module")
+def spec() -> Assignment:
+    return load_assignment(FOLDER, ceiling=Limits())
+
+
+@pytest.fixture(scope="module")
+def public(generator, spec) -> dict[str, list[dict[str, str]]]:
+    return generator.public_splits(spec.reproducibility.seeds["public"])
+
+
+@pytest.fixture(scope="module")
+def hidden(generator, spec) -> list[dict[str, str]]:
+    return generator.hidden_split(spec.reproducibility.seeds["hidden"])
+
+
+# --- the spec -----------------------------------------------------------------------------------
+
+def test_spec_labels_are_the_generators(spec, generator) -> None:
+    assert spec.entry_point("predict").returns["items"]["enum"] == list(generator.LABELS)
+    proba = spec.entry_point("predict_proba").returns["items"]
+    assert proba["propertyNames"]["enum"] == list(generator.LABELS)
+    solution = _module("finetune_small_starter", FOLDER / "candidate" / "solution.py")
+    assert list(generator.LABELS) == solution.LABELS
+
+
+def test_rubric_is_anchored_on_floor_tfidf_and_reference(spec) -> None:
+    for component in spec.rubric:
+        if component.scale is not None:
+            anchors = [(a.baseline, a.points) for a in component.scale.anchors]
+            assert anchors == [("majority", 0.0), ("tfidf_lr", 0.5), ("reference", 1.0)]
+    recorded = {b.name: b.scores for b in spec.baselines}
+    for metric in ("quality.macro_f1", "quality.shifted_macro_f1"):
+        assert recorded["majority"][metric] < recorded["tfidf_lr"][metric] \
+            < recorded["reference"][metric]
+    # The issue's calibration: TF-IDF in [0.55, 0.85]; the reference 0.05 above it, more on the
+    # shifted slice.
+    tfidf, reference = recorded["tfidf_lr"], recorded["reference"]
+    assert 0.55 <= tfidf["quality.macro_f1"] <= 0.85
+    overall = reference["quality.macro_f1"] - tfidf["quality.macro_f1"]
+    assert overall >= 0.05
+    assert reference["quality.shifted_macro_f1"] - tfidf["quality.shifted_macro_f1"] > overall
+
+
+# --- the generator ------------------------------------------------------------------------------
+
+def test_same_seed_same_bytes(generator) -> None:
+    first, second = generator.public_splits(11), generator.public_splits(11)
+    for name in ("train", "dev"):
+        assert generator.to_jsonl(first[name]) == generator.to_jsonl(second[name])
+    assert generator.to_jsonl(generator.hidden_split(5)) == generator.to_jsonl(
+        generator.hidden_split(5))
+
+
+def test_different_hidden_seed_different_rows(generator) -> None:
+    one = {row["text"] for row in generator.hidden_split(5)}
+    other = {row["text"] for row in generator.hidden_split(6)}
+    assert len(one & other) < 0.02 * len(one)
+
+
+def test_committed_public_data_is_the_generators_output(generator, public) -> None:
+    for name, rows in public.items():
+        committed = (DATA / f"{name}.jsonl").read_bytes()
+        assert committed == generator.to_jsonl(rows).encode("utf-8"), \
+            f"{name}.jsonl differs: regenerate it with hidden/generate.py (see assignment.yaml)"
+
+
+def test_public_rows(generator, public) -> None:
+    assert [len(public["train"]), len(public["dev"])] == [generator.TRAIN_SIZE,
+                                                          generator.DEV_SIZE]
+    assert (generator.TRAIN_SIZE, generator.DEV_SIZE) == (2000, 400)
+    ids = [row["id"] for rows in public.values() for row in rows]
+    assert len(set(ids)) == len(ids)
+    for rows in public.values():
+        assert all(list(row) == ["id", "text", "label"] for row in rows)
+        assert {row["label"] for row in rows} == set(generator.LABELS)
+    counts = Counter(row["label"] for row in public["train"])
+    assert len(generator.LABELS) >= 12
+    assert max(counts.values()) >= 4 * min(counts.values()), "classes should be imbalanced"
+
+
+def test_hidden_rows(generator, public, hidden) -> None:
+    assert len(hidden) == generator.HIDDEN_SIZE == 1000
+    slices = Counter(row["slice"] for row in hidden)
+    assert slices == {"in_distribution": 600, "shifted": 400}
+    for name in slices:
+        assert {r["label"] for r in hidden if r["slice"] == name} == set(generator.LABELS)
+    seen = {row["text"] for rows in public.values() for row in rows}
+    # Short generic tickets may repeat a public one word for word, as real ones do; rarely.
+    assert sum(row["text"] in seen for row in hidden) < 0.01 * len(hidden)
+
+
+def test_noise_features_occur(generator, public) -> None:
+    texts = [row["text"] for row in public["train"]]
+    cues = [cue.strip() for cue in generator.SEEN.after_cues + generator.SEEN.before_cues]
+    two_intent = sum(any(cue in text for cue in cues) for text in texts) / len(texts)
+    assert 0.15 < two_intent < 0.35
+    assert sum(text == text.lower() for text in texts) > 0.05 * len(texts)
+    assert sum(text == text.upper() for text in texts) > 0.005 * len(texts)
+    assert sum(bool(re.search(r"#\d{6,8}|ORD-\d+", text)) for text in texts) > 0.1 * len(texts)
+    greetings = tuple(g.lower() for g in generator.SEEN.greetings)
+    assert sum(text.lower().startswith(greetings) for text in texts) > 0.5 * len(texts)
+    # Typos make many words that occur once; the templates alone have no such words.
+    words = Counter(w.lower() for text in texts for w in re.findall(r"[A-Za-z]+", text))
+    assert sum(1 for count in words.values() if count == 1) > 300
+
+
+def test_label_noise_is_small_and_public_only(generator, spec, monkeypatch) -> None:
+    seed = spec.reproducibility.seeds["public"]
+    noisy = generator.public_splits(seed)["train"]
+    monkeypatch.setattr(generator, "LABEL_NOISE_RATE", 0.0)
+    clean = generator.public_splits(seed)["train"]
+    assert [r["text"] for r in noisy] == [r["text"] for r in clean]
+    flipped = sum(a["label"] != b["label"] for a, b in zip(noisy, clean, strict=True))
+    assert 0.015 * len(clean) < flipped < 0.05 * len(clean)
+
+
+def test_shifted_slice_uses_unseen_words(generator, public, hidden) -> None:
+    public_text = "\n".join(row["text"] for rows in public.values() for row in rows).lower()
+    shifted_text = "\n".join(r["text"] for r in hidden if r["slice"] == "shifted").lower()
+    for name in generator.SHIFTED.products + generator.SHIFTED.plans:
+        assert name.lower() not in public_text
+    for name in generator.SEEN.products:
+        assert name.lower() not in shifted_text
+    for intent in generator.INTENTS:
+        for phrasing in intent.shifted:
+            # the longest run of fixed words: a held-out phrasing must never reach training
+            fragment = max(re.split(r"\{[a-z0-9]+\}", phrasing), key=len).strip().lower()
+            assert fragment not in public_text, f"{intent.label}: {fragment!r} is public"
+
+
+# --- the harness and hidden suites, in-process --------------------------------------------------
+
+class InProcessSession:
+    """An ``AgentSession`` stand-in: calls a solution module here, through a JSON round trip."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.last_call_seconds: float | None = None
+
+    def call(self, method: str, /, *, timeout: float | None = None, **params: Any) -> Any:
+        function = getattr(self.module, method, None)
+        started = time.monotonic()
+        try:
+            if function is None:
+                raise AttributeError(f"solution.py has no function {method!r}")
+            return json.loads(json.dumps(function(**json.loads(json.dumps(params)))))
+        except Exception as exc:
+            raise sandbox.CandidateError(type(exc).__name__, str(exc), "") from exc
+        finally:
+            self.last_call_seconds = time.monotonic() - started
+
+
+def _candidate(spec: Assignment, module: Any) -> Candidate:
+    return Candidate(InProcessSession(module), {
+        ep.name: (ep.params, ep.returns) for ep in spec.entry_points if ep.phase == "serve"})
+
+
+@pytest.fixture(scope="module")
+def tfidf(tmp_path_factory) -> ModuleType:
+    module = _module("finetune_small_tfidf_lr", FOLDER / "reference" / "tfidf_lr" / "solution.py")
+    work = tmp_path_factory.mktemp("tfidf-work")
+    module.train(str(DATA / "train.jsonl"), str(DATA / "dev.jsonl"), str(work))
+    module.load(str(work))
+    return module
+
+
+class Oracle:
+    """Knows every hidden label; offers no predict_proba."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        self._labels = {row["text"]: row["label"] for row in rows}
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [self._labels.get(text, "refund_request") for text in texts]
+
+
+@pytest.fixture(scope="module")
+def context(spec) -> HiddenContext:
+    return HiddenContext(hidden_dir=HIDDEN, seeds=spec.reproducibility.seeds)
+
+
+def _metrics(spec: Assignment) -> list[str]:
+    return [m.name for m in spec.harness("quality").metrics]
+
+
+def test_harness_on_the_tfidf_baseline(spec, context, tfidf) -> None:
+    values = run_harness("quality", HIDDEN / "harness.py", candidate=_candidate(spec, tfidf),
+                         context=context, metrics=_metrics(spec))
+    recorded = spec.baseline("tfidf_lr").scores
+    # Same code, same data, scikit-learn in both places: the recorded scores come back exactly.
+    for key, value in recorded.items():
+        assert values[key.removeprefix("quality.")] == value, key
+    assert values["shifted_macro_f1"] < values["in_distribution_macro_f1"]
+    assert values["proba_provided"] == 1.0
+    assert 0.0 < values["ece"] < 1.0
+    assert 0.0 < values["latency_p50_ms"] <= values["latency_p95_ms"]
+
+
+def test_harness_without_predict_proba_reports_one_hot_ece(spec, context, hidden) -> None:
+    values = run_harness("quality", HIDDEN / "harness.py",
+                         candidate=_candidate(spec, Oracle(hidden)), context=context,
+                         metrics=_metrics(spec))
+    assert values["macro_f1"] == values["accuracy"] == values["shifted_macro_f1"] == 1.0
+    assert values["proba_provided"] == 0.0
+    assert values["ece"] == 0.0   # one-hot labels: 1 - accuracy
+
+
+def _suite(spec, context, module, name):
+    results = run_suite(name, FOLDER / spec.suite(name).path,
+                        candidate=_candidate(spec, module), context=context)
+    return {r.name.rpartition("::")[2]: r.outcome for r in results}
+
+
+def test_hidden_suites_pass_for_the_tfidf_baseline(spec, context, tfidf) -> None:
+    behaviour = _suite(spec, context, tfidf, "behaviour")
+    assert len(behaviour) == 7
+    assert set(behaviour.values()) == {"passed"}, behaviour
+    assert _suite(spec, context, tfidf, "probabilities") == {
+        "test_probabilities_sum_to_one": "passed"}
+
+
+def test_missing_predict_proba_is_skipped_not_failed(spec, context, hidden) -> None:
+    assert _suite(spec, context, Oracle(hidden), "probabilities") == {
+        "test_probabilities_sum_to_one": "skipped"}
+
+
+def test_probabilities_that_do_not_sum_to_one_fail(spec, context, tfidf) -> None:
+    class Unnormalised:
+        def predict_proba(self, texts):
+            return [{"refund_request": 0.7, "billing_dispute": 0.7} for _ in texts]
+
+    assert _suite(spec, context, Unnormalised(), "probabilities") == {
+        "test_probabilities_sum_to_one": "failed"}
+
+
+def test_behaviour_suite_catches_order_and_batch_effects(spec, context, hidden) -> None:
+    class Positional:
+        """Labels by position in the batch, not by text."""
+
+        def predict(self, texts):
+            labels = sorted({row["label"] for row in hidden})
+            return [labels[i % len(labels)] for i in range(len(texts))]
+
+    outcomes = _suite(spec, context, Positional(), "behaviour")
+    assert outcomes["test_order_is_preserved"] == "failed"
+    assert outcomes["test_batch_and_one_by_one_agree"] == "failed"
+    assert outcomes["test_empty_batch"] == "passed"
+
+
+def test_starter_bundle_fails_every_behaviour_test(spec, context) -> None:
+    starter = _module("finetune_small_starter", FOLDER / "candidate" / "solution.py")
+    outcomes = _suite(spec, context, starter, "behaviour")
+    assert "passed" not in {o for name, o in outcomes.items() if name != "test_empty_batch"}
+
+
+# --- through the real pipeline ------------------------------------------------------------------
+
+@pytest.mark.docker
+def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> None:
+    from grader.authoring import zip_folder
+    from grader.pipeline import grade_zip
+    from grader.settings import get_settings
+
+    settings = get_settings()
+    reports = {}
+    for name in ("majority", "tfidf_lr"):
+        archive = zip_folder(FOLDER / spec.baseline(name).path, tmp_path / f"{name}.zip")
+        reports[name] = grade_zip(assignment=spec, folder=FOLDER, zip_path=archive,
+                                  runner_image=runner_image, ceiling=settings.limits,
+                                  intake=settings.intake)
+    metrics = {name: {m.name: m.value for m in report.metrics}
+               for name, report in reports.items()}
+    floor, tfidf = metrics["majority"], metrics["tfidf_lr"]
+    assert floor["quality.macro_f1"] < tfidf["quality.macro_f1"]
+    assert floor["quality.shifted_macro_f1"] < tfidf["quality.shifted_macro_f1"]
+    assert tfidf["quality.shifted_macro_f1"] < tfidf["quality.in_distribution_macro_f1"]
+    for name, report in reports.items():
+        assert [p.outcome for p in report.phases] == ["ok"] * 4, name
+        assert {t.outcome for t in report.hidden_tests} == {"passed"}, name
+        for key, value in spec.baseline(name).scores.items():
+            assert metrics[name][key] == value, f"{name} {key} does not reproduce"
