@@ -18,33 +18,9 @@ exactly):
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from grader.metrics import classification, latency
 
 BATCH = 50
-
-
-def load_generator(hidden_dir: Path):
-    """The ticket generator beside this file, freshly loaded (a worker outlives edits to it).
-
-    It is in sys.modules only while it executes: its dataclasses look their module up there.
-    """
-    name = "finetune_small_hidden_generate"
-    spec = importlib.util.spec_from_file_location(name, hidden_dir / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get(name)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if previous is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = previous
-    return module
 
 
 def _batched(call, texts: list[str]) -> list:
@@ -68,7 +44,7 @@ def _probabilities(candidate, texts: list[str]) -> list[dict[str, float]] | None
 
 
 def evaluate(candidate, context) -> dict[str, float]:
-    rows = load_generator(context.hidden_dir).hidden_split(context.seed("hidden"))
+    rows = context.load_module("generate").hidden_split(context.seed("hidden"))
     texts = [row["text"] for row in rows]
     truth = [row["label"] for row in rows]
     predicted = _batched(candidate.predict, texts)

@@ -7,37 +7,17 @@ long or non-English text. The tickets come from the hidden split's generator.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
-
-
-def _generator(context):
-    """The ticket generator, freshly loaded; in sys.modules only while its dataclasses are made."""
-    name = "finetune_small_hidden_generate"
-    spec = importlib.util.spec_from_file_location(name, context.hidden_dir / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get(name)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if previous is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = previous
-    return module
 
 
 @pytest.fixture(scope="module")
 def labels(context) -> set[str]:
-    return set(_generator(context).LABELS)
+    return set(context.load_module("generate").LABELS)
 
 
 @pytest.fixture(scope="module")
 def tickets(context) -> list[str]:
-    rows = _generator(context).hidden_split(context.seed("hidden"))
+    rows = context.load_module("generate").hidden_split(context.seed("hidden"))
     return [row["text"] for row in rows[:40]]
 
 

@@ -7,34 +7,15 @@ read as one-hot probabilities (``1 - accuracy``) with ``proba_provided = 0``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import pytest
 
 NOT_IMPLEMENTED = ("has no function 'predict_proba'", "NotImplementedError")
 
 
-def _generator(context):
-    """The ticket generator, freshly loaded; in sys.modules only while its dataclasses are made."""
-    name = "finetune_small_hidden_generate"
-    spec = importlib.util.spec_from_file_location(name, context.hidden_dir / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get(name)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if previous is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = previous
-    return module
-
-
 def test_probabilities_sum_to_one(candidate, context):
-    generator = _generator(context)
+    generator = context.load_module("generate")
     texts = [row["text"] for row in generator.hidden_split(context.seed("hidden"))[:30]]
     texts += ["", "refund " * 2000]
     try:
