@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -289,6 +289,18 @@ class Anchor(_Model):
     points: Fraction
 
 
+_Pointed = TypeVar("_Pointed", bound="Anchor | ManualLevel")
+
+
+def _strictly_rising(items: list[_Pointed], field: str, verb: str) -> list[_Pointed]:
+    """Scale anchors and manual levels alike are listed by strictly rising points."""
+    for index in range(1, len(items)):
+        if items[index].points <= items[index - 1].points:
+            raise ValueError(f"points must strictly {verb}: {field}[{index}] has "
+                             f"{items[index].points:g} after {items[index - 1].points:g}")
+    return items
+
+
 class Scale(_Model):
     """Piecewise linear between anchors, listed by strictly increasing points."""
 
@@ -297,12 +309,7 @@ class Scale(_Model):
     @field_validator("anchors")
     @classmethod
     def _increasing(cls, anchors: list[Anchor]) -> list[Anchor]:
-        for index in range(1, len(anchors)):
-            if anchors[index].points <= anchors[index - 1].points:
-                raise ValueError(
-                    f"points must strictly increase: anchors[{index}] has "
-                    f"{anchors[index].points} after {anchors[index - 1].points}")
-        return anchors
+        return _strictly_rising(anchors, "anchors", "increase")
 
 
 class RubricComponent(_Model):
@@ -350,12 +357,7 @@ class ManualItem(_Model):
     @field_validator("levels")
     @classmethod
     def _ascending(cls, levels: list[ManualLevel]) -> list[ManualLevel]:
-        for index in range(1, len(levels)):
-            if levels[index].points <= levels[index - 1].points:
-                raise ValueError(
-                    f"points must strictly ascend: levels[{index}] has {levels[index].points:g} "
-                    f"after {levels[index - 1].points:g}")
-        return levels
+        return _strictly_rising(levels, "levels", "ascend")
 
     @property
     def max_points(self) -> float:
