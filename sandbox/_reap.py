@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from pathlib import Path
 
 import docker.errors
 
@@ -36,8 +37,20 @@ def reap_orphans() -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs. A killed owner can linger as a zombie when nothing reaps it (a
+    container's PID 1 often does not), and signalling a zombie succeeds, so /proc is read first."""
     if pid <= 0:
         return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return _signalable(pid)
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+def _signalable(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
