@@ -14,8 +14,9 @@ import io
 import math
 import sys
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
@@ -32,7 +33,8 @@ MESSAGE_CHARS = 600
 
 @dataclass(frozen=True)
 class HiddenContext:
-    """What trusted hidden code knows besides the candidate: its folder and the seeds in force.
+    """What trusted hidden code knows besides the candidate: its folder, the seeds in force, the
+    size of the build's saved work dir, and a way to build the submission again on other data.
 
     A deployment may override an assignment's seeds privately (settings), so publishing the
     assignment never publishes that deployment's hidden split.
@@ -40,6 +42,22 @@ class HiddenContext:
 
     hidden_dir: Path
     seeds: Mapping[str, int]
+    work_bytes: int | None = None
+    builder: Callable[[Path], AbstractContextManager[Candidate]] | None = field(
+        default=None, repr=False, compare=False)
+
+    def build_candidate(self, data_dir: Path) -> AbstractContextManager[Candidate]:
+        """Build the submission again with ``data_dir`` mounted at /data in place of the public
+        data, and serve that build: ``with context.build_candidate(folder) as probe: ...``.
+
+        This proves a solution builds from its input rather than from anything it ships or
+        hard-codes (an unseen small corpus, other labels). ``data_dir`` holds the same file names
+        as the public data, since the build is called with the spec's arguments. Both sessions run
+        under the phases' limits and appear in the report; a failed build fails the calling test.
+        """
+        if self.builder is None:
+            raise HarnessError("no submission to build: this context is not part of a grading")
+        return self.builder(data_dir)
 
     def seed(self, name: str) -> int:
         """``reproducibility.seeds[name]``, or the deployment's private override of it."""

@@ -7,7 +7,9 @@ reason; only a grader-side problem raises ``InfrastructureError``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -75,7 +77,7 @@ def grade_directory(*, assignment: Assignment, folder: Path, submission_dir: Pat
                                   "run `grader sandbox build`")
     seeds = {**assignment.reproducibility.seeds, **(seed_overrides or {})}
     grading = _Grading(assignment, folder, submission_dir, runner_image, ceiling, progress,
-                       HiddenContext(hidden_dir=folder / "hidden", seeds=seeds))
+                       hidden_dir=folder / "hidden", seeds=seeds)
     grading.run()
     return grading.report(digest, submission_sha256)
 
@@ -84,10 +86,10 @@ class _Grading:
     """The state of one grading: phase results, test results, metrics and failure reasons."""
 
     def __init__(self, assignment: Assignment, folder: Path, submission_dir: Path,
-                 runner_image: str, ceiling: sandbox.Limits, progress: ProgressFn,
-                 context: HiddenContext) -> None:
+                 runner_image: str, ceiling: sandbox.Limits, progress: ProgressFn, *,
+                 hidden_dir: Path, seeds: Mapping[str, int]) -> None:
         self.assignment = assignment
-        self.context = context
+        self.context = HiddenContext(hidden_dir=hidden_dir, seeds=seeds)
         self.folder = folder
         self.submission_dir = submission_dir
         self.runner_image = runner_image
@@ -99,6 +101,8 @@ class _Grading:
         self.metrics: dict[str, float | None] = {}
         self.failures: dict[str, str] = {}
         self.build_failure: str | None = None
+        # Raised inside a hidden test (by a probe build), pytest would file it as a failed test.
+        self.infrastructure_error: InfrastructureError | None = None
         self.signals: Signals | None = None
 
     # the flow ------------------------------------------------------------------------------
@@ -117,11 +121,23 @@ class _Grading:
         build = self.assignment.phases.build
         self.progress(f"build: {build.call}()")
         try:
-            with self._session("build", self.build_limits, work=None) as session:
-                session.call(build.call, timeout=self.build_limits.timeout, **build.arguments)
-                session.export_dir(work, max_bytes=self.build_limits.work_size)
+            work_bytes = self._build_into(work, "build", data=self._public_data())
         except sandbox.AgentError as exc:
             self.build_failure = f"the build phase failed in {build.call}(): {_describe(exc)}"
+            return
+        self.context = dataclasses.replace(self.context, work_bytes=work_bytes)
+
+    def _build_into(self, work: Path, phase: str, *, data: Path | None) -> int:
+        """One build session; returns the size of the work dir it saved."""
+        build = self.assignment.phases.build
+        with self._session(phase, self.build_limits, work=None, data=data) as session:
+            session.call(build.call, timeout=self.build_limits.timeout, **build.arguments)
+            session.export_dir(work, max_bytes=self.build_limits.work_size)
+        # The files' own sizes (the model on disk), not the archive's; known only once the
+        # session that made them has been recorded.
+        work_bytes = sum(f.stat().st_size for f in work.rglob("*") if f.is_file())
+        self.phases[-1] = self.phases[-1].model_copy(update={"work_bytes": work_bytes})
+        return work_bytes
 
     def _suite(self, name: str, path: Path, work: Path) -> None:
         self.progress(f"hidden tests: {name}")
@@ -129,11 +145,13 @@ class _Grading:
             self.failures[name] = self.build_failure
             return
         try:
-            with self._serve(f"serve: {name}", work) as candidate:
+            with self._serve(f"serve: {name}", work, data=self._public_data()) as candidate:
                 self.tests.extend(run_suite(name, path, candidate=candidate,
-                                            context=self.context))
+                                            context=self._context_for(name)))
         except (sandbox.AgentError, CandidateCallFailed) as exc:
             self.failures[name] = f"the serve phase failed: {_describe(exc)}"
+        if self.infrastructure_error is not None:
+            raise self.infrastructure_error
 
     def _harness(self, name: str, path: Path, metrics: list[str], work: Path) -> None:
         self.progress(f"evaluation: {name}")
@@ -143,9 +161,9 @@ class _Grading:
             self.failures[name] = self.build_failure
             return
         try:
-            with self._serve(f"serve: {name}", work) as candidate:
-                values = run_harness(name, path, candidate=candidate, context=self.context,
-                                     metrics=metrics)
+            with self._serve(f"serve: {name}", work, data=self._public_data()) as candidate:
+                values = run_harness(name, path, candidate=candidate,
+                                     context=self._context_for(name), metrics=metrics)
         except InfrastructureError:
             raise
         except HarnessError as exc:
@@ -155,6 +173,9 @@ class _Grading:
             # its metrics score zero with this reason, which reviewers see.
             self.failures[name] = f"the evaluation stopped: {_describe(exc)}"
             return
+        finally:
+            if self.infrastructure_error is not None:
+                raise self.infrastructure_error
         self.metrics.update({f"{name}.{metric}": value for metric, value in values.items()})
 
     def _signals(self) -> None:
@@ -170,14 +191,45 @@ class _Grading:
         except sandbox.SandboxError as exc:
             raise InfrastructureError(f"the candidate's own tests could not run: {exc}") from exc
 
-    # sessions ------------------------------------------------------------------------------
+    # probe builds --------------------------------------------------------------------------
+    def _context_for(self, name: str) -> HiddenContext:
+        return dataclasses.replace(
+            self.context, builder=lambda data_dir: self._probe(f"probe: {name}", data_dir))
+
     @contextmanager
-    def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None
-                 ) -> Iterator[sandbox.AgentSession]:
-        mounts = []
+    def _probe(self, phase: str, data_dir: Path) -> Iterator[Candidate]:
+        """Build the submission again on ``data_dir`` (at /data) and serve that build."""
+        build = self.assignment.phases.build
+        self.progress(f"{phase}: {build.call}() on {data_dir.name}")
+        with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+            data = Path(tmp) / "data"
+            # The author's files may sit in a private temp folder (pytest's tmp_path is 0700):
+            # the sandbox's user reads a copy.
+            shutil.copytree(data_dir, data, symlinks=False)
+            sandbox.make_readable(data)
+            try:
+                try:
+                    self._build_into(Path(tmp) / "work", f"build {phase}", data=data)
+                except sandbox.AgentError as exc:
+                    raise CandidateCallFailed(
+                        f"the build on {data_dir.name} failed in {build.call}(): "
+                        f"{_describe(exc)}") from exc
+                with self._serve(f"serve {phase}", Path(tmp) / "work", data=data) as candidate:
+                    yield candidate
+            except InfrastructureError as exc:
+                self.infrastructure_error = exc
+                raise
+
+    # sessions ------------------------------------------------------------------------------
+    def _public_data(self) -> Path | None:
         public = self.assignment.candidate.public_data
-        if public is not None:
-            mounts.append(sandbox.ReadOnlyMount(self.folder / public, PUBLIC_DATA_DIR))
+        return self.folder / public if public is not None else None
+
+    @contextmanager
+    def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None,
+                 data: Path | None) -> Iterator[sandbox.AgentSession]:
+        """``data`` is mounted read-only at /data: the public data, or a probe's."""
+        mounts = [] if data is None else [sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR)]
         session: sandbox.AgentSession | None = None
         failure: BaseException | None = None
         try:
@@ -199,9 +251,9 @@ class _Grading:
             self._record(phase, result, failure)
 
     @contextmanager
-    def _serve(self, phase: str, work: Path) -> Iterator[Candidate]:
+    def _serve(self, phase: str, work: Path, *, data: Path | None) -> Iterator[Candidate]:
         serve = self.assignment.phases.serve
-        with self._session(phase, self.serve_limits, work=work) as session:
+        with self._session(phase, self.serve_limits, work=work, data=data) as session:
             candidate = Candidate(session, {
                 ep.name: (ep.params, ep.returns)
                 for ep in self.assignment.entry_points if ep.phase == "serve"})

@@ -55,6 +55,8 @@ class PhaseResult(_Model):
     wall_seconds: float
     cpu_seconds: float | None
     peak_memory_bytes: int | None
+    work_bytes: int | None = Field(None, description="a build's saved work dir (its model), "
+                                   "in bytes; none for serve sessions")
     log: str = Field("", description="the candidate's own output (reviewers only), capped")
 
 

@@ -4,7 +4,7 @@ This package knows nothing of assignments or scores. It runs a command (or the a
 submission) in a fresh container under ``Limits`` and reports what happened.
 """
 
-from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount
+from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount, make_readable
 from sandbox._engine import engine_client
 from sandbox._errors import (
     AgentError,
@@ -50,6 +50,7 @@ __all__ = [
     "build_runner_image",
     "engine_client",
     "image_digest",
+    "make_readable",
     "open_session",
     "parse_size",
     "reap_orphans",

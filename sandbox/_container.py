@@ -65,8 +65,18 @@ _STDOUT, _STDERR = 1, 2
 
 @dataclass(frozen=True)
 class ReadOnlyMount:
+    """A host folder bind-mounted read-only; its files must be readable by the sandbox's user
+    (see ``make_readable``)."""
+
     source: Path
     target: str
+
+
+def make_readable(folder: Path) -> None:
+    """Open ``folder``'s tree to the sandbox's non-root user, who reads it through a mount."""
+    folder.chmod(0o755)
+    for entry in folder.rglob("*"):
+        entry.chmod(0o755 if entry.is_dir() else 0o644)
 
 
 class _CappedBuffer:

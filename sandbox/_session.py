@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sandbox._container import WORK_DIR, Container, ReadOnlyMount
+from sandbox._container import WORK_DIR, Container, ReadOnlyMount, make_readable
 from sandbox._errors import AgentError, CallTimeout, CandidateError, SandboxError, SessionClosed
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
@@ -157,9 +157,7 @@ def extract_plain_tree(archive: Any, destination: Path) -> None:
     except (tarfile.TarError, OSError) as exc:
         raise AgentError(f"the exported archive could not be read safely: {exc}") from exc
     # The next phase's non-root user reads these through a read-only mount.
-    destination.chmod(0o755)
-    for entry in destination.rglob("*"):
-        entry.chmod(0o755 if entry.is_dir() else 0o644)
+    make_readable(destination)
 
 
 @contextmanager

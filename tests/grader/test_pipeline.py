@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,22 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return new_assignment(tmp_path_factory.mktemp("assignments"), "starter")
 
 
-@pytest.fixture(scope="module")
-def grade(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
-    assignment = load_assignment(scaffold)
+def _grader(assignment_folder: Path, runner_image: str, factory: pytest.TempPathFactory):
+    assignment = load_assignment(assignment_folder)
 
     def run(solution: Path | str, seeds: dict[str, int] | None = None) -> Report:
         folder = Path(solution) if isinstance(solution, Path) else _write_solution(
-            tmp_path_factory.mktemp("solution"), solution)
-        archive = zip_folder(folder, tmp_path_factory.mktemp("zip") / "submission.zip")
-        return grade_zip(assignment=assignment, folder=scaffold, zip_path=archive,
+            factory.mktemp("solution"), solution)
+        archive = zip_folder(folder, factory.mktemp("zip") / "submission.zip")
+        return grade_zip(assignment=assignment, folder=assignment_folder, zip_path=archive,
                          runner_image=runner_image, ceiling=CEILING, intake=IntakeRules(),
                          seed_overrides=seeds)
     return run
+
+
+@pytest.fixture(scope="module")
+def grade(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
+    return _grader(scaffold, runner_image, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +196,63 @@ def test_a_private_seed_changes_the_hidden_split_and_is_recorded(grade, scaffold
     assert accuracy != public
     assert report.reproduction.seeds == {"hidden": 12}
     assert honest_constant.reproduction.seeds == {"hidden": 2}
+
+
+# A hidden test that builds the submission again on data it has never seen: every label "short",
+# where the public training data is mostly "long". It also sees the first build's saved size.
+PROBE_TEST = """
+import json
+
+def test_builds_from_the_data_it_is_given(context, tmp_path):
+    rows = [{"id": str(i), "text": "a b", "label": "short"} for i in range(3)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(row) + "\\n" for row in rows))
+    with context.build_candidate(tmp_path) as probe:
+        assert probe.predict(["anything at all"]) == ["short"]
+
+def test_knows_the_size_of_the_saved_model(context):
+    assert context.work_bytes == len("long")
+"""
+
+
+@pytest.fixture(scope="module")
+def grade_probing(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("probing") / "starter"
+    shutil.copytree(scaffold, folder)
+    (folder / "hidden" / "tests" / "test_probe.py").write_text(PROBE_TEST)
+    return _grader(folder, runner_image, tmp_path_factory)
+
+
+def _probe_tests(report: Report) -> dict[str, str]:
+    return {t.name.rsplit("::", 1)[1]: t.outcome for t in report.hidden_tests
+            if "test_probe" in t.name}
+
+
+def test_a_probe_build_passes_a_solution_that_learns_from_its_input(grade_probing,
+                                                                    scaffold: Path) -> None:
+    report = grade_probing(scaffold / "reference" / "constant")
+    assert _probe_tests(report) == {"test_builds_from_the_data_it_is_given": "passed",
+                                    "test_knows_the_size_of_the_saved_model": "passed"}
+    by_name = {p.name: p for p in report.phases}
+    assert by_name["build"].work_bytes == len("long")
+    assert by_name["build probe: behaviour"].outcome == "ok"
+    assert by_name["build probe: behaviour"].work_bytes == len("short")
+    assert by_name["serve probe: behaviour"].work_bytes is None
+
+
+def test_a_probe_build_fails_a_solution_that_hard_codes_its_answer(grade_probing) -> None:
+    report = grade_probing(CONSTANT)
+    assert _probe_tests(report)["test_builds_from_the_data_it_is_given"] == "failed"
+
+
+def test_a_probe_build_that_crashes_fails_the_test_with_the_reason(grade_probing) -> None:
+    crashes_on_unseen_data = CONSTANT.replace(
+        "def train(train_path, work_dir):",
+        "def train(train_path, work_dir):\n"
+        "    if sum(1 for _ in open(train_path)) < 10:\n"
+        "        raise RuntimeError('too little data')")
+    report = grade_probing(crashes_on_unseen_data)
+    [probe] = [t for t in report.hidden_tests
+               if t.name.endswith("test_builds_from_the_data_it_is_given")]
+    assert probe.outcome == "failed"
+    assert "RuntimeError: too little data" in probe.message
+    assert "train()" in probe.message
