@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -157,6 +158,22 @@ def test_an_archived_revision_gives_another_figure(kb, hidden: list[dict]) -> No
     assert checked > 20
 
 
+def test_the_unseen_corpus_shares_no_id_and_holds_every_labelled_page(
+        generate: ModuleType, kb, seeds: dict[str, int]) -> None:
+    rows, questions = generate.unseen_split(seeds["hidden"])
+    assert (rows, questions) == generate.unseen_split(seeds["hidden"])
+    ids = [row["id"] for row in rows]
+    assert len(set(ids)) == len(ids) < 50  # smaller than the largest k the tests ask for
+    assert not set(ids) & {p.id for p in kb.pages}
+    texts = {row["id"]: f"{row['title']}\n{row['text']}" for row in rows}
+    assert len(questions) == generate.UNSEEN_QUESTIONS
+    for question in questions:
+        assert set(question["relevance"]) <= set(texts)
+        stating = [page for page, label in question["relevance"].items() if label == 2]
+        assert stating and all(contains_answer(texts[page], question["answer"])
+                               for page in stating)
+
+
 # --- grading through the real pipeline -------------------------------------------------------
 
 @pytest.mark.docker
@@ -187,3 +204,31 @@ def test_reference_beats_bm25_beats_floor(runner_image: str,
         assert metrics["floor"][metric] < metrics["bm25"][metric] < metrics["hybrid"][metric]
     assert reports["floor"].total < reports["bm25"].total < reports["hybrid"].total
     assert {t.outcome for t in reports["hybrid"].hidden_tests} == {"passed"}
+
+
+UNSEEN_TESTS = ("test_unseen_corpus_is_searched_not_the_public_one",
+                "test_unseen_corpus_smaller_than_k_gives_every_page",
+                "test_unseen_corpus_pages_that_state_the_answer_are_found",
+                "test_unseen_corpus_answers_cite_its_pages")
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+def test_a_solution_that_indexes_a_shipped_corpus_fails_the_unseen_corpus_tests(
+        runner_image: str, tmp_path: Path) -> None:
+    """BM25 that indexes a copy of the public corpus from its own zip, whatever it is given:
+    every ordinary behaviour test passes, and the unseen corpus shows what it did."""
+    folder = tmp_path / "shipped"
+    shutil.copytree(FOLDER / "reference" / "bm25", folder)
+    shutil.copy(DATA / "corpus.jsonl", folder / "corpus_copy.jsonl")
+    source = (folder / "solution.py").read_text()
+    (folder / "solution.py").write_text(source.replace(
+        "    with open(corpus_path, encoding=\"utf-8\") as f:",
+        "    corpus_path = os.path.join(os.path.dirname(__file__), \"corpus_copy.jsonl\")\n"
+        "    with open(corpus_path, encoding=\"utf-8\") as f:"))
+    archive = zip_folder(folder, tmp_path / "submission.zip")
+    report = grade_zip(assignment=load_assignment(FOLDER), folder=FOLDER, zip_path=archive,
+                       runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())
+    outcomes = {t.name.rpartition("::")[2].split("[")[0]: t.outcome for t in report.hidden_tests}
+    assert {outcomes[name] for name in UNSEEN_TESTS} == {"failed"}
+    assert {outcome for name, outcome in outcomes.items() if name not in UNSEEN_TESTS} == {"passed"}

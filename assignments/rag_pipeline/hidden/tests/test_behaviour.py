@@ -96,3 +96,43 @@ def test_answer_is_short_and_cites_known_pages(candidate, known_ids, question):
 def test_answer_handles_odd_queries(candidate, known_ids, query):
     result = candidate.answer(query)
     assert all(c in known_ids for c in result["citations"])
+
+
+# --- an unseen corpus: the submission is built again on ~40 pages it has never seen ----------
+
+@pytest.fixture(scope="module")
+def unseen(context, tmp_path_factory):
+    generate = context.load_module("generate")
+    corpus, questions = generate.unseen_split(context.seed("hidden"))
+    folder = tmp_path_factory.mktemp("unseen_corpus")
+    (folder / "corpus.jsonl").write_bytes(generate.jsonl_bytes(corpus))
+    with context.build_candidate(folder) as probe:
+        yield probe, {row["id"] for row in corpus}, questions
+
+
+def test_unseen_corpus_is_searched_not_the_public_one(unseen):
+    probe, ids, questions = unseen
+    for question in questions:
+        _check_ranking(probe.search(question["question"], 10), 10, ids)
+
+
+def test_unseen_corpus_smaller_than_k_gives_every_page(unseen):
+    probe, ids, questions = unseen
+    _check_ranking(probe.search(questions[0]["question"], 50), 50, ids)
+
+
+def test_unseen_corpus_pages_that_state_the_answer_are_found(unseen):
+    probe, _, questions = unseen
+    found = [q["id"] for q in questions
+             if any(q["relevance"].get(i) == 2 for i in probe.search(q["question"], 10))]
+    assert len(found) >= len(questions) - 1, (
+        f"a page that states the answer is in the top 10 for only {len(found)} of "
+        f"{len(questions)} questions about a small corpus")
+
+
+def test_unseen_corpus_answers_cite_its_pages(unseen):
+    probe, ids, questions = unseen
+    for question in questions[:3]:
+        citations = probe.answer(question["question"])["citations"]
+        assert citations and all(c in ids for c in citations), (
+            f"citations {citations[:3]} are not pages of the corpus it was built on")
