@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import io
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import ruamel.yaml
 from pydantic import BaseModel
+from ruamel.yaml.comments import CommentedMap
 
 import sandbox
 from grader.intake import IntakeRules
@@ -32,6 +34,7 @@ __all__ = [
     "new_assignment",
     "record_baselines",
     "validate_assignment",
+    "with_scores",
     "zip_folder",
 ]
 
@@ -194,20 +197,59 @@ def record_baselines(folder: Path, *, runner_image: str, ceiling: sandbox.Limits
                              f"{report.message}")
         measured[baseline.name] = {metric: round(values[metric], RECORDED_DIGITS)
                                    for metric in declared}
-    spec_path = folder / "assignment.yaml"
-    original = spec_path.read_text()
-    yaml = _round_trip_yaml()
-    data = yaml.load(original)
-    for entry in data["baselines"]:
-        scores = entry.get("scores") or {}
-        scores.update(measured[entry["name"]])
-        entry["scores"] = scores
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    updated = buffer.getvalue()
+    original = (folder / "assignment.yaml").read_text()
+    updated = with_scores(original, measured)
     diff = "".join(difflib.unified_diff(original.splitlines(True), updated.splitlines(True),
                                         "assignment.yaml", "assignment.yaml (measured)"))
     return updated, diff
+
+
+def with_scores(spec_text: str, measured: dict[str, dict[str, float]]) -> str:
+    """assignment.yaml's text with each baseline's scores updated from ``measured`` (baseline
+    name to metric to value), keeping the author's comments, quoting and layout."""
+    yaml = _round_trip_yaml()
+    data = yaml.load(spec_text)
+    for entry in data["baselines"]:
+        if entry.get("scores"):
+            _update_keeping_trailing_comment(entry["scores"], measured[entry["name"]])
+        else:
+            entry["scores"] = measured[entry["name"]]
+    # Only the baselines block is emitted again: a whole dump would reflow what the author laid
+    # out by hand elsewhere (a long flow list broken over lines).
+    keys = list(data)
+    after = keys.index("baselines") + 1
+    start = data.lc.key("baselines")[0]
+    end = data.lc.key(keys[after])[0] if after < len(keys) else None
+    block = CommentedMap(baselines=data["baselines"])
+    if "baselines" in data.ca.items:
+        block.ca.items["baselines"] = data.ca.items["baselines"]
+    buffer = io.StringIO()
+    yaml.dump(block, buffer)
+    lines = spec_text.splitlines(keepends=True)
+    return "".join(lines[:start]) + buffer.getvalue() + "".join(lines[end:] if end else [])
+
+
+def _update_keeping_trailing_comment(mapping: CommentedMap, values: dict[str, float]) -> None:
+    """``mapping.update(values)``, keeping the lines after the mapping where they were.
+
+    ruamel files the comment lines that follow a mapping (often the next list item's leading
+    comment) under its last key, with that key's end-of-line comment: new keys would land below
+    them. The end-of-line part stays with its key; the lines after it move to the new last key.
+    """
+    before = list(mapping)[-1]
+    mapping.update(values)
+    after = list(mapping)[-1]
+    slots = mapping.ca.items.get(before)
+    if after == before or not slots or slots[2] is None:
+        return
+    end_of_line, _, following = slots[2].value.partition("\n")
+    moved = copy.copy(slots[2])
+    moved.value = "\n" + following
+    mapping.ca.items[after] = [None, None, moved, None]
+    if end_of_line.strip():
+        slots[2].value = end_of_line + "\n"
+    else:
+        del mapping.ca.items[before]
 
 
 def _round_trip_yaml() -> ruamel.yaml.YAML:

@@ -18,6 +18,7 @@ from grader.authoring import (
     list_assignments,
     new_assignment,
     validate_assignment,
+    with_scores,
 )
 from grader.intake import IntakeRules
 from grader.spec import SpecError, load_assignment
@@ -177,3 +178,43 @@ def test_validate_catches_a_hidden_test_the_reference_cannot_pass(scaffold: Path
     assert list(failed) == ["top_anchor_passes_hidden_tests"]
     assert "reference: test_behaviour.py::test_leftover" in failed["top_anchor_passes_hidden_tests"]
     assert "classify" in failed["top_anchor_passes_hidden_tests"]
+
+
+SPEC_WITH_COMMENTS = """\
+baselines:
+  - name: a  # the floor
+    path: reference/a
+    scores:
+      m.one: 0.5{eol}
+  # b: the reference, described above its entry
+  - name: b
+    path: reference/b
+    scores:
+      m.one: 0.9
+
+reproducibility:
+  tolerance: 0.0
+"""
+
+
+@pytest.mark.parametrize("eol", ["", "  # as measured in May"])
+def test_new_scores_go_under_the_old_ones_and_comments_stay_put(eol: str) -> None:
+    text = with_scores(SPEC_WITH_COMMENTS.format(eol=eol),
+                       {"a": {"m.one": 0.5, "m.two": 0.25}, "b": {"m.one": 0.9, "m.two": 0.75}})
+    assert text == SPEC_WITH_COMMENTS.format(eol=eol).replace(
+        f"      m.one: 0.5{eol}\n", f"      m.one: 0.5{eol}\n      m.two: 0.25\n").replace(
+        "      m.one: 0.9\n", "      m.one: 0.9\n      m.two: 0.75\n")
+
+
+def test_changed_scores_are_rewritten_in_place() -> None:
+    text = with_scores(SPEC_WITH_COMMENTS.format(eol=""),
+                       {"a": {"m.one": 0.4}, "b": {"m.one": 0.9}})
+    assert text == SPEC_WITH_COMMENTS.format(eol="").replace("m.one: 0.5", "m.one: 0.4")
+
+
+@pytest.mark.parametrize("assignment_id", ["rag_pipeline", "finetune_small", "fraud_detection"])
+def test_recording_the_same_scores_changes_no_byte(assignment_id: str) -> None:
+    spec = Path(__file__).resolve().parents[2] / "assignments" / assignment_id / "assignment.yaml"
+    text = spec.read_text()
+    recorded = {b.name: b.scores for b in load_assignment(spec.parent).baselines}
+    assert with_scores(text, recorded) == text
