@@ -13,7 +13,9 @@ exactly):
   its hard labels read as one-hot probabilities, i.e. ``1 - accuracy``, and ``proba_provided`` is
   0; the hidden ``probabilities`` suite says why. Neither is scored;
 - ``latency_p50_ms``, ``latency_p95_ms``: the grader-measured duration of one ``predict`` call of
-  ``BATCH`` texts, JSON transfer included. Reported, not scored.
+  ``BATCH`` texts, JSON transfer included. Reported, not scored;
+- ``model_mib``: the size on disk of what ``train`` saved (``context.work_bytes``). Reported, not
+  scored: a pipeline that saves a fine-tuned encoder is rightly larger than a linear model.
 """
 
 from __future__ import annotations
@@ -67,4 +69,5 @@ def evaluate(candidate, context) -> dict[str, float]:
         "proba_provided": float(probabilities is not None),
         "latency_p50_ms": round(latency.percentile_ms(timings, 50), 1),
         "latency_p95_ms": round(latency.percentile_ms(timings, 95), 1),
+        "model_mib": round(context.work_bytes / 2**20, 3),
     }
