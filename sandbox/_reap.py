@@ -43,9 +43,8 @@ def _alive(pid: int) -> bool:
         return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
     except OSError:
+        # Gone, or hidden from this user (/proc mounted with hidepid): the signal tells which.
         return _signalable(pid)
     return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
 
