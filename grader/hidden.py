@@ -51,9 +51,10 @@ class HiddenContext:
         data, and serve that build: ``with context.build_candidate(folder) as probe: ...``.
 
         This proves a solution builds from its input rather than from anything it ships or
-        hard-codes (an unseen small corpus, other labels). ``data_dir`` holds the same file names
-        as the public data, since the build is called with the spec's arguments. Both sessions run
-        under the phases' limits and appear in the report; a failed build fails the calling test.
+        hard-codes (an unseen small corpus, other labels). ``data_dir`` must hold every /data file
+        the build's arguments name, since the build is called with the spec's arguments. Both
+        sessions run under the phases' limits and appear in the report; a failed build fails the
+        calling test. The caller's own serve session stays open meanwhile, its clock running.
         """
         if self.builder is None:
             raise HarnessError("no submission to build: this context is not part of a grading")

@@ -193,32 +193,56 @@ class _Grading:
 
     # probe builds --------------------------------------------------------------------------
     def _context_for(self, name: str) -> HiddenContext:
-        return dataclasses.replace(
-            self.context, builder=lambda data_dir: self._probe(f"probe: {name}", data_dir))
+        return dataclasses.replace(self.context,
+                                   builder=lambda data_dir: self._probe(name, Path(data_dir)))
 
     @contextmanager
-    def _probe(self, phase: str, data_dir: Path) -> Iterator[Candidate]:
+    def _probe(self, name: str, data_dir: Path) -> Iterator[Candidate]:
         """Build the submission again on ``data_dir`` (at /data) and serve that build."""
         build = self.assignment.phases.build
-        self.progress(f"{phase}: {build.call}() on {data_dir.name}")
-        with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
-            data = Path(tmp) / "data"
-            # The author's files may sit in a private temp folder (pytest's tmp_path is 0700):
-            # the sandbox's user reads a copy.
-            shutil.copytree(data_dir, data, symlinks=False)
-            sandbox.make_readable(data)
-            try:
+        phase = f"probe: {name} ({data_dir.name})"
+        self.progress(f"{phase}: {build.call}()")
+        failure: BaseException | None = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+                data, work = Path(tmp) / "data", Path(tmp) / "work"
+                self._copy_probe_data(data_dir, data)
                 try:
-                    self._build_into(Path(tmp) / "work", f"build {phase}", data=data)
+                    self._build_into(work, f"build {phase}", data=data)
                 except sandbox.AgentError as exc:
                     raise CandidateCallFailed(
                         f"the build on {data_dir.name} failed in {build.call}(): "
                         f"{_describe(exc)}") from exc
-                with self._serve(f"serve {phase}", Path(tmp) / "work", data=data) as candidate:
-                    yield candidate
-            except InfrastructureError as exc:
-                self.infrastructure_error = exc
-                raise
+                with self._serve(f"serve {phase}", work, data=data) as candidate:
+                    try:
+                        yield candidate
+                    except BaseException as exc:
+                        # The caller's own failure (an assertion, a skip) is not the session's:
+                        # it ends as usual rather than being killed on that account.
+                        failure = exc
+        except (HarnessError, OSError) as exc:
+            self.infrastructure_error = InfrastructureError(
+                f"a probe build for {name} could not run: {exc}")
+            raise self.infrastructure_error from exc
+        except InfrastructureError as exc:
+            self.infrastructure_error = exc
+            raise
+        if failure is not None:
+            raise failure
+
+    def _copy_probe_data(self, source: Path, destination: Path) -> None:
+        """A copy the sandbox's user can read (the author's may sit in a private temp folder,
+        as pytest's tmp_path does), holding every /data file the build is given."""
+        if not source.is_dir():
+            raise HarnessError(f"the probe data {source} is not a folder")
+        for key, value in self.assignment.phases.build.arguments.items():
+            if isinstance(value, str) and value.startswith(f"{PUBLIC_DATA_DIR}/"):
+                relative = value.removeprefix(f"{PUBLIC_DATA_DIR}/")
+                if not (source / relative).exists():
+                    raise HarnessError(f"the probe data {source} has no {relative}, which the "
+                                       f"build is given as {key}={value}")
+        shutil.copytree(source, destination, symlinks=False)
+        sandbox.make_readable(destination)
 
     # sessions ------------------------------------------------------------------------------
     def _public_data(self) -> Path | None:

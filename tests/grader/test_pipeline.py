@@ -12,7 +12,7 @@ import pytest
 
 from grader.authoring import new_assignment, zip_folder
 from grader.intake import IntakeRules
-from grader.pipeline import grade_zip
+from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report, ReportStatus, write_report
 from grader.spec import load_assignment
 from sandbox import Limits
@@ -214,11 +214,15 @@ def test_knows_the_size_of_the_saved_model(context):
 """
 
 
+def _probing(scaffold: Path, folder: Path, probe_test: str) -> Path:
+    shutil.copytree(scaffold, folder)
+    (folder / "hidden" / "tests" / "test_probe.py").write_text(probe_test)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def grade_probing(scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("probing") / "starter"
-    shutil.copytree(scaffold, folder)
-    (folder / "hidden" / "tests" / "test_probe.py").write_text(PROBE_TEST)
+    folder = _probing(scaffold, tmp_path_factory.mktemp("probing") / "starter", PROBE_TEST)
     return _grader(folder, runner_image, tmp_path_factory)
 
 
@@ -232,7 +236,7 @@ def test_a_probe_build_passes_a_solution_that_learns_from_its_input(grade_probin
     report = grade_probing(scaffold / "reference" / "constant")
     assert _probe_tests(report) == {"test_builds_from_the_data_it_is_given": "passed",
                                     "test_knows_the_size_of_the_saved_model": "passed"}
-    by_name = {p.name: p for p in report.phases}
+    by_name = {p.name.split(" (")[0]: p for p in report.phases}  # "(folder)" follows a probe's
     assert by_name["build"].work_bytes == len("long")
     assert by_name["build probe: behaviour"].outcome == "ok"
     assert by_name["build probe: behaviour"].work_bytes == len("short")
@@ -241,7 +245,21 @@ def test_a_probe_build_passes_a_solution_that_learns_from_its_input(grade_probin
 
 def test_a_probe_build_fails_a_solution_that_hard_codes_its_answer(grade_probing) -> None:
     report = grade_probing(CONSTANT)
-    assert _probe_tests(report)["test_builds_from_the_data_it_is_given"] == "failed"
+    [probe] = [t for t in report.hidden_tests
+               if t.name.endswith("test_builds_from_the_data_it_is_given")]
+    assert probe.outcome == "failed"
+    assert "['long'] == ['short']" in probe.message
+    # The test's own failure is not the session's: both probe phases ended normally.
+    assert {p.outcome for p in report.phases if "probe" in p.name} == {"ok"}
+
+
+def test_probe_data_without_the_builds_input_is_the_assignments_fault(
+        scaffold: Path, runner_image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = _probing(scaffold, tmp_path_factory.mktemp("broken") / "starter",
+                      PROBE_TEST.replace('"train.jsonl"', '"other.jsonl"'))
+    grade = _grader(folder, runner_image, tmp_path_factory)
+    with pytest.raises(InfrastructureError, match=r"has no train\.jsonl, which the build is given"):
+        grade(scaffold / "reference" / "constant")
 
 
 def test_a_probe_build_that_crashes_fails_the_test_with_the_reason(grade_probing) -> None:
