@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import ruamel.yaml
 from pydantic import BaseModel
@@ -213,7 +214,7 @@ def with_scores(spec_text: str, measured: dict[str, dict[str, float]]) -> str:
         if entry.get("scores"):
             _update_keeping_trailing_comment(entry["scores"], measured[entry["name"]])
         else:
-            entry["scores"] = measured[entry["name"]]
+            _update_keeping_trailing_comment(entry, {"scores": measured[entry["name"]]})
     # Only the baselines block is emitted again: a whole dump would reflow what the author laid
     # out by hand elsewhere (a long flow list broken over lines).
     keys = list(data)
@@ -229,12 +230,13 @@ def with_scores(spec_text: str, measured: dict[str, dict[str, float]]) -> str:
     return "".join(lines[:start]) + buffer.getvalue() + "".join(lines[end:] if end else [])
 
 
-def _update_keeping_trailing_comment(mapping: CommentedMap, values: dict[str, float]) -> None:
+def _update_keeping_trailing_comment(mapping: CommentedMap, values: dict[str, Any]) -> None:
     """``mapping.update(values)``, keeping the lines after the mapping where they were.
 
     ruamel files the comment lines that follow a mapping (often the next list item's leading
     comment) under its last key, with that key's end-of-line comment: new keys would land below
-    them. The end-of-line part stays with its key; the lines after it move to the new last key.
+    them. The end-of-line part stays with its key; the lines after it move to the new last line
+    (the last key of the new value, when that value is itself a mapping).
     """
     before = list(mapping)[-1]
     mapping.update(values)
@@ -245,7 +247,12 @@ def _update_keeping_trailing_comment(mapping: CommentedMap, values: dict[str, fl
     end_of_line, _, following = slots[2].value.partition("\n")
     moved = copy.copy(slots[2])
     moved.value = "\n" + following
-    mapping.ca.items[after] = [None, None, moved, None]
+    holder, key = mapping, after
+    while isinstance(holder[key], dict) and holder[key]:
+        if not isinstance(holder[key], CommentedMap):
+            holder[key] = CommentedMap(holder[key])
+        holder, key = holder[key], list(holder[key])[-1]
+    holder.ca.items[key] = [None, None, moved, None]
     if end_of_line.strip():
         slots[2].value = end_of_line + "\n"
     else:

@@ -206,6 +206,12 @@ def test_new_scores_go_under_the_old_ones_and_comments_stay_put(eol: str) -> Non
         "      m.one: 0.9\n", "      m.one: 0.9\n      m.two: 0.75\n")
 
 
+def test_a_baseline_without_scores_gets_them_above_the_next_ones_comment() -> None:
+    spec = SPEC_WITH_COMMENTS.format(eol="").replace("    scores:\n      m.one: 0.5\n", "")
+    text = with_scores(spec, {"a": {"m.one": 0.5}, "b": {"m.one": 0.9}})
+    assert text == SPEC_WITH_COMMENTS.format(eol="")
+
+
 def test_changed_scores_are_rewritten_in_place() -> None:
     text = with_scores(SPEC_WITH_COMMENTS.format(eol=""),
                        {"a": {"m.one": 0.4}, "b": {"m.one": 0.9}})
