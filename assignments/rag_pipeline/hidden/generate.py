@@ -60,8 +60,8 @@ C = load_module(Path(__file__).with_name("catalogue.py"), "rag_pipeline_catalogu
 GENERATOR_VERSION = 1
 DEV_QUESTIONS = 100
 HIDDEN_QUESTIONS = 300
-UNSEEN_QUESTIONS = 6  # and their labelled pages, plus distractors: about 45 pages
-UNSEEN_DISTRACTORS = 12
+UNSEEN_QUESTIONS = 6
+UNSEEN_PAGES = 45  # the pages those questions label, then distractors
 # Share of questions per kind of fact, in order: product guides, policies, support articles.
 QUESTION_MIX = (("guide", 0.55), ("policy", 0.25), ("issue", 0.20))
 
@@ -698,13 +698,20 @@ def hidden_questions(kb: KnowledgeBase, seeds: Mapping[str, int],
 
 def unseen_split(seed: int) -> tuple[list[dict[str, str]], list[dict]]:
     """A small corpus no candidate has seen, and questions about it, for the hidden test that
-    builds a submission again on it: every page a question labels, a few distractors, and ids of
-    another form, so nothing learnt from or hard-coded for the public corpus carries over."""
+    builds a submission again on it: the pages its questions label, distractors up to
+    ``UNSEEN_PAGES`` (fewer than the largest k the tests ask for), and ids of another form, so
+    nothing learnt from or hard-coded for the public corpus carries over."""
     kb = build_knowledge_base(seed)
-    questions = make_questions(kb, seed, UNSEEN_QUESTIONS, prefix="unseen")
-    keep = {page_id for question in questions for page_id in question["relevance"]}
+    keep: set[str] = set()
+    questions = []
+    for question in make_questions(kb, seed, 2 * UNSEEN_QUESTIONS, prefix="unseen"):
+        labelled = keep | set(question["relevance"])
+        if len(questions) < UNSEEN_QUESTIONS and len(labelled) <= UNSEEN_PAGES - 8:
+            keep = labelled
+            questions.append({**question, "id": f"unseen-{len(questions) + 1:03d}"})
     rng = _rng(seed, "unseen")
-    keep |= set(rng.sample(sorted(p.id for p in kb.pages if p.id not in keep), UNSEEN_DISTRACTORS))
+    others = sorted(p.id for p in kb.pages if p.id not in keep)
+    keep |= set(rng.sample(others, UNSEEN_PAGES - len(keep)))
     numbers = rng.sample(range(1000, 10000), len(keep))
     new_ids = {old: f"doc-{n}" for old, n in zip(sorted(keep), numbers, strict=True)}
     rows = sorted(({"id": new_ids[p.id], "title": p.title, "text": p.text}

@@ -5,6 +5,8 @@ boundary and its result is checked against the shape assignment.yaml declares).
 """
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -98,16 +100,19 @@ def test_answer_handles_odd_queries(candidate, known_ids, query):
     assert all(c in known_ids for c in result["citations"])
 
 
-# --- an unseen corpus: the submission is built again on ~40 pages it has never seen ----------
+# --- an unseen corpus: the submission is built again on 45 pages it has never seen ----------
 
 @pytest.fixture(scope="module")
-def unseen(context, tmp_path_factory):
+def unseen(context):
     generate = context.load_module("generate")
     corpus, questions = generate.unseen_split(context.seed("hidden"))
-    folder = tmp_path_factory.mktemp("unseen_corpus")
-    (folder / "corpus.jsonl").write_bytes(generate.jsonl_bytes(corpus))
-    with context.build_candidate(folder) as probe:
-        yield probe, {row["id"] for row in corpus}, questions
+    # Not pytest's tmp_path: it keeps recent folders, and this one derives from the private seed.
+    with tempfile.TemporaryDirectory(prefix="rag-") as tmp:
+        folder = Path(tmp) / "unseen_corpus"
+        folder.mkdir()
+        (folder / "corpus.jsonl").write_bytes(generate.jsonl_bytes(corpus))
+        with context.build_candidate(folder) as probe:
+            yield probe, {row["id"] for row in corpus}, questions
 
 
 def test_unseen_corpus_is_searched_not_the_public_one(unseen):
