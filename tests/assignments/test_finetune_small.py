@@ -332,4 +332,5 @@ def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> N
         assert [p.outcome for p in report.phases] == ["ok"] * 4, name
         assert {t.outcome for t in report.hidden_tests} == {"passed"}, name
         for key, value in spec.baseline(name).scores.items():
-            assert metrics[name][key] == value, f"{name} {key} does not reproduce"
+            if not key.endswith(TIMING_SUFFIXES):
+                assert metrics[name][key] == value, f"{name} {key} does not reproduce"
