@@ -91,6 +91,9 @@ class _Grading:
         self.assignment = assignment
         self.context = HiddenContext(hidden_dir=hidden_dir, seeds=seeds)
         self.folder = folder
+        public = assignment.candidate.public_data
+        # Mounted at /data in every session but a probe's, and read by the signals.
+        self.public_data = folder / public if public is not None else None
         self.submission_dir = submission_dir
         self.runner_image = runner_image
         self.build_limits = assignment.phases.build.limits_within(ceiling)
@@ -121,7 +124,7 @@ class _Grading:
         build = self.assignment.phases.build
         self.progress(f"build: {build.call}()")
         try:
-            work_bytes = self._build_into(work, "build", data=self._public_data())
+            work_bytes = self._build_into(work, "build", data=self.public_data)
         except sandbox.AgentError as exc:
             self.build_failure = f"the build phase failed in {build.call}(): {_describe(exc)}"
             return
@@ -145,7 +148,7 @@ class _Grading:
             self.failures[name] = self.build_failure
             return
         try:
-            with self._serve(f"serve: {name}", work, data=self._public_data()) as candidate:
+            with self._serve(f"serve: {name}", work, data=self.public_data) as candidate:
                 self.tests.extend(run_suite(name, path, candidate=candidate,
                                             context=self._context_for(name)))
         except (sandbox.AgentError, CandidateCallFailed) as exc:
@@ -161,7 +164,7 @@ class _Grading:
             self.failures[name] = self.build_failure
             return
         try:
-            with self._serve(f"serve: {name}", work, data=self._public_data()) as candidate:
+            with self._serve(f"serve: {name}", work, data=self.public_data) as candidate:
                 values = run_harness(name, path, candidate=candidate,
                                      context=self._context_for(name), metrics=metrics)
         except InfrastructureError:
@@ -181,13 +184,12 @@ class _Grading:
     def _signals(self) -> None:
         """Engineering signals for reviewers (never scored here); once per grading."""
         self.progress("engineering signals")
-        public = self.assignment.candidate.public_data
         try:
             self.signals = collect_signals(
                 submission_dir=self.submission_dir,
                 starter_dir=self.folder / self.assignment.candidate.bundle,
                 runner_image=self.runner_image, limits=self.build_limits,
-                public_data=self.folder / public if public is not None else None)
+                public_data=self.public_data)
         except sandbox.SandboxError as exc:
             raise InfrastructureError(f"the candidate's own tests could not run: {exc}") from exc
 
@@ -245,10 +247,6 @@ class _Grading:
         sandbox.make_readable(destination)
 
     # sessions ------------------------------------------------------------------------------
-    def _public_data(self) -> Path | None:
-        public = self.assignment.candidate.public_data
-        return self.folder / public if public is not None else None
-
     @contextmanager
     def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None,
                  data: Path | None) -> Iterator[sandbox.AgentSession]:

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
+import sandbox
+
 MakeSubmission = Callable[..., Path]
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Files (dedented) under ``root``, readable by the sandbox's uid as intake leaves them."""
     root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o755)
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
-    for entry in root.rglob("*"):
-        entry.chmod(0o755 if entry.is_dir() else 0o644)
+    sandbox.make_readable(root)
     return root
 
 
