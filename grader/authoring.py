@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap
 
 import sandbox
 from grader.intake import IntakeRules
+from grader.instance import demo_instance
 from grader.pipeline import grade_zip
 from grader.report import Report
 from grader.spec import Assignment, SpecError, load_assignment
@@ -107,9 +108,12 @@ def zip_folder(folder: Path, destination: Path) -> Path:
 BUNDLE_MANIFEST = "MANIFEST.json"
 
 
-def build_bundle(assignment: Assignment, folder: Path, destination: Path) -> Path:
+def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
+                 public_data: Path | None = None, instance_id: str | None = None) -> Path:
     """The starter zip candidates download: the bundle folder plus a manifest of its files.
 
+    ``public_data`` (an instance's, see grader.instance) takes the place of the committed files
+    under ``candidate.public_data`` when that folder lies inside the bundle.
     Refused (nothing written) when any bundled file has the content of a hidden or reference file,
     whatever its name, so a misplaced copy cannot leak through a rename.
     """
@@ -117,17 +121,26 @@ def build_bundle(assignment: Assignment, folder: Path, destination: Path) -> Pat
     if not check.ok:
         raise BundleRefused(check.detail)
     bundle = folder / assignment.candidate.bundle
-    files = sorted(p for p in bundle.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files = {p.relative_to(bundle).as_posix(): p for p in bundle.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts}
+    committed = folder / (assignment.candidate.public_data or assignment.candidate.bundle)
+    if public_data is not None and committed.resolve().is_relative_to(bundle.resolve()):
+        inside = committed.resolve().relative_to(bundle.resolve()).as_posix()
+        files = {name: path for name, path in files.items()
+                 if not (name == inside or name.startswith(f"{inside}/"))}
+        files.update({f"{inside}/{p.relative_to(public_data).as_posix()}": p
+                      for p in public_data.rglob("*") if p.is_file()})
     manifest = {
         "assignment": assignment.id,
         "version": assignment.version,
-        "files": [{"path": p.relative_to(bundle).as_posix(), "sha256": _sha256(p),
-                   "bytes": p.stat().st_size} for p in files],
+        **({"instance": instance_id} if instance_id else {}),
+        "files": [{"path": name, "sha256": _sha256(path), "bytes": path.stat().st_size}
+                  for name, path in sorted(files.items())],
     }
     partial = destination.with_name(destination.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            archive.write(path, path.relative_to(bundle).as_posix())
+        for name, path in sorted(files.items()):
+            archive.write(path, name)
         archive.writestr(BUNDLE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
     partial.replace(destination)
     return destination
@@ -173,7 +186,9 @@ def _grader(assignment: Assignment, folder: Path, runner_image: str, ceiling: sa
     def grade(solution: Path) -> Report:
         with tempfile.TemporaryDirectory(prefix="validate-") as tmp:
             archive = zip_folder(solution, Path(tmp) / "submission.zip")
-            return grade_zip(assignment=assignment, folder=folder, zip_path=archive,
+            # Validation and recorded baselines are the repository's: the published seeds.
+            return grade_zip(assignment=assignment, folder=folder,
+                             instance=demo_instance(assignment, folder), zip_path=archive,
                              runner_image=runner_image, ceiling=ceiling, intake=intake)
     return grade
 

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 
 from grader.candidate import Candidate
 
-__all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "run_harness", "run_suite"]
+__all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "load_hidden_module", "run_harness",
+           "run_suite"]
 
 MESSAGE_CHARS = 600
 
@@ -36,8 +37,8 @@ class HiddenContext:
     """What trusted hidden code knows besides the candidate: its folder, the seeds in force, the
     size of the build's saved work dir, and a way to build the submission again on other data.
 
-    A deployment may override an assignment's seeds privately (settings), so publishing the
-    assignment never publishes that deployment's hidden split.
+    The seeds are the deployment's instance's (grader.instance): derived from its secret, so
+    publishing the assignment never publishes that deployment's hidden split.
     """
 
     hidden_dir: Path
@@ -61,26 +62,30 @@ class HiddenContext:
         return self.builder(data_dir)
 
     def seed(self, name: str) -> int:
-        """``reproducibility.seeds[name]``, or the deployment's private override of it."""
+        """The instance's seed for ``reproducibility.seeds[name]`` (the published one in demo)."""
         return self.seeds[name]
 
     def load_module(self, name: str) -> ModuleType:
-        """Import ``hidden/<name>.py`` (a generator, shared helpers) under a name unique to this
-        folder, so two assignments' ``generate.py`` never collide in one process."""
-        folder = hashlib.sha256(str(self.hidden_dir.resolve()).encode()).hexdigest()[:12]
-        key = f"grader_hidden_{folder}_{name}"
-        if key not in sys.modules:
-            spec = importlib.util.spec_from_file_location(key, self.hidden_dir / f"{name}.py")
-            if spec is None or spec.loader is None:
-                raise HarnessError(f"no module {name}.py in {self.hidden_dir}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[key] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[key]
-                raise
-        return sys.modules[key]
+        """Import ``hidden/<name>.py`` (a generator, shared helpers); see ``load_hidden_module``."""
+        return load_hidden_module(self.hidden_dir / f"{name}.py")
+
+
+def load_hidden_module(path: Path) -> ModuleType:
+    """Import an assignment's trusted module under a name unique to its file, so two
+    assignments' ``generate.py`` never collide in one process; imported once per process."""
+    key = "grader_hidden_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        if spec is None or spec.loader is None or not path.is_file():
+            raise HarnessError(f"no module {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
 
 
 class HarnessError(Exception):

@@ -8,23 +8,23 @@ reason; only a grader-side problem raises ``InfrastructureError``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sandbox
 from grader.candidate import Candidate, CandidateCallFailed
 from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
+from grader.instance import AssignmentInstance, folder_sha256
 from grader.intake import IntakeError, IntakeRules, extract_submission
 from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
 from grader.scoring import score
 from grader.signals import Signals, collect_signals
 from grader.spec import Assignment
 
-__all__ = ["InfrastructureError", "assignment_sha256", "grade_directory", "grade_zip"]
+__all__ = ["InfrastructureError", "grade_directory", "grade_zip"]
 
 ProgressFn = Callable[[str], None]
 PUBLIC_DATA_DIR = "/data"
@@ -34,19 +34,8 @@ class InfrastructureError(Exception):
     """Grading could not run for a reason that is not the candidate's (engine, image)."""
 
 
-def assignment_sha256(folder: Path) -> str:
-    """A content hash of everything in the assignment folder, cited by reports."""
-    digest = hashlib.sha256()
-    files = (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in sorted(files):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def grade_zip(*, assignment: Assignment, folder: Path, zip_path: Path, runner_image: str,
-              ceiling: sandbox.Limits, intake: IntakeRules,
-              seed_overrides: Mapping[str, int] | None = None,
+def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
+              zip_path: Path, runner_image: str, ceiling: sandbox.Limits, intake: IntakeRules,
               progress: ProgressFn = lambda _m: None) -> Report:
     """Check and extract a submission zip, then grade it; a bad zip gives a rejected report."""
     with tempfile.TemporaryDirectory(prefix="submission-") as tmp:
@@ -54,30 +43,28 @@ def grade_zip(*, assignment: Assignment, folder: Path, zip_path: Path, runner_im
             submission = extract_submission(zip_path, Path(tmp) / "files", rules=intake,
                                             required_files=assignment.candidate.required_files)
         except IntakeError as exc:
-            return _rejected(assignment, folder, runner_image, ceiling, str(exc.message))
-        return grade_directory(assignment=assignment, folder=folder,
+            return _rejected(assignment, folder, instance, runner_image, ceiling,
+                             str(exc.message))
+        return grade_directory(assignment=assignment, folder=folder, instance=instance,
                                submission_dir=Path(tmp) / "files",
                                submission_sha256=submission.sha256, runner_image=runner_image,
-                               ceiling=ceiling, seed_overrides=seed_overrides,
-                               progress=progress)
+                               ceiling=ceiling, progress=progress)
 
 
-def grade_directory(*, assignment: Assignment, folder: Path, submission_dir: Path,
-                    submission_sha256: str | None, runner_image: str, ceiling: sandbox.Limits,
-                    seed_overrides: Mapping[str, int] | None = None,
-                    progress: ProgressFn = lambda _m: None) -> Report:
+def grade_directory(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
+                    submission_dir: Path, submission_sha256: str | None, runner_image: str,
+                    ceiling: sandbox.Limits, progress: ProgressFn = lambda _m: None) -> Report:
     """Grade an extracted submission folder (its files readable by the sandbox's uid).
 
-    ``seed_overrides`` are a deployment's private seeds for hidden data; they reach only trusted
-    code (suites and harnesses), never a candidate container.
+    ``instance`` holds the deployment's seeds for hidden data, which reach only trusted code
+    (suites and harnesses), never a candidate container, and the instance's public data.
     """
     digest = sandbox.image_digest(runner_image)
     if digest is None:
         raise InfrastructureError(f"the runner image {runner_image} is missing; "
                                   "run `grader sandbox build`")
-    seeds = {**assignment.reproducibility.seeds, **(seed_overrides or {})}
-    grading = _Grading(assignment, folder, submission_dir, runner_image, ceiling, progress,
-                       hidden_dir=folder / "hidden", seeds=seeds)
+    grading = _Grading(assignment, folder, instance, submission_dir, runner_image, ceiling,
+                       progress)
     grading.run()
     return grading.report(digest, submission_sha256)
 
@@ -85,15 +72,15 @@ def grade_directory(*, assignment: Assignment, folder: Path, submission_dir: Pat
 class _Grading:
     """The state of one grading: phase results, test results, metrics and failure reasons."""
 
-    def __init__(self, assignment: Assignment, folder: Path, submission_dir: Path,
-                 runner_image: str, ceiling: sandbox.Limits, progress: ProgressFn, *,
-                 hidden_dir: Path, seeds: Mapping[str, int]) -> None:
+    def __init__(self, assignment: Assignment, folder: Path, instance: AssignmentInstance,
+                 submission_dir: Path, runner_image: str, ceiling: sandbox.Limits,
+                 progress: ProgressFn) -> None:
         self.assignment = assignment
-        self.context = HiddenContext(hidden_dir=hidden_dir, seeds=seeds)
+        self.instance = instance
+        self.context = HiddenContext(hidden_dir=folder / "hidden", seeds=instance.seeds)
         self.folder = folder
-        public = assignment.candidate.public_data
         # Mounted at /data in every session but a probe's, and read by the signals.
-        self.public_data = folder / public if public is not None else None
+        self.public_data = instance.public_data
         self.submission_dir = submission_dir
         self.runner_image = runner_image
         self.build_limits = assignment.phases.build.limits_within(ceiling)
@@ -317,8 +304,8 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(),
             hidden_tests=self.tests, phases=self.phases, signals=self.signals,
-            reproduction=_reproduction(self.assignment, self.folder, self.runner_image,
-                                       image_digest, submission_sha256, self.context.seeds,
+            reproduction=_reproduction(self.assignment, self.folder, self.instance,
+                                       self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
 
     def _metric_results(self) -> list[MetricResult]:
@@ -343,26 +330,28 @@ def _describe(exc: BaseException | None) -> str:
     return str(exc)
 
 
-def _reproduction(assignment: Assignment, folder: Path, runner_image: str,
-                  image_digest: str | None, submission_sha256: str | None,
-                  seeds: Mapping[str, int], limits: dict[str, sandbox.Limits]) -> Reproduction:
+def _reproduction(assignment: Assignment, folder: Path, instance: AssignmentInstance,
+                  runner_image: str, image_digest: str | None, submission_sha256: str | None,
+                  limits: dict[str, sandbox.Limits]) -> Reproduction:
     return Reproduction(
         runner_image=runner_image, runner_image_digest=image_digest,
         assignment_id=assignment.id, assignment_version=assignment.version,
-        assignment_sha256=assignment_sha256(folder), submission_sha256=submission_sha256,
-        seeds=dict(seeds),
+        assignment_sha256=folder_sha256(folder), submission_sha256=submission_sha256,
+        instance_id=instance.instance_id, demo=instance.demo,
+        public_data_sha256=instance.public_data_sha256,
+        # A private instance's seeds are derived from its secret: a report that travels (an
+        # export, a forwarded file) must not carry them.
+        seeds=dict(instance.seeds) if instance.demo else {},
         limits={phase: value.model_dump(mode="json") for phase, value in limits.items()})
 
 
-def _rejected(assignment: Assignment, folder: Path, runner_image: str, ceiling: sandbox.Limits,
-              reason: str) -> Report:
+def _rejected(assignment: Assignment, folder: Path, instance: AssignmentInstance,
+              runner_image: str, ceiling: sandbox.Limits, reason: str) -> Report:
     return Report(
         status=ReportStatus.REJECTED, message=f"Your upload was rejected: {reason}",
         assignment_title=assignment.title, total=None, components=[], metrics=[],
         hidden_tests=[], phases=[],
-        reproduction=_reproduction(assignment, folder, runner_image,
+        reproduction=_reproduction(assignment, folder, instance, runner_image,
                                    sandbox.image_digest(runner_image), None,
-                                   assignment.reproducibility.seeds,
                                    {"build": assignment.phases.build.limits_within(ceiling),
                                     "serve": assignment.phases.serve.limits_within(ceiling)}))
-

@@ -75,7 +75,12 @@ class Reproduction(_Model):
     assignment_version: str
     assignment_sha256: str
     submission_sha256: str | None
-    seeds: dict[str, int]
+    instance_id: str = Field(description='the deployment instance graded on; "demo": the '
+                                         "published seeds, which every candidate can know")
+    demo: bool = Field(description="graded on the published seeds, not a private instance")
+    public_data_sha256: str | None = Field(description="the instance's public data (/data)")
+    seeds: dict[str, int] = Field(description="the seeds in force; recorded for the demo only "
+                                              "(a private instance's derive from its secret)")
     limits: dict[str, dict[str, Any]]
     grader_version: str = __version__
 

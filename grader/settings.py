@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from grader.instance import AssignmentInstance, Instance, open_instance
 from grader.intake import IntakeRules
+from grader.spec import Assignment
 from sandbox import DEFAULT_BASE_IMAGE, DEFAULT_DEBIAN_MIRROR, Limits
 
 BUILT_IN_ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
@@ -26,11 +28,15 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits,
                            description="ceilings for every candidate container")
     intake: IntakeRules = Field(default_factory=IntakeRules, description="caps on uploaded zips")
-    hidden_seeds: dict[str, dict[str, int]] = Field(
-        default_factory=dict,
-        description="private seeds per assignment id, e.g. "
-                    "GRADER_HIDDEN_SEEDS__RAG_PIPELINE__HIDDEN=7; they replace the assignment's "
-                    "published seeds for hidden data")
+    instance_secret: SecretStr | None = Field(
+        None, description="the deployment's instance secret (at least 32 random characters): "
+                          "every assignment's hidden split and public data derive from it; "
+                          "default: a random one made once and kept in DATA_DIR/instance_secret. "
+                          "Changing it changes every hidden split: back it up with the data")
+    demo: bool = Field(
+        False, description="grade on the assignments' published seeds (the demo instance) "
+                           "instead of this deployment's private instance: for trying the grader "
+                           "and its own tests only; every report and page then says so")
 
     # --- the service (`grader serve`, `grader worker`) -------------------------------------------
     database_url: str | None = Field(
@@ -60,6 +66,17 @@ class Settings(BaseSettings):
     worker_grader: str | None = Field(
         None, description="TESTS AND BENCHES ONLY: 'module:function' graded instead of the "
                           "pipeline, called with a grader.worker.GradingRequest")
+
+    def instance(self) -> Instance:
+        """The instance this deployment grades on: its private one, or the demo."""
+        if self.demo:
+            return Instance.demo()
+        secret = self.instance_secret.get_secret_value() if self.instance_secret else None
+        return open_instance(self.data_dir, secret)
+
+    def assignment_instance(self, assignment: Assignment, folder: Path) -> AssignmentInstance:
+        """One assignment's instance, its public data made once under DATA_DIR/instances."""
+        return self.instance().prepare(assignment, folder, self.data_dir / "instances")
 
     def resolved_database_url(self) -> str:
         """The store's URL: the configured one, or SQLite under the data directory."""

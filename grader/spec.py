@@ -377,6 +377,16 @@ class Baseline(_Model):
     scores: dict[MetricKey, float] = Field(default_factory=dict)
 
 
+class InstanceSpec(_Model):
+    """How the assignment makes its data per deployment instance (grader.instance)."""
+
+    generator: RelPath = Field(
+        description="a module under hidden/ defining public_files(seeds) -> {relative path: "
+                    "bytes} (the public data of an instance, written in place of "
+                    "candidate.public_data; under the published seeds it equals the committed "
+                    "files) and hidden_items(seeds) -> [JSON rows] (the hidden split as graded)")
+
+
 class Reproducibility(_Model):
     tolerance: float = Field(ge=0, description="absolute, for baseline re-runs on another machine")
     seeds: dict[Identifier, int] = Field(default_factory=dict)
@@ -420,6 +430,9 @@ class Assignment(_Model):
                                           "rubric's 100 points (see ManualItem)")
     baselines: list[Baseline] = Field(default_factory=list)
     reproducibility: Reproducibility
+    instance: InstanceSpec | None = Field(
+        None, description="the generator that makes public data per deployment instance; "
+                          "without it the committed public data serves every instance")
     release: Release = Field(default_factory=Release)
 
     @model_validator(mode="after")
@@ -587,6 +600,9 @@ def _reference_issues(a: Assignment) -> list[tuple[Loc, str]]:
                              ("harnesses", "name"), ("rubric", "id"), ("baselines", "name"),
                              ("manual_rubric", "id")):
         issues.extend(_duplicates(getattr(a, field), attribute, (field,)))
+    if a.instance is not None and a.candidate.public_data is None:
+        issues.append((("instance", "generator"), "an instance generator makes public data: "
+                                                  "declare candidate.public_data"))
     automatic = {component.id for component in a.rubric}
     for index, item in enumerate(a.manual_rubric):
         if item.id in automatic:
@@ -615,6 +631,7 @@ def _folder_issues(a: Assignment, folder: Path, ceiling: Limits) -> Iterator[tup
     if a.candidate.public_data is not None:
         declared.append((("candidate", "public_data"), a.candidate.public_data, "any"))
     hidden: list[tuple[Loc, Path, str]] = [
+        *([(("instance", "generator"), a.instance.generator, "file")] if a.instance else []),
         *((("hidden_tests", i, "path"), s.path, "any") for i, s in enumerate(a.hidden_tests)),
         *((("harnesses", i, "path"), h.path, "file") for i, h in enumerate(a.harnesses)),
         *((("baselines", i, "path"), b.path, "dir") for i, b in enumerate(a.baselines)),

@@ -232,9 +232,14 @@ class WorkerPool:
         self._reaper = threading.Thread(target=self._reap_periodically, daemon=True,
                                         name="grader-reaper")
         self._reap_lock = threading.Lock()
-        # The child grades with exactly these settings (it needs no secret and no database).
+        # The instance is opened (its secret made) before any child can race to make it.
+        settings.instance()
+        # The child grades with exactly these settings: no session secret, no database; the
+        # instance's secret only as given (else the child reads DATA_DIR's), never masked.
         self.child_settings = settings.model_dump(
-            mode="json", exclude={"session_secret", "database_url"})
+            mode="json", exclude={"session_secret", "database_url", "instance_secret"})
+        if settings.instance_secret is not None:
+            self.child_settings["instance_secret"] = settings.instance_secret.get_secret_value()
         self.child_env = dict(os.environ)
 
     def start(self) -> WorkerPool:

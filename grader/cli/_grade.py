@@ -9,6 +9,7 @@ from rich.table import Table
 
 from grader.authoring import AssignmentNotFound, find_assignment
 from grader.cli._output import abort, console, info, print_json
+from grader.instance import InstanceError
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report, ReportStatus, write_report
 from grader.settings import get_settings
@@ -22,10 +23,14 @@ def grade(
     assignment_id: str = typer.Option(..., "--assignment", "-a", help="assignment id"),
     out: Path = typer.Option(Path("report"), "--out", help="folder for report.json and .html"),
     as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
+    demo: bool = typer.Option(False, "--demo", help="grade on the published seeds (the demo "
+                              "instance every candidate can reproduce), not this deployment's "
+                              "private instance; the report says so"),
 ) -> None:
-    """Grade a submission zip. Exit code: 0 graded, 2 rejected, 3 grader-side error."""
+    """Grade a submission zip on this deployment's instance (DATA_DIR's, shared with `grader
+    serve`). Exit code: 0 graded, 2 rejected, 3 grader-side error."""
     assignment, folder = assignment_or_abort(assignment_id)
-    grade_and_report(assignment, folder, submission, out=out, as_json=as_json)
+    grade_and_report(assignment, folder, submission, out=out, as_json=as_json, demo=demo)
 
 
 def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
@@ -37,18 +42,24 @@ def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
 
 
 def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, out: Path,
-                     as_json: bool) -> None:
+                     as_json: bool, demo: bool = False) -> None:
     """Grade, write report.json and report.html, print, and exit with the outcome's code."""
     settings = get_settings()
+    if demo:
+        settings = settings.model_copy(update={"demo": True})
     try:
         with console.status("grading") as status:
-            report = grade_zip(assignment=assignment, folder=folder, zip_path=submission,
-                               runner_image=settings.runner_image, ceiling=settings.limits,
-                               intake=settings.intake,
-                               seed_overrides=settings.hidden_seeds.get(assignment.id),
+            status.update("preparing the instance's data")
+            instance = settings.assignment_instance(assignment, folder)
+            report = grade_zip(assignment=assignment, folder=folder, instance=instance,
+                               zip_path=submission, runner_image=settings.runner_image,
+                               ceiling=settings.limits, intake=settings.intake,
                                progress=lambda step: (status.update(step), info(step)))
-    except InfrastructureError as exc:
+    except (InfrastructureError, InstanceError) as exc:
         abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
+    if instance.demo:
+        info("graded on the DEMO instance: its hidden data is public, so this score proves "
+             "nothing about the candidate")
     json_path, html_path = write_report(report, out)
     if as_json:
         print_json(report)

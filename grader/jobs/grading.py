@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from grader.authoring import AssignmentNotFound, find_assignment
+from grader.instance import InstanceError
 from grader.pipeline import InfrastructureError, grade_directory
 from grader.report import Report
 from grader.settings import Settings
@@ -49,11 +50,14 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
         assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
     except (AssignmentNotFound, SpecError) as exc:
         raise InfrastructureError(f"the assignment cannot be loaded: {exc}") from exc
-    return grade_directory(assignment=assignment, folder=folder,
+    try:
+        instance = settings.assignment_instance(assignment, folder)
+    except InstanceError as exc:
+        raise InfrastructureError(f"the instance's data cannot be made: {exc}") from exc
+    return grade_directory(assignment=assignment, folder=folder, instance=instance,
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,
-                           ceiling=settings.limits,
-                           seed_overrides=settings.hidden_seeds.get(assignment.id))
+                           ceiling=settings.limits)
 
 
 def _grade_function(settings: Settings) -> Callable[[GradingRequest, Settings], Report]:

@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     db = Database(settings.resolved_database_url())
     data = settings.data_dir.resolve()
     service = Service(settings=settings, db=db,
-                      catalog=Catalog(settings.assignments_dir, data / "bundles"),
+                      catalog=Catalog(settings.assignments_dir, data / "bundles", settings),
                       signing=Signing(load_secret(settings)), templates=make_templates(),
                       submissions_root=submissions_root(settings), uploads_dir=data / "uploads")
 

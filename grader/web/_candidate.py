@@ -6,12 +6,15 @@ looked up through that invite (``submission_for_invite``), so a token sees only 
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from grader.authoring import BundleRefused
+from grader.instance import InstanceError
 from grader.intake import IntakeError
 from grader.report import Report
 from grader.store import (
@@ -35,6 +38,7 @@ from grader.web._uploads import (
     receive_zip,
 )
 
+log = logging.getLogger("grader.web")
 router = APIRouter()
 
 FINAL = {SubmissionStatus.GRADED, SubmissionStatus.REJECTED, SubmissionStatus.ERRORED}
@@ -183,7 +187,13 @@ def starter_bundle(access: CandidateToken, service: ServiceDep) -> Response:
     found = service.catalog.get(access.invite.assignment_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this assignment is not available")
-    path = service.catalog.starter_bundle(*found)
+    try:
+        path = service.catalog.starter_bundle(*found)
+    except (InstanceError, BundleRefused) as exc:
+        log.error("the starter bundle of %s cannot be made: %s", found[0].id, exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the starter bundle cannot be made right now; the grader's "
+                            "operators can see why in its log") from exc
     return FileResponse(path, media_type="application/zip",
                         filename=f"{found[0].id}-starter.zip")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring import AssignmentNotFound, build_bundle, find_assignment, list_assignments
+from grader.settings import Settings
 from grader.spec import Assignment, SpecError
 
 README_CHARS = 200_000
@@ -24,9 +25,10 @@ class Entry:
 class Catalog:
     """Assignments by id; a spec is parsed again only when its assignment.yaml changes."""
 
-    def __init__(self, root: Path, bundles: Path) -> None:
+    def __init__(self, root: Path, bundles: Path, settings: Settings) -> None:
         self.root = root
         self.bundles = bundles
+        self.settings = settings
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Assignment, Path]] = {}
 
@@ -67,9 +69,12 @@ class Catalog:
         return assignment.summary
 
     def starter_bundle(self, assignment: Assignment, folder: Path) -> Path:
-        """The starter zip, built once per content of the candidate folder."""
+        """The starter zip of this deployment's instance, built once per content of the
+        candidate folder and of the instance's public data."""
+        instance = self.settings.assignment_instance(assignment, folder)
         bundle = folder / assignment.candidate.bundle
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(f"{instance.instance_id}\0{instance.public_data_sha256}\n"
+                                .encode())
         for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
             stat = path.stat()
             digest.update(f"{path.relative_to(bundle)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
@@ -80,5 +85,6 @@ class Catalog:
             self.bundles.mkdir(parents=True, exist_ok=True)
             with self._lock:
                 if not target.is_file():
-                    build_bundle(assignment, folder, target)
+                    build_bundle(assignment, folder, target, public_data=instance.public_data,
+                                 instance_id=instance.instance_id)
         return target

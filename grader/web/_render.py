@@ -36,5 +36,5 @@ def render(request: Request, template: str, *, status_code: int = 200,
     context.setdefault("login", None)
     context.setdefault("title", "ML take-home grader")
     html = service.templates.get_template(template).render(
-        request=request, version=__version__, **context)
+        request=request, version=__version__, demo=service.settings.demo, **context)
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -312,14 +312,16 @@ def test_starter_bundle_fails_every_behaviour_test(spec, context) -> None:
 @pytest.mark.docker
 def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> None:
     from grader.authoring import zip_folder
-    from grader.pipeline import grade_zip
+    from grader.instance import demo_instance
+from grader.pipeline import grade_zip
     from grader.settings import get_settings
 
     settings = get_settings()
     reports = {}
     for name in ("majority", "tfidf_lr"):
         archive = zip_folder(FOLDER / spec.baseline(name).path, tmp_path / f"{name}.zip")
-        reports[name] = grade_zip(assignment=spec, folder=FOLDER, zip_path=archive,
+        reports[name] = grade_zip(assignment=spec, folder=FOLDER,
+                                  instance=demo_instance(spec, FOLDER), zip_path=archive,
                                   runner_image=runner_image, ceiling=settings.limits,
                                   intake=settings.intake)
     metrics = {name: {m.name: m.value for m in report.metrics}

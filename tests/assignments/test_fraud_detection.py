@@ -13,6 +13,7 @@ import pytest
 
 from grader.authoring import zip_folder
 from grader.intake import IntakeRules
+from grader.instance import demo_instance
 from grader.pipeline import grade_zip
 from grader.report import ReportStatus
 from grader.spec import load_assignment
@@ -88,7 +89,8 @@ def test_the_reference_beats_logistic_regression_by_a_clear_margin(runner_image:
 
     def pr_auc(solution: str) -> float:
         archive = zip_folder(FOLDER / "reference" / solution, tmp_path / f"{solution}.zip")
-        report = grade_zip(assignment=assignment, folder=FOLDER, zip_path=archive,
+        report = grade_zip(assignment=assignment, folder=FOLDER,
+                           instance=demo_instance(assignment, FOLDER), zip_path=archive,
                            runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())
         assert report.status == ReportStatus.GRADED, report.message
         return {m.name: m.value for m in report.metrics}["quality.pr_auc"]

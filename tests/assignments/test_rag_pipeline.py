@@ -17,6 +17,7 @@ import pytest
 from grader.authoring import zip_folder
 from grader.intake import IntakeRules
 from grader.metrics.answers import contains_answer
+from grader.instance import demo_instance
 from grader.pipeline import grade_zip
 from grader.report import Report, ReportStatus
 from grader.spec import load_assignment
@@ -186,7 +187,8 @@ def test_reference_beats_bm25_beats_floor(runner_image: str,
     def grade(name: str) -> Report:
         archive = zip_folder(FOLDER / "reference" / name,
                              tmp_path_factory.mktemp(name) / "submission.zip")
-        report = grade_zip(assignment=assignment, folder=FOLDER, zip_path=archive,
+        report = grade_zip(assignment=assignment, folder=FOLDER,
+                           instance=demo_instance(assignment, FOLDER), zip_path=archive,
                            runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())
         assert report.status is ReportStatus.GRADED, report.message
         assert all(phase.outcome == "ok" for phase in report.phases), report.phases
@@ -228,7 +230,9 @@ def test_a_solution_that_indexes_a_shipped_corpus_fails_the_unseen_corpus_tests(
         "    corpus_path = os.path.join(os.path.dirname(__file__), \"corpus_copy.jsonl\")\n"
         "    with open(corpus_path, encoding=\"utf-8\") as f:"))
     archive = zip_folder(folder, tmp_path / "submission.zip")
-    report = grade_zip(assignment=load_assignment(FOLDER), folder=FOLDER, zip_path=archive,
+    assignment = load_assignment(FOLDER)
+    report = grade_zip(assignment=assignment, folder=FOLDER,
+                       instance=demo_instance(assignment, FOLDER), zip_path=archive,
                        runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())
     outcomes = {t.name.rpartition("::")[2].split("[")[0]: t.outcome for t in report.hidden_tests}
     assert {outcomes[name] for name in UNSEEN_TESTS} == {"failed"}

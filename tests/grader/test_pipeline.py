@@ -12,6 +12,7 @@ import pytest
 
 from grader.authoring import new_assignment, zip_folder
 from grader.intake import IntakeRules
+from grader.instance import Instance
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report, ReportStatus, write_report
 from grader.spec import load_assignment
@@ -30,13 +31,15 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _grader(assignment_folder: Path, runner_image: str, factory: pytest.TempPathFactory):
     assignment = load_assignment(assignment_folder)
 
-    def run(solution: Path | str, seeds: dict[str, int] | None = None) -> Report:
+    def run(solution: Path | str, instance: Instance | None = None) -> Report:
         folder = Path(solution) if isinstance(solution, Path) else _write_solution(
             factory.mktemp("solution"), solution)
         archive = zip_folder(folder, factory.mktemp("zip") / "submission.zip")
-        return grade_zip(assignment=assignment, folder=assignment_folder, zip_path=archive,
-                         runner_image=runner_image, ceiling=CEILING, intake=IntakeRules(),
-                         seed_overrides=seeds)
+        prepared = (instance or Instance.demo()).prepare(assignment, assignment_folder,
+                                                         factory.mktemp("instances"))
+        return grade_zip(assignment=assignment, folder=assignment_folder, instance=prepared,
+                         zip_path=archive, runner_image=runner_image, ceiling=CEILING,
+                         intake=IntakeRules())
     return run
 
 
@@ -188,14 +191,17 @@ def test_report_files_are_written_and_html_reads_on_its_own(grade, scaffold: Pat
         assert needle in html
 
 
-def test_a_private_seed_changes_the_hidden_split_and_is_recorded(grade, scaffold: Path,
-                                                                 honest_constant: Report) -> None:
-    report = grade(scaffold / "reference" / "constant", seeds={"hidden": 12})
+def test_a_private_instance_changes_the_hidden_split_and_is_cited_not_its_seeds(
+        grade, scaffold: Path, honest_constant: Report) -> None:
+    instance = Instance.random()
+    report = grade(scaffold / "reference" / "constant", instance)
     accuracy = next(m.value for m in report.metrics if m.name == "quality.accuracy")
     public = next(m.value for m in honest_constant.metrics if m.name == "quality.accuracy")
     assert accuracy != public
-    assert report.reproduction.seeds == {"hidden": 12}
-    assert honest_constant.reproduction.seeds == {"hidden": 2}
+    assert (report.reproduction.instance_id, report.reproduction.demo) == (instance.id, False)
+    assert report.reproduction.seeds == {}  # derived from the secret: never in a report
+    assert honest_constant.reproduction.demo
+    assert honest_constant.reproduction.seeds == load_assignment(scaffold).reproducibility.seeds
 
 
 # A hidden test that builds the submission again on data it has never seen: every label "short",

@@ -13,6 +13,7 @@ import pytest
 
 import grader.signals
 from grader.authoring import new_assignment
+from grader.instance import demo_instance
 from grader.pipeline import grade_directory
 from grader.report import Report, render_html
 from grader.signals import OwnTestsStatus, Signals, cohort_similarity, collect_signals
@@ -170,7 +171,9 @@ def test_the_pipeline_collects_signals_once_per_grading(runner_image: str,
         "    solution._threshold = 5\n"
         "    assert len(solution.predict(['a', 'b'])) == 2\n")
     steps: list[str] = []
-    report = grade_directory(assignment=load_assignment(scaffold), folder=scaffold,
+    assignment = load_assignment(scaffold)
+    report = grade_directory(assignment=assignment, folder=scaffold,
+                             instance=demo_instance(assignment, scaffold),
                              submission_dir=submission, submission_sha256=None,
                              runner_image=runner_image,
                              ceiling=Limits(memory="1g", cpus=1, timeout=300),
