@@ -20,6 +20,8 @@ from _kit import (
     wait_final,
 )
 
+from grader.instance import open_instance
+
 pytestmark = pytest.mark.docker
 
 
@@ -47,4 +49,7 @@ def test_reference_and_baseline_are_graded_through_the_pipeline(
     assert {t["outcome"] for t in report["hidden_tests"]} == {"passed"}
     assert [p["outcome"] for p in report["phases"]] == ["ok", "ok", "ok"]
     assert report["reproduction"]["runner_image_digest"].startswith("sha256:")
+    # A fresh data dir grades on its own private instance, never on the published seeds.
+    assert report["reproduction"]["demo"] is False and report["reproduction"]["seeds"] == {}
+    assert report["reproduction"]["instance_id"] == open_instance(tmp_path / "data").id
     assert sorted(detail["cohort"]["totals"]) == [30.0, 100.0]
