@@ -1,7 +1,9 @@
 """Scoring: rubric, metric values and hidden-test counts in; points and a reason per component out.
 
 Pure functions, no I/O. A metric is placed on a piecewise linear scale between recorded baselines
-(``scale_points``); a tests component earns the share of passed tests. Each component carries a
+(``scale_points``); a tests component earns the share of passed tests. The baselines' values (the
+anchors) are an argument: those measured on the deployment's instance (``grader.anchors``), or by
+default the ones recorded in ``assignment.yaml`` under the published seeds. Each component carries a
 sentence a reviewer can read without opening the rubric, such as
 "recall_at_10 0.850 is between bm25 (0.770, 50%) and reference (0.980, 100%)".
 """
@@ -11,12 +13,22 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.spec import Assignment, RubricComponent
 
-__all__ = ["ComponentScore", "ScoreCard", "scale_points", "score"]
+__all__ = ["AnchorValues", "ComponentScore", "ScoreCard", "recorded_anchors", "scale_points",
+           "score"]
+
+AnchorValues: TypeAlias = Mapping[str, Mapping[str, float]]
+"""baseline name -> ``harness.metric`` -> the baseline's value: what a metric is placed between."""
+
+
+def recorded_anchors(assignment: Assignment) -> dict[str, dict[str, float]]:
+    """The baselines' scores recorded in ``assignment.yaml`` (measured on the published seeds)."""
+    return {baseline.name: dict(baseline.scores) for baseline in assignment.baselines}
 
 
 class ComponentScore(BaseModel):
@@ -97,8 +109,8 @@ def _with_failure(sentence: str, failure: str | None) -> str:
 
 
 def _metric(component: RubricComponent, assignment: Assignment,
-            metrics: Mapping[str, float | None], failures: Mapping[str, str]
-            ) -> tuple[float, str]:
+            metrics: Mapping[str, float | None], failures: Mapping[str, str],
+            anchors: AnchorValues) -> tuple[float, str]:
     assert component.metric is not None and component.scale is not None  # the spec ensures it
     key = component.metric
     harness, _, name = key.partition(".")
@@ -110,13 +122,19 @@ def _metric(component: RubricComponent, assignment: Assignment,
         return 0.0, _with_failure(f"{name} is not a number (NaN)", failure)
     higher = assignment.metric(key).higher_is_better
     unrecorded = [anchor.baseline for anchor in component.scale.anchors
-                  if key not in assignment.baseline(anchor.baseline).scores]
+                  if key not in anchors.get(anchor.baseline, {})]
     if unrecorded:
         return 0.0, (f"{name} {_number(value)} is not placed: {', '.join(unrecorded)} recorded no "
                      f"{key} yet (run `grader assignment baseline`)")
-    named = [(anchor.baseline, assignment.baseline(anchor.baseline).scores[key], anchor.points)
+    named = [(anchor.baseline, anchors[anchor.baseline][key], anchor.points)
              for anchor in component.scale.anchors]
-    fraction = scale_points(value, [(v, p) for _, v, p in named], higher)
+    try:
+        fraction = scale_points(value, [(v, p) for _, v, p in named], higher)
+    except ValueError:
+        # Possible with anchors measured on an instance: a floor that beat the plain baseline.
+        shown = ", ".join(f"{b} {_number(v)} ({p:.0%})" for b, v, p in named)
+        return 0.0, (f"{name} {_number(value)} is not placed: the anchors ({shown}) do not "
+                     "improve as their points rise")
 
     def at(index: int) -> str:
         baseline, anchor_value, points = named[index]
@@ -150,21 +168,24 @@ def _tests(suite: str, test_results: Mapping[str, tuple[int, int]],
 
 def score(assignment: Assignment, metrics: Mapping[str, float | None],
           test_results: Mapping[str, tuple[int, int]],
-          failures: Mapping[str, str] | None = None) -> ScoreCard:
+          failures: Mapping[str, str] | None = None,
+          anchors: AnchorValues | None = None) -> ScoreCard:
     """Score every rubric component.
 
     ``metrics`` maps ``harness.metric`` to a value (None or absent scores 0); ``test_results``
     maps a suite to (passed, total); ``failures`` maps a harness, metric key or suite to why it
-    produced nothing, and that reason is given in the component's sentence.
+    produced nothing, and that reason is given in the component's sentence. ``anchors`` are the
+    baselines' values the metrics are placed between; default: ``recorded_anchors(assignment)``.
     """
     failures = failures or {}
+    anchors = recorded_anchors(assignment) if anchors is None else anchors
     components = []
     exact_total = 0.0
     for component in assignment.rubric:
         if component.tests is not None:
             fraction, reason = _tests(component.tests, test_results, failures)
         else:
-            fraction, reason = _metric(component, assignment, metrics, failures)
+            fraction, reason = _metric(component, assignment, metrics, failures, anchors)
         exact_total += component.weight * fraction
         components.append(ComponentScore(
             id=component.id, title=component.title, weight=component.weight,

@@ -193,3 +193,29 @@ def test_a_metric_whose_anchors_are_not_yet_recorded_scores_zero_and_says_so() -
     assert points["retrieval"] == 0.0
     assert "bm25 recorded no retrieval.recall_at_10 yet" in reasons(card)["retrieval"]
     assert "grader assignment baseline" in reasons(card)["retrieval"]
+
+
+def test_anchors_given_replace_the_recorded_ones() -> None:
+    measured = {"constant": {RECALL_KEY: 0.1},
+                "bm25": {RECALL_KEY: 0.6, LATENCY_KEY: 300.0},
+                "reference": {RECALL_KEY: 0.8, LATENCY_KEY: 100.0}}
+    card = score(make_assignment(), {RECALL_KEY: 0.7, LATENCY_KEY: 200.0}, {"behaviour": (9, 9)},
+                 anchors=measured)
+    assert {c.id: c.points for c in card.components} == {
+        "retrieval": 37.5, "latency": 10.0, "behaviour": 30.0}
+    assert reasons(card)["retrieval"] == ("recall_at_10 0.700 is between bm25 (0.600, 50%) and "
+                                          "reference (0.800, 100%)")
+    # The default is the recorded scores.
+    assert score(make_assignment(), {RECALL_KEY: 0.7}, {}) == score(
+        make_assignment(), {RECALL_KEY: 0.7}, {},
+        anchors={b.name: b.scores for b in make_assignment().baselines})
+
+
+def test_measured_anchors_that_do_not_improve_place_nothing_and_say_so() -> None:
+    upside_down = {"constant": {RECALL_KEY: 0.9},
+                   "bm25": {RECALL_KEY: 0.6, LATENCY_KEY: 300.0},
+                   "reference": {RECALL_KEY: 0.8, LATENCY_KEY: 100.0}}
+    card = score(make_assignment(), {RECALL_KEY: 0.7}, {}, anchors=upside_down)
+    assert card.components[0].points == 0.0
+    assert "do not improve as their points rise" in reasons(card)["retrieval"]
+    assert "constant 0.900 (0%)" in reasons(card)["retrieval"]
