@@ -107,7 +107,7 @@ class Instance:
         if public is None:
             data = None
         elif self.is_demo or assignment.instance is None:
-            data = folder / public
+            data = (folder / public).resolve()
         else:
             data = _materialised(assignment, folder, seeds,
                                  cache / self.id / f"{assignment.id}-{folder_sha256(folder)[:16]}")

@@ -76,7 +76,9 @@ class Settings(BaseSettings):
 
     def assignment_instance(self, assignment: Assignment, folder: Path) -> AssignmentInstance:
         """One assignment's instance, its public data made once under DATA_DIR/instances."""
-        return self.instance().prepare(assignment, folder, self.data_dir / "instances")
+        # Absolute: the public data is bind-mounted, and the engine takes no relative paths.
+        return self.instance().prepare(assignment, folder,
+                                       self.data_dir.resolve() / "instances")
 
     def resolved_database_url(self) -> str:
         """The store's URL: the configured one, or SQLite under the data directory."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring import new_assignment, zip_folder
+from grader.instance import open_instance
 
 
 def grader(*args: str, root: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -40,6 +41,23 @@ def test_grade_writes_both_reports_and_exits_0(root: Path, tmp_path: Path,
     assert "<html" in (tmp_path / "out" / "report.html").read_text()
     for step in ("build: train()", "hidden tests: behaviour", "evaluation: quality"):
         assert step in done.stderr
+    # A fresh data dir: its own private instance, made on first use, never the published seeds.
+    assert printed["reproduction"]["demo"] is False
+    assert printed["reproduction"]["instance_id"] == open_instance(tmp_path / "data").id
+    assert "DEMO" not in done.stderr
+
+
+@pytest.mark.docker
+def test_grading_on_the_published_seeds_takes_a_flag_and_says_so(root: Path, tmp_path: Path,
+                                                                  runner_image: str) -> None:
+    archive = zip_folder(root / "demo" / "reference" / "solution", tmp_path / "s.zip")
+    done = grader("grade", "-a", "demo", str(archive), "--out", "out", "--json", "--demo",
+                  root=root, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["reproduction"]["demo"] is True and printed["reproduction"]["seeds"]
+    assert "DEMO instance" in done.stderr
+    assert "Demo instance" in (tmp_path / "out" / "report.html").read_text()
 
 
 def test_a_rejected_zip_exits_2_with_the_rule(root: Path, tmp_path: Path) -> None:
