@@ -26,6 +26,7 @@ __all__ = [
     "MetricResult",
     "PhaseResult",
     "Report",
+    "ReportAnchors",
     "ReportStatus",
     "Reproduction",
     "report_json_schema",
@@ -64,7 +65,8 @@ class MetricResult(_Model):
     name: str = Field(description="harness.metric")
     value: float | None
     higher_is_better: bool
-    baselines: dict[str, float] = Field(description="each baseline's recorded value")
+    baselines: dict[str, float] = Field(description="each baseline's value in the anchors used "
+                                                    "(see Report.anchors)")
     reason: str = ""
 
 
@@ -85,6 +87,21 @@ class Reproduction(_Model):
     grader_version: str = __version__
 
 
+class ReportAnchors(_Model):
+    """Which baselines' values placed the metrics: measured on the instance, or recorded."""
+
+    source: Literal["instance", "recorded"] = Field(
+        description='"instance": the baselines graded on the instance this report was graded '
+                    "on, with the same assignment content and runner image (cited below); "
+                    '"recorded": the scores in assignment.yaml, measured on the published seeds')
+    provisional: bool = Field(
+        description="placed on the recorded scores because this private instance's own were "
+                    "not measured yet; re-scored when they are")
+    instance_id: str
+    assignment_sha256: str
+    image_digest: str | None
+
+
 class Report(_Model):
     schema_version: Literal["1.0"] = REPORT_SCHEMA_VERSION
     status: ReportStatus
@@ -99,6 +116,9 @@ class Report(_Model):
     signals: Signals | None = Field(
         None, description="engineering signals for reviewers only (never released to "
                           "candidates, not scored unless the rubric says so)")
+    anchors: ReportAnchors | None = Field(
+        None, description="the baselines' values the metrics were placed between (none in a "
+                          "report made before anchors were measured per instance)")
     graded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
