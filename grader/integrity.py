@@ -62,6 +62,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.scoring import AnchorValues, recorded_anchors
 from grader.signals._common import clip, decode_source, is_test_path, read_regular_file
 from grader.signals.dependencies import _imports as absolute_imports
 from grader.signals.similarity import SHINGLE_TOKENS, _normalised_tokens
@@ -84,6 +85,7 @@ __all__ = [
     "integrity_not_checked",
     "item_texts",
     "read_tree",
+    "with_metrics",
 ]
 
 log = logging.getLogger("grader.integrity")
@@ -677,13 +679,13 @@ def _decoded(file: File) -> str:
 # --- metrics ------------------------------------------------------------------------------------
 
 def find_implausible_metrics(assignment: Assignment, values: Mapping[str, float | None],
-                             scores: Mapping[str, Mapping[str, float]] | None = None
-                             ) -> list[MetricFinding]:
+                             anchors: AnchorValues | None = None) -> list[MetricFinding]:
     """Scored quality metrics that are perfect, or beyond the reference by more than a margin.
 
-    ``scores`` maps a baseline to its metric values (default: those ``assignment.yaml`` records).
+    ``anchors`` are the baselines' values the score was placed between (``grader.scoring``;
+    default: those ``assignment.yaml`` records).
     """
-    recorded = scores if scores is not None else {b.name: b.scores for b in assignment.baselines}
+    recorded = recorded_anchors(assignment) if anchors is None else anchors
     findings = []
     for component in assignment.rubric:
         key = component.metric
@@ -735,19 +737,19 @@ def check_integrity(*, submission_dir: Path, assignment: Assignment, folder: Pat
                     metrics: Mapping[str, float | None],
                     hidden_items: Callable[[], Iterable[Any]] | None = None,
                     public_data: Path | None = None,
-                    scores: Mapping[str, Mapping[str, float]] | None = None) -> Integrity:
+                    anchors: AnchorValues | None = None) -> Integrity:
     """The integrity section of a graded report. Never raises: a failure is recorded in it.
 
     ``folder`` is the assignment's folder (its ``hidden/``, ``reference/`` and starter bundle);
     ``hidden_items`` returns the hidden split as JSON rows (the instance generator's
     ``hidden_items(seeds)``), or is None when the assignment has none; ``public_data`` is the
-    instance's public data, whose texts are not looked for; ``scores`` the baselines' metric
-    values the score was placed on (default: those ``assignment.yaml`` records).
+    instance's public data, whose texts are not looked for; ``anchors`` the baselines' values
+    the score was placed between (default: those ``assignment.yaml`` records).
     """
     try:
         return _check(submission_dir=submission_dir, assignment=assignment, folder=folder,
                       metrics=metrics, hidden_items=hidden_items, public_data=public_data,
-                      scores=scores)
+                      anchors=anchors)
     except Exception as exc:  # the grader's own failure: recorded, never the candidate's zero
         log.exception("the integrity check of a %s submission failed", assignment.id)
         return integrity_not_checked(f"{type(exc).__name__}: {exc}")
@@ -762,7 +764,7 @@ def integrity_not_checked(reason: str) -> Integrity:
 def _check(*, submission_dir: Path, assignment: Assignment, folder: Path,
            metrics: Mapping[str, float | None],
            hidden_items: Callable[[], Iterable[Any]] | None, public_data: Path | None,
-           scores: Mapping[str, Mapping[str, float]] | None) -> Integrity:
+           anchors: AnchorValues | None) -> Integrity:
     submitted = read_tree(submission_dir)
     notes = list(submitted.notes)
     sources: list[File] = []
@@ -793,14 +795,24 @@ def _check(*, submission_dir: Path, assignment: Assignment, folder: Path,
                 public.extend(read_tree(public_data, max_file=PUBLIC_FILE_BYTES,
                                         max_total=PUBLIC_FILE_BYTES).files)
             items, searched = find_hidden_items(submitted.files, texts, public)
-    implausible = find_implausible_metrics(assignment, metrics, scores)
     section = Integrity(
         checked=True, flagged=False, message="", copies=copies, imports=imports,
-        hidden_items=items, hidden_items_searched=searched, metrics=implausible,
+        hidden_items=items, hidden_items_searched=searched,
         files_compared=sum(f.text is not None for f in submitted.files),
         sources_compared=sum(f.text is not None for f in sources), notes=notes)
-    return section.model_copy(update={"flagged": section.findings > 0,
-                                      "message": _message(section)})
+    return with_metrics(section, assignment, metrics, anchors)
+
+
+def with_metrics(section: Integrity, assignment: Assignment, metrics: Mapping[str, float | None],
+                 anchors: AnchorValues | None = None) -> Integrity:
+    """The section with its metric findings made (again) on these anchors: for a report
+    re-scored once its instance's anchors are measured. A section not checked stays as it is."""
+    if not section.checked:
+        return section
+    placed = section.model_copy(update={
+        "metrics": find_implausible_metrics(assignment, metrics, anchors)})
+    return placed.model_copy(update={"flagged": placed.findings > 0,
+                                     "message": _message(placed)})
 
 
 def _message(section: Integrity) -> str:

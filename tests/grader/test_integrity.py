@@ -21,7 +21,9 @@ from grader.integrity import (
     Integrity,
     check_integrity,
     find_implausible_metrics,
+    integrity_not_checked,
     item_texts,
+    with_metrics,
 )
 from grader.spec import Assignment, load_assignment
 
@@ -311,6 +313,21 @@ def test_lower_is_better_metrics_and_other_scales() -> None:
     beyond = find_implausible_metrics(fraud, {"quality.pr_auc": 91.0}, scores)
     assert [(f.kind, f.margin) for f in beyond] == [("beyond_reference", 10.0)]
     assert find_implausible_metrics(fraud, {"quality.pr_auc": 89.0}, scores) == []
+
+
+def test_metric_findings_follow_the_anchors_a_report_is_rescored_on(tmp_path: Path,
+                                                                     rag: Assignment) -> None:
+    values = {"retrieval.ndcg_at_10": 0.8}
+    section = check(RAG, rag, submission(tmp_path, {}), metrics=values)
+    assert [f.kind for f in section.metrics] == ["beyond_reference"] and section.flagged
+    instance = {name: dict(scores) for name, scores in
+                {b.name: b.scores for b in rag.baselines}.items()}
+    instance["reference"]["retrieval.ndcg_at_10"] = 0.79
+    rescored = with_metrics(section, rag, values, instance)
+    assert rescored.metrics == [] and not rescored.flagged
+    assert rescored.message.startswith("Nothing found")
+    broken = integrity_not_checked("boom")
+    assert with_metrics(broken, rag, values) is broken
 
 
 def test_metrics_reach_the_section(tmp_path: Path, rag: Assignment) -> None:
