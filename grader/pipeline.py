@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sandbox
+from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed
 from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256
@@ -36,7 +37,7 @@ class InfrastructureError(Exception):
 
 def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
               zip_path: Path, runner_image: str, ceiling: sandbox.Limits, intake: IntakeRules,
-              progress: ProgressFn = lambda _m: None) -> Report:
+              progress: ProgressFn = lambda _m: None, anchors: Anchors | None = None) -> Report:
     """Check and extract a submission zip, then grade it; a bad zip gives a rejected report."""
     with tempfile.TemporaryDirectory(prefix="submission-") as tmp:
         try:
@@ -48,23 +49,27 @@ def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInsta
         return grade_directory(assignment=assignment, folder=folder, instance=instance,
                                submission_dir=Path(tmp) / "files",
                                submission_sha256=submission.sha256, runner_image=runner_image,
-                               ceiling=ceiling, progress=progress)
+                               ceiling=ceiling, progress=progress, anchors=anchors)
 
 
 def grade_directory(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                     submission_dir: Path, submission_sha256: str | None, runner_image: str,
-                    ceiling: sandbox.Limits, progress: ProgressFn = lambda _m: None) -> Report:
+                    ceiling: sandbox.Limits, progress: ProgressFn = lambda _m: None,
+                    anchors: Anchors | None = None) -> Report:
     """Grade an extracted submission folder (its files readable by the sandbox's uid).
 
     ``instance`` holds the deployment's seeds for hidden data, which reach only trusted code
     (suites and harnesses), never a candidate container, and the instance's public data.
+    ``anchors`` are the instance's measured baselines (``grader.anchors.anchors_for``): the
+    metrics are placed on them when complete, else on the recorded ones and, for a private
+    instance, the report is marked provisional.
     """
     digest = sandbox.image_digest(runner_image)
     if digest is None:
         raise InfrastructureError(f"the runner image {runner_image} is missing; "
                                   "run `grader sandbox build`")
     grading = _Grading(assignment, folder, instance, submission_dir, runner_image, ceiling,
-                       progress)
+                       progress, anchors)
     grading.run()
     return grading.report(digest, submission_sha256)
 
@@ -74,8 +79,9 @@ class _Grading:
 
     def __init__(self, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                  submission_dir: Path, runner_image: str, ceiling: sandbox.Limits,
-                 progress: ProgressFn) -> None:
+                 progress: ProgressFn, anchors: Anchors | None = None) -> None:
         self.assignment = assignment
+        self.anchors = anchors
         self.instance = instance
         self.context = HiddenContext(hidden_dir=folder / "hidden", seeds=instance.seeds)
         self.folder = folder
@@ -295,20 +301,27 @@ class _Grading:
             suite.name: (sum(t.outcome == "passed" for t in self.tests if t.suite == suite.name),
                          sum(t.suite == suite.name for t in self.tests))
             for suite in self.assignment.hidden_tests}
-        card = score(self.assignment, self.metrics, tests_by_suite, failures=self.failures)
+        values, cited = placing(self.assignment, instance_id=self.instance.instance_id,
+                                demo=self.instance.demo,
+                                assignment_sha256=folder_sha256(self.folder),
+                                image_digest=image_digest, anchors=self.anchors)
+        card = score(self.assignment, self.metrics, tests_by_suite, failures=self.failures,
+                     anchors=values)
         message = f"Graded: {card.total:.1f} / 100."
         if self.build_failure is not None:
             message += f" {self.build_failure[0].upper()}{self.build_failure[1:].rstrip('.')}."
+        if cited.provisional:
+            message += PROVISIONAL_NOTE
         return Report(
             status=ReportStatus.GRADED, message=message,
             assignment_title=self.assignment.title, total=card.total,
-            components=card.components, metrics=self._metric_results(),
+            components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=self.tests, phases=self.phases, signals=self.signals,
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
 
-    def _metric_results(self) -> list[MetricResult]:
+    def _metric_results(self, anchors: dict[str, dict[str, float]]) -> list[MetricResult]:
         results = []
         for harness in self.assignment.harnesses:
             for metric in harness.metrics:
@@ -316,8 +329,8 @@ class _Grading:
                 results.append(MetricResult(
                     name=key, value=self.metrics.get(key),
                     higher_is_better=metric.higher_is_better,
-                    baselines={b.name: b.scores[key] for b in self.assignment.baselines
-                               if key in b.scores},
+                    baselines={name: scores[key] for name, scores in anchors.items()
+                               if key in scores},
                     reason=self.failures.get(harness.name, "")))
         return results
 

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from grader.authoring import AssignmentNotFound, find_assignment
+import sandbox
+from grader.anchors import anchors_for
+from grader.authoring import AssignmentNotFound, find_assignment, zip_folder
 from grader.instance import InstanceError
-from grader.pipeline import InfrastructureError, grade_directory
+from grader.pipeline import InfrastructureError, grade_directory, grade_zip
 from grader.report import Report
 from grader.settings import Settings
 from grader.spec import SpecError
@@ -42,6 +45,9 @@ class GradingRequest(BaseModel):
     sha256: str
     result_path: Path
     settings: dict[str, Any] = Field(description="the worker's settings, secrets left out")
+    baseline: str | None = Field(None, description="grade this recorded baseline of the "
+                                                   "assignment (its anchors on the instance) "
+                                                   "instead of a submission")
 
 
 def grade_request(request: GradingRequest, settings: Settings) -> Report:
@@ -54,10 +60,24 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
         instance = settings.assignment_instance(assignment, folder)
     except InstanceError as exc:
         raise InfrastructureError(f"the instance's data cannot be made: {exc}") from exc
+    if request.baseline is not None:
+        try:
+            baseline = assignment.baseline(request.baseline)
+        except KeyError as exc:
+            raise InfrastructureError(f"{assignment.id} has no baseline {request.baseline}"
+                                      ) from exc
+        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
+            # Zipped and checked as a candidate's upload would be, like validation's re-grades.
+            archive = zip_folder(folder / baseline.path, Path(tmp) / "submission.zip")
+            return grade_zip(assignment=assignment, folder=folder, instance=instance,
+                             zip_path=archive, runner_image=settings.runner_image,
+                             ceiling=settings.limits, intake=settings.intake)
+    anchors = anchors_for(settings, assignment, folder,
+                          sandbox.image_digest(settings.runner_image))
     return grade_directory(assignment=assignment, folder=folder, instance=instance,
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,
-                           ceiling=settings.limits)
+                           ceiling=settings.limits, anchors=anchors)
 
 
 def _grade_function(settings: Settings) -> Callable[[GradingRequest, Settings], Report]:

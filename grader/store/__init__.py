@@ -62,6 +62,7 @@ from grader.store._queue import (
     queue_counts,
     release_job,
 )
+from grader.store._rescore import rescore_reports
 from grader.store._reviews import (
     Judgement,
     ReviewRefused,
@@ -155,6 +156,7 @@ __all__ = [
     "record_manual_score",
     "release_job",
     "report_count",
+    "rescore_reports",
     "reveal_manual_scores",
     "review_notes",
     "session_for_token",

@@ -1,0 +1,231 @@
+"""Anchors measured on the instance: the state machine, the lock, provisional reports and their
+re-scoring. A fake grade function stands in for the pipeline except in the one Docker test."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from grader.anchors import (
+    PROVISIONAL_NOTE,
+    AnchorsBusy,
+    AnchorState,
+    MeasureFailed,
+    anchors_for,
+    anchors_overview,
+    anchors_path,
+    measure_missing,
+    rescored,
+)
+from grader.authoring import new_assignment
+from grader.hidden import TestCaseResult
+from grader.instance import folder_sha256
+from grader.pipeline import _Grading
+from grader.report import Report
+from grader.settings import Settings
+from grader.spec import Assignment, Baseline, load_assignment
+from sandbox import Limits
+
+SECRET = "0123456789abcdef" * 4
+DIGEST = "sha256:" + "ab" * 32
+KEY = "quality.accuracy"
+# The blank template's rubric: accuracy (70) between constant (0%) and reference (100%), and
+# behaviour tests (30). Recorded: constant 0.6, reference 1.0.
+MEASURED = {"constant": {KEY: 0.4}, "reference": {KEY: 0.8}}
+
+
+@pytest.fixture(scope="module")
+def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return new_assignment(tmp_path_factory.mktemp("assignments"), "starter")
+
+
+@pytest.fixture
+def assignment(scaffold: Path) -> Assignment:
+    return load_assignment(scaffold)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, scaffold: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", assignments_dir=scaffold.parent,
+                    instance_secret=SECRET)
+
+
+class FakeGrade:
+    """Grades a baseline instantly with MEASURED's scores, or fails the names in ``failing``."""
+
+    def __init__(self, failing: Mapping[str, Exception] | None = None) -> None:
+        self.calls: list[str] = []
+        self.failing = dict(failing or {})
+
+    def __call__(self, baseline: Baseline) -> Mapping[str, float]:
+        self.calls.append(baseline.name)
+        if baseline.name in self.failing:
+            raise self.failing[baseline.name]
+        return MEASURED[baseline.name]
+
+
+def measure(settings: Settings, assignment: Assignment, folder: Path, grade: FakeGrade,
+            **kwargs):
+    return measure_missing(settings, assignment, folder, grade=grade, image_digest=DIGEST,
+                           **kwargs)
+
+
+def test_the_demo_instance_anchors_on_the_recorded_scores(tmp_path: Path, scaffold: Path,
+                                                          assignment: Assignment) -> None:
+    demo = Settings(data_dir=tmp_path, demo=True)
+    grade = FakeGrade()
+    anchors = measure(demo, assignment, scaffold, grade)
+    assert grade.calls == []
+    assert anchors.source == "recorded" and anchors.complete
+    assert anchors.scores == {"constant": {KEY: 0.6}, "reference": {KEY: 1.0}}
+    assert anchors_for(demo, assignment, scaffold, DIGEST) == anchors
+    assert "demo" in anchors.summary()
+
+
+def test_missing_anchors_are_measured_once_and_stored_per_key(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    before = anchors_for(settings, assignment, scaffold, DIGEST)
+    assert not before.complete and before.source == "instance"
+    assert {b.state for b in before.baselines.values()} == {AnchorState.QUEUED}
+    assert "queued" in before.summary()
+
+    grade, said = FakeGrade(), []
+    anchors = measure(settings, assignment, scaffold, grade, progress=said.append)
+    assert grade.calls == ["constant", "reference"]
+    assert anchors.complete and anchors.scores == MEASURED
+    assert all(b.started_at and b.finished_at for b in anchors.baselines.values())
+    assert any("grading baseline reference" in line and "2 of 2" in line for line in said)
+    path = anchors_path(settings, settings.instance().id, "starter", folder_sha256(scaffold),
+                        DIGEST)
+    assert path.is_file() and path.parent == (settings.data_dir / "instances"
+                                              / settings.instance().id / "anchors")
+    assert anchors_for(settings, assignment, scaffold, DIGEST) == anchors
+    assert "measured on this instance" in anchors_overview(settings, assignment,
+                                                           scaffold).summary()
+
+    again = FakeGrade()
+    assert measure(settings, assignment, scaffold, again) == anchors
+    assert again.calls == []
+    # Another runner image is another key: nothing measured for it yet.
+    assert not anchors_for(settings, assignment, scaffold, "sha256:" + "cd" * 32).complete
+
+
+def test_an_errored_baseline_says_why_and_is_retried_only_when_asked(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    grade = FakeGrade({"constant": MeasureFailed("no value for quality.accuracy: crashed")})
+    anchors = measure(settings, assignment, scaffold, grade)
+    assert grade.calls == ["constant", "reference"]
+    assert not anchors.complete and anchors.scores == {"reference": MEASURED["reference"]}
+    errored = anchors.baselines["constant"]
+    assert errored.state == AnchorState.ERRORED and "crashed" in errored.reason
+    assert "errored" in anchors.summary() and "constant: no value" in anchors.summary()
+
+    quiet = FakeGrade()
+    assert not measure(settings, assignment, scaffold, quiet).complete
+    assert quiet.calls == []
+    retried = FakeGrade()
+    assert measure(settings, assignment, scaffold, retried, retry_errored=True).complete
+    assert retried.calls == ["constant"]
+
+
+def test_progress_is_visible_while_measuring_and_a_crash_leaves_it_to_measure_again(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    seen: list[str] = []
+
+    class Crash(Exception):
+        pass
+
+    def grade(baseline: Baseline) -> Mapping[str, float]:
+        seen.append(anchors_overview(settings, assignment, scaffold).summary())
+        if baseline.name == "reference":
+            raise Crash  # the process dies in the middle of a grading
+        return MEASURED[baseline.name]
+
+    with pytest.raises(Crash):
+        measure_missing(settings, assignment, scaffold, grade=grade, image_digest=DIGEST)
+    assert seen == ["measuring 1 of 2 (constant); reports are provisional until all are",
+                    "measuring 2 of 2 (reference); reports are provisional until all are"]
+    left = anchors_for(settings, assignment, scaffold, DIGEST)
+    assert left.baselines["reference"].state == AnchorState.MEASURING
+    # The lock went with the failure; the next pass measures what was left.
+    grade_again = FakeGrade()
+    assert measure(settings, assignment, scaffold, grade_again).complete
+    assert grade_again.calls == ["reference"]
+
+
+def test_a_held_lock_keeps_a_second_process_out_and_a_stale_one_is_taken_over(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    path = anchors_path(settings, settings.instance().id, "starter", folder_sha256(scaffold),
+                        DIGEST)
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True)
+    lock.write_text("otherhost 123 0\n")
+    grade = FakeGrade()
+    with pytest.raises(AnchorsBusy, match="another process"):
+        measure(settings, assignment, scaffold, grade)
+    assert grade.calls == []
+
+    three_hours_ago = time.time() - 3 * 3600
+    os.utime(lock, (three_hours_ago, three_hours_ago))
+    assert measure(settings, assignment, scaffold, grade).complete
+    assert not lock.exists()
+
+
+def _graded(settings: Settings, assignment: Assignment, folder: Path, anchors) -> Report:
+    """The pipeline's report step on a finished grading (no containers): accuracy 0.7, the
+    behaviour suite 2 of 2."""
+    grading = _Grading(assignment, folder, settings.assignment_instance(assignment, folder),
+                       folder, "runner", Limits(), lambda _m: None, anchors)
+    grading.metrics = {KEY: 0.7}
+    grading.tests = [TestCaseResult(suite="behaviour", name=f"t{i}", outcome="passed",
+                                    duration_seconds=0.0, message="") for i in range(2)]
+    return grading.report(DIGEST, "f" * 64)
+
+
+def test_a_report_before_its_anchors_is_provisional_and_is_re_scored_when_they_land(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    early = _graded(settings, assignment, scaffold,
+                    anchors_for(settings, assignment, scaffold, DIGEST))
+    assert early.anchors is not None and early.anchors.provisional
+    assert early.anchors.source == "recorded"
+    assert early.anchors.instance_id == settings.instance().id
+    assert early.anchors.image_digest == DIGEST
+    # Recorded: constant 0.6 .. reference 1.0, so 0.7 earns a quarter of 70.
+    assert early.total == pytest.approx(70 * 0.25 + 30)
+    assert early.message.endswith(PROVISIONAL_NOTE)
+    assert early.metrics[0].baselines == {"constant": 0.6, "reference": 1.0}
+
+    anchors = measure(settings, assignment, scaffold, FakeGrade())
+    late = rescored(early, assignment, anchors)
+    assert late is not None and late.anchors is not None
+    assert late.anchors.source == "instance" and not late.anchors.provisional
+    # Measured: constant 0.4 .. reference 0.8, so 0.7 earns three quarters of 70.
+    assert late.total == pytest.approx(70 * 0.75 + 30)
+    assert late.message == f"Graded: {late.total:.1f} / 100."
+    assert late.metrics[0].baselines == {"constant": 0.4, "reference": 0.8}
+    assert "between constant (0.400, 0%) and reference (0.800, 100%)" in (
+        late.components[0].reason)
+    assert late.components[1] == early.components[1]
+    # Graded after they landed, the same submission scores the same and cites them.
+    now = _graded(settings, assignment, scaffold,
+                  anchors_for(settings, assignment, scaffold, DIGEST))
+    assert now.anchors == late.anchors and now.total == late.total
+    assert now.components == late.components
+    # Not provisional any more: nothing to do; another image's report: only a re-grade helps.
+    assert rescored(late, assignment, anchors) is None
+    other = early.model_copy(update={"reproduction": early.reproduction.model_copy(
+        update={"runner_image_digest": "sha256:" + "cd" * 32})})
+    assert rescored(other, assignment, anchors) is None
+
+
+def test_a_demo_report_is_never_provisional(tmp_path: Path, scaffold: Path,
+                                            assignment: Assignment) -> None:
+    demo = Settings(data_dir=tmp_path, demo=True)
+    report = _graded(demo, assignment, scaffold, anchors_for(demo, assignment, scaffold, DIGEST))
+    assert report.anchors is not None and not report.anchors.provisional
+    assert report.anchors.source == "recorded" and report.anchors.instance_id == "demo"
+    assert PROVISIONAL_NOTE not in report.message
