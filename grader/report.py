@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.__about__ import __version__
 from grader.hidden import TestCaseResult
+from grader.integrity import Integrity
 from grader.scoring import ComponentScore
 from grader.signals import Signals
 
@@ -116,6 +117,10 @@ class Report(_Model):
     signals: Signals | None = Field(
         None, description="engineering signals for reviewers only (never released to "
                           "candidates, not scored unless the rubric says so)")
+    integrity: Integrity | None = Field(
+        None, description="integrity evidence for reviewers only (never released to candidates, "
+                          "never scored): copies of hidden or reference files, hidden module "
+                          "names, hidden items, implausible metrics")
     anchors: ReportAnchors | None = Field(
         None, description="the baselines' values the metrics were placed between (none in a "
                           "report made before anchors were measured per instance)")

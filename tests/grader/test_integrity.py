@@ -360,3 +360,26 @@ def test_a_large_submission_is_checked_quickly(tmp_path: Path, rag: Assignment) 
     elapsed = time.perf_counter() - started
     assert {c.path for c in section.copies} >= {f"pkg/copy_{i}.py" for i in range(4)}
     assert elapsed < 20, f"{elapsed:.1f} s"
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+def test_candidates_never_receive_the_section(tmp_path: Path, rag: Assignment) -> None:
+    from typing import get_args
+
+    from grader.report import Report, ReportStatus, Reproduction
+    from grader.spec import ReleasedField
+
+    section = check(RAG, rag, submission(tmp_path, {"gen.py": hidden_text("generate.py")}))
+    assert section.flagged
+    report = Report(
+        status=ReportStatus.GRADED, message="Graded: 50.0 / 100.", assignment_title="t",
+        total=50.0, components=[], metrics=[], hidden_tests=[], phases=[], integrity=section,
+        reproduction=Reproduction(
+            runner_image="i", runner_image_digest=None, assignment_id="rag_pipeline",
+            assignment_version="1.0.0", assignment_sha256="0" * 64, submission_sha256=None,
+            instance_id="demo", demo=True, public_data_sha256=None, seeds={}, limits={}))
+    assert "integrity" not in get_args(ReleasedField)
+    released = json.dumps(report.for_candidate(list(get_args(ReleasedField))))
+    assert "integrity" not in released and "generate.py" not in released
+    assert Report.model_validate_json(report.model_dump_json()).integrity == section
