@@ -36,6 +36,10 @@ __all__ = [
 
 REPORT_SCHEMA_VERSION = "1.0"
 LOG_CHARS = 20_000
+# The only phase whose log a candidate may see (``release: logs``): the build, given only the public
+# data. Serve sessions are handed hidden inputs (queries, texts, a probe build's data), and a
+# submission that prints what it receives would carry them out in its log.
+CANDIDATE_LOG_PHASE = "build"
 
 
 class ReportStatus(StrEnum):
@@ -127,7 +131,8 @@ class Report(_Model):
     graded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
-        """Only what the assignment releases to candidates (never logs unless released)."""
+        """Only what the assignment releases to candidates (never logs unless released, and
+        then only the build phase's: see ``CANDIDATE_LOG_PHASE``)."""
         released = {"status": self.status.value, "message": self.message}
         available = {
             "total": self.total,
@@ -136,7 +141,8 @@ class Report(_Model):
             "metrics": [{"name": m.name, "value": m.value} for m in self.metrics],
             "hidden_tests": {"passed": sum(t.outcome == "passed" for t in self.hidden_tests),
                              "total": len(self.hidden_tests)},
-            "logs": [{"phase": p.name, "log": p.log} for p in self.phases],
+            "logs": [{"phase": p.name, "log": p.log} for p in self.phases
+                     if p.name == CANDIDATE_LOG_PHASE],
         }
         released.update({name: available[name] for name in fields if name in available})
         return released
