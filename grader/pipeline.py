@@ -13,13 +13,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed
 from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
-from grader.instance import AssignmentInstance, folder_sha256
+from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
+from grader.integrity import Integrity, check_integrity
 from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
 from grader.scoring import score
 from grader.signals import Signals, collect_signals
@@ -317,9 +319,26 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=self.tests, phases=self.phases, signals=self.signals,
+            integrity=self._integrity(values),
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
+
+    def _integrity(self, anchors: dict[str, dict[str, float]]) -> Integrity:
+        """Evidence for reviewers (never scored, never released); placed on the score's anchors.
+        A failure inside the check is recorded in the section, never raised."""
+        self.progress("integrity")
+        return check_integrity(
+            submission_dir=self.submission_dir, assignment=self.assignment, folder=self.folder,
+            metrics=self.metrics, public_data=self.public_data, anchors=anchors,
+            hidden_items=self._hidden_items if self.assignment.instance is not None else None)
+
+    def _hidden_items(self) -> list[Any]:
+        """The instance's hidden split as JSON rows (looked for in the submission's files)."""
+        generator = load_generator(self.assignment, self.folder)
+        if generator is None:
+            return []
+        return list(generator.hidden_items(dict(self.instance.seeds)))
 
     def _metric_results(self, anchors: dict[str, dict[str, float]]) -> list[MetricResult]:
         results = []

@@ -383,3 +383,23 @@ def test_candidates_never_receive_the_section(tmp_path: Path, rag: Assignment) -
     released = json.dumps(report.for_candidate(list(get_args(ReleasedField))))
     assert "integrity" not in released and "generate.py" not in released
     assert Report.model_validate_json(report.model_dump_json()).integrity == section
+
+
+def test_the_pipeline_puts_the_section_in_a_graded_report(tmp_path: Path,
+                                                          rag: Assignment) -> None:
+    """The report's assembly, in process (no container runs: nothing was built)."""
+    from grader.instance import demo_instance
+    from grader.pipeline import _Grading
+    from sandbox import Limits
+
+    root = submission(tmp_path, {"gen.py": hidden_text("generate.py")})
+    steps: list[str] = []
+    grading = _Grading(rag, RAG, demo_instance(rag, RAG), root, "runner:test", Limits(),
+                       steps.append)
+    grading.metrics = {"retrieval.recall_at_10": 1.0}
+    report = grading.report("sha256:" + "0" * 64, None)
+    assert report.integrity is not None and report.integrity.flagged
+    assert {c.path for c in report.integrity.copies} == {"gen.py"}
+    assert [f.metric for f in report.integrity.metrics] == ["retrieval.recall_at_10"]
+    assert (report.integrity.hidden_items_searched is None) == (rag.instance is None)
+    assert "integrity" in steps
