@@ -17,6 +17,13 @@ Outcomes: a candidate's failure is a graded report (the pipeline returns one). A
 is retried with a doubling backoff up to ``settings.max_attempts``, then the job is marked errored
 with the reason. A job whose worker vanished is claimed again when its lease lapses.
 
+Anchors: one more thread grades, one baseline at a time and each in a child process like a
+submission's, every assignment's baselines on the deployment's instance (``grader.anchors``) when
+they are not yet measured for its content and runner image: at start, then every
+``ANCHORS_EVERY_SECONDS``. It takes a grading slot while it grades (the pool never runs more
+gradings than ``concurrency``), and once an assignment's anchors are complete it re-scores that
+assignment's provisional reports in the store.
+
 Exceptions:
 
     LeaseLost    the job was reclaimed by another worker while this one graded it
@@ -38,10 +45,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sandbox
+from grader.anchors import (
+    AnchorsError,
+    measure_missing,
+    measured_scores,
+    rescored,
+)
+from grader.authoring import list_assignments
+from grader.instance import InstanceError
 from grader.jobs.grading import GradingRequest, grade_request
 from grader.pipeline import InfrastructureError
 from grader.report import Report
 from grader.settings import Settings
+from grader.spec import Assignment, Baseline, SpecError
 from grader.store import (
     Claim,
     Database,
@@ -51,6 +67,7 @@ from grader.store import (
     heartbeat,
     migrate,
     release_job,
+    rescore_reports,
 )
 
 __all__ = [
@@ -65,6 +82,7 @@ __all__ = [
 log = logging.getLogger("grader.worker")
 
 REAP_EVERY_SECONDS = 60.0
+ANCHORS_EVERY_SECONDS = 300.0
 
 
 class LeaseLost(Exception):
@@ -95,16 +113,19 @@ class _Slot:
     def run(self) -> None:
         settings, stop = self.pool.settings, self.pool.stopping
         while not stop.is_set():
-            claim = claim_job(self.pool.db, worker=self.name, lease_seconds=settings.lease_seconds,
-                              max_attempts=settings.max_attempts)
+            # A slot of the host's capacity, shared with the anchors' gradings.
+            with self.pool.capacity:
+                claim = claim_job(self.pool.db, worker=self.name,
+                                  lease_seconds=settings.lease_seconds,
+                                  max_attempts=settings.max_attempts)
+                if claim is not None:
+                    self.pool.busy.add(claim.job_id)
+                    try:
+                        self._handle(claim)
+                    finally:
+                        self.pool.busy.discard(claim.job_id)
             if claim is None:
                 stop.wait(settings.poll_seconds)
-                continue
-            self.pool.busy.add(claim.job_id)
-            try:
-                self._handle(claim)
-            finally:
-                self.pool.busy.discard(claim.job_id)
 
     def _handle(self, claim: Claim) -> None:
         settings = self.pool.settings
@@ -155,39 +176,11 @@ class _Slot:
 
     def _run_child(self, claim: Claim, request: GradingRequest) -> None:
         settings = self.pool.settings
-        interval = settings.lease_seconds / 3
-        deadline = time.monotonic() + settings.job_timeout_seconds
-        child = subprocess.Popen([sys.executable, "-m", "grader.jobs.grading"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, env=self.pool.child_env)
-        stderr = _Tail(child.stderr)
-        assert child.stdin is not None
-        child.stdin.write(request.model_dump_json().encode() + b"\n")
-        child.stdin.flush()
-        try:
-            while True:
-                try:
-                    code = child.wait(timeout=min(interval, max(0.1, deadline - time.monotonic())))
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if self.pool.stopping.is_set():
-                    raise _Stopping
-                if time.monotonic() >= deadline:
-                    raise InfrastructureError(
-                        f"the grading overran its deadline of {settings.job_timeout_seconds:g}s")
-                if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
-                    raise LeaseLost
-        except BaseException:
-            _kill(child)
-            self.pool.reap()
-            raise
-        finally:
-            child.stdin.close()
-            stderr.join()
-        if code != 0:
-            raise InfrastructureError(f"the grading process exited with code {code}: "
-                                      f"{stderr.text()[-2000:]}")
+
+        def renew() -> None:
+            if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
+                raise LeaseLost
+        self.pool.run_child(request, every=renew)
 
 
 class _Stopping(Exception):
@@ -221,9 +214,12 @@ def _kill(child: subprocess.Popen) -> None:
 class WorkerPool:
     """Slots grading jobs from one database, in this process: ``start()``, then ``stop()``."""
 
-    def __init__(self, settings: Settings, db: Database, *, concurrency: int | None = None
-                 ) -> None:
+    def __init__(self, settings: Settings, db: Database, *, concurrency: int | None = None,
+                 anchors: bool | None = None) -> None:
+        """``anchors``: measure the assignments' anchors in the background; default: unless
+        ``settings.worker_grader`` stands in for the pipeline (it would measure nothing real)."""
         self.settings = settings
+        self.measures_anchors = not settings.worker_grader if anchors is None else anchors
         self.db = db
         self.concurrency = concurrency if concurrency is not None else max_concurrency(settings)
         self.stopping = threading.Event()
@@ -241,6 +237,9 @@ class WorkerPool:
         if settings.instance_secret is not None:
             self.child_settings["instance_secret"] = settings.instance_secret.get_secret_value()
         self.child_env = dict(os.environ)
+        self.capacity = threading.BoundedSemaphore(max(1, self.concurrency))
+        self._anchors = threading.Thread(target=self._measure_anchors, daemon=True,
+                                         name="grader-anchors")
 
     def start(self) -> WorkerPool:
         self.reap()
@@ -248,14 +247,108 @@ class WorkerPool:
             slot.thread.start()
         if self.slots:
             self._reaper.start()
+            if self.measures_anchors:
+                self._anchors.start()
         return self
+
+    def run_child(self, request: GradingRequest, every: Callable[[], None] = lambda: None
+                  ) -> None:
+        """Run one grading child to its end; ``every`` is called each third of the lease while
+        it runs (it may raise to stop the child). The outcome is in ``request.result_path``."""
+        settings = self.settings
+        interval = settings.lease_seconds / 3
+        deadline = time.monotonic() + settings.job_timeout_seconds
+        child = subprocess.Popen([sys.executable, "-m", "grader.jobs.grading"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=self.child_env)
+        stderr = _Tail(child.stderr)
+        assert child.stdin is not None
+        child.stdin.write(request.model_dump_json().encode() + b"\n")
+        child.stdin.flush()
+        try:
+            while True:
+                try:
+                    code = child.wait(timeout=min(interval, max(0.1, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if self.stopping.is_set():
+                    raise _Stopping
+                if time.monotonic() >= deadline:
+                    raise InfrastructureError(
+                        f"the grading overran its deadline of {settings.job_timeout_seconds:g}s")
+                every()
+        except BaseException:
+            _kill(child)
+            self.reap()
+            raise
+        finally:
+            child.stdin.close()
+            stderr.join()
+        if code != 0:
+            raise InfrastructureError(f"the grading process exited with code {code}: "
+                                      f"{stderr.text()[-2000:]}")
+
+    # anchors -----------------------------------------------------------------------------------
+    def _measure_anchors(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.measure_anchors_once()
+            except _Stopping:
+                return
+            self.stopping.wait(ANCHORS_EVERY_SECONDS)
+
+    def measure_anchors_once(self) -> None:
+        """Every assignment's missing anchors measured, then its provisional reports re-scored."""
+        root = self.settings.assignments_dir
+        for name, assignment in list_assignments(root):
+            if self.stopping.is_set():
+                raise _Stopping
+            if isinstance(assignment, SpecError):
+                continue
+            folder = root / name
+            try:
+                anchors = measure_missing(self.settings, assignment, folder, progress=log.info,
+                                          grade=self._baseline_grader(assignment))
+            except AnchorsError as exc:  # busy elsewhere, or no runner image yet
+                log.info("anchors of %s: %s", assignment.id, exc)
+                continue
+            except (sandbox.SandboxError, InstanceError, OSError) as exc:
+                log.warning("anchors of %s cannot be measured now: %s", assignment.id, exc)
+                continue
+            if anchors.source == "instance" and anchors.complete:
+                changed = rescore_reports(self.db, assignment.id,
+                                          lambda report, a=assignment, m=anchors:
+                                          rescored(report, a, m))
+                if changed:
+                    log.info("anchors of %s: %d provisional report(s) re-scored",
+                             assignment.id, changed)
+
+    def _baseline_grader(self, assignment: Assignment) -> Callable[[Baseline], dict[str, float]]:
+        def grade(baseline: Baseline) -> dict[str, float]:
+            with self.capacity, tempfile.TemporaryDirectory(prefix="anchors-") as tmp:
+                request = GradingRequest(
+                    job_id=0, attempt=1, submission_id=0, assignment_id=assignment.id,
+                    submission_dir=self.settings.assignments_dir / assignment.id / baseline.path,
+                    sha256="", result_path=Path(tmp) / "outcome.json",
+                    settings=self.child_settings, baseline=baseline.name)
+                self.run_child(request)
+                try:
+                    outcome = json.loads(request.result_path.read_text())
+                except FileNotFoundError as exc:
+                    raise InfrastructureError("the grading process ended without an outcome"
+                                              ) from exc
+            if "infrastructure_error" in outcome:
+                raise InfrastructureError(outcome["infrastructure_error"])
+            return measured_scores(assignment, Report.model_validate(outcome["report"]))
+        return grade
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming; running gradings are killed and their jobs given back to the queue."""
         self.stopping.set()
-        for slot in self.slots:
-            if slot.thread.is_alive():
-                slot.thread.join(timeout)
+        for thread in [slot.thread for slot in self.slots] + [self._anchors]:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def reap(self) -> None:
         """Remove containers left by gradings whose process is gone (at start, then each minute)."""
