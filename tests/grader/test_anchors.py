@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,25 @@ from grader.anchors import (
     measure_missing,
     rescored,
 )
-from grader.authoring import new_assignment
+from grader.authoring import find_assignment, new_assignment
 from grader.hidden import TestCaseResult
 from grader.instance import folder_sha256
+from grader.jobs.grading import GradingRequest
 from grader.pipeline import _Grading
 from grader.report import Report
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline, load_assignment
+from grader.store import (
+    Database,
+    accept_submission,
+    claim_job,
+    complete_job,
+    create_invite,
+    get_submission,
+    latest_report,
+    migrate,
+)
+from grader.worker import WorkerPool
 from sandbox import Limits
 
 SECRET = "0123456789abcdef" * 4
@@ -175,12 +188,13 @@ def test_a_held_lock_keeps_a_second_process_out_and_a_stale_one_is_taken_over(
     assert not lock.exists()
 
 
-def _graded(settings: Settings, assignment: Assignment, folder: Path, anchors) -> Report:
-    """The pipeline's report step on a finished grading (no containers): accuracy 0.7, the
-    behaviour suite 2 of 2."""
+def _graded(settings: Settings, assignment: Assignment, folder: Path, anchors,
+            accuracy: float = 0.7) -> Report:
+    """The pipeline's report step on a finished grading (no containers): the accuracy given,
+    the behaviour suite 2 of 2."""
     grading = _Grading(assignment, folder, settings.assignment_instance(assignment, folder),
                        folder, "runner", Limits(), lambda _m: None, anchors)
-    grading.metrics = {KEY: 0.7}
+    grading.metrics = {KEY: accuracy}
     grading.tests = [TestCaseResult(suite="behaviour", name=f"t{i}", outcome="passed",
                                     duration_seconds=0.0, message="") for i in range(2)]
     return grading.report(DIGEST, "f" * 64)
@@ -229,3 +243,46 @@ def test_a_demo_report_is_never_provisional(tmp_path: Path, scaffold: Path,
     assert report.anchors is not None and not report.anchors.provisional
     assert report.anchors.source == "recorded" and report.anchors.instance_id == "demo"
     assert PROVISIONAL_NOTE not in report.message
+
+
+def fake_child_grade(request: GradingRequest, settings: Settings) -> Report:
+    """GRADER_WORKER_GRADER for the pool test: a baseline scores MEASURED's accuracy."""
+    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+    assert request.baseline is not None, "only baselines are graded in this test"
+    return _graded(settings, assignment, folder, None, MEASURED[request.baseline][KEY])
+
+
+def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_reports(
+        settings: Settings, scaffold: Path, assignment: Assignment,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setattr("grader.anchors.sandbox.image_digest", lambda _tag: DIGEST)
+    settings = settings.model_copy(update={"worker_grader": "test_anchors:fake_child_grade"})
+    db = Database(settings.resolved_database_url())
+    migrate(db)
+    with db.write() as session:
+        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="",
+                                  allowance=10, valid_for=timedelta(days=1), created_by="t")
+        invite_id = invite.id
+    submission = accept_submission(db, invite_id=invite_id, sha256="f" * 64, size_bytes=1,
+                                   files_dir="s1")
+    claim = claim_job(db, worker="t", lease_seconds=60, max_attempts=3)
+    assert claim is not None and claim.submission_id == submission.id
+    provisional = _graded(settings, assignment, scaffold,
+                          anchors_for(settings, assignment, scaffold, DIGEST))
+    assert complete_job(db, claim, provisional)
+
+    pool = WorkerPool(settings, db, concurrency=1, anchors=True)
+    pool.measure_anchors_once()
+
+    anchors = anchors_for(settings, assignment, scaffold, DIGEST)
+    assert anchors.complete and anchors.scores == MEASURED
+    with db.read() as session:
+        stored = latest_report(session, submission.id)
+        total = get_submission(session, submission.id).total  # type: ignore[union-attr]
+    assert stored is not None and stored.anchors is not None
+    assert stored.anchors.source == "instance" and not stored.anchors.provisional
+    assert stored.total == total == pytest.approx(70 * 0.75 + 30)
+    assert provisional.total == pytest.approx(70 * 0.25 + 30)
+    db.dispose()
