@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -11,27 +12,39 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ruamel.yaml
 from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap
 
 import sandbox
+from grader.instance import (
+    Instance,
+    InstanceError,
+    demo_instance,
+    load_generator,
+    public_files,
+)
 from grader.intake import IntakeRules
-from grader.instance import demo_instance
+from grader.integrity import MIN_ITEMS_FOUND, File, find_copies, item_texts
 from grader.pipeline import grade_zip
 from grader.report import Report
+from grader.settings import BUILT_IN_ASSIGNMENTS
 from grader.spec import Assignment, SpecError, load_assignment
 
 __all__ = [
     "AssignmentNotFound",
     "BundleRefused",
     "Check",
+    "PublicFolderRefused",
     "ValidationReport",
     "build_bundle",
+    "bundle_files",
     "find_assignment",
+    "hidden_split_overlap",
     "list_assignments",
     "new_assignment",
     "record_baselines",
@@ -78,11 +91,29 @@ def find_assignment(root: Path, assignment_id: str) -> tuple[Assignment, Path]:
     return load_assignment(folder), folder
 
 
-def new_assignment(root: Path, assignment_id: str, *, template: str = "blank") -> Path:
-    """Copy a template into root/ID; the result validates as it is."""
+class PublicFolderRefused(ValueError):
+    """``assignment new`` was about to write hidden code into this repository's own folder."""
+
+
+def new_assignment(root: Path, assignment_id: str, *, template: str = "blank",
+                   into_repository: bool = False) -> Path:
+    """Copy a template into root/ID; the result validates as it is.
+
+    This repository's own ``assignments/`` folder is public: a new assignment's hidden tests,
+    generator and reference solutions written there are one ``git push`` from every candidate.
+    So ``root`` may be that folder only when ``into_repository`` says it was chosen on purpose
+    (``GRADER_ASSIGNMENTS_DIR`` set to it, to add a built-in assignment).
+    """
     if not _ID.match(assignment_id):
         raise ValueError(f"{assignment_id!r} is not a valid id: use lowercase letters, digits "
                          "and underscores, starting with a letter")
+    if root.resolve() == BUILT_IN_ASSIGNMENTS.resolve() and not into_repository:
+        raise PublicFolderRefused(
+            f"GRADER_ASSIGNMENTS_DIR is not set, so assignments are read from this repository's "
+            f"own folder {root}, which is public: a new assignment's hidden tests and generator "
+            "do not belong there. Set GRADER_ASSIGNMENTS_DIR (environment or .env) to a private "
+            "folder of your own, e.g. `export GRADER_ASSIGNMENTS_DIR=~/grader-assignments`, and "
+            "run this again; set it to the repository's folder to add a built-in assignment")
     source = TEMPLATES / template
     if not source.is_dir():
         known = ", ".join(sorted(p.name for p in TEMPLATES.iterdir()))
@@ -108,38 +139,52 @@ def zip_folder(folder: Path, destination: Path) -> Path:
 BUNDLE_MANIFEST = "MANIFEST.json"
 
 
-def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
-                 public_data: Path | None = None, instance_id: str | None = None) -> Path:
-    """The starter zip candidates download: the bundle folder plus a manifest of its files.
+def bundle_files(assignment: Assignment, folder: Path, *,
+                 public_data: Path | None = None) -> dict[str, Path]:
+    """The starter bundle's files by their name in the zip.
 
     ``public_data`` (an instance's, see grader.instance) takes the place of the committed files
     under ``candidate.public_data`` when that folder lies inside the bundle.
-    Refused (nothing written) when any bundled file has the content of a hidden or reference file,
-    whatever its name, so a misplaced copy cannot leak through a rename.
     """
-    check = _bundle_has_no_hidden_file(assignment, folder)
-    if not check.ok:
-        raise BundleRefused(check.detail)
     bundle = folder / assignment.candidate.bundle
     files = {p.relative_to(bundle).as_posix(): p for p in bundle.rglob("*")
              if p.is_file() and "__pycache__" not in p.parts}
-    committed = folder / (assignment.candidate.public_data or assignment.candidate.bundle)
-    if public_data is not None and committed.resolve().is_relative_to(bundle.resolve()):
-        inside = committed.resolve().relative_to(bundle.resolve()).as_posix()
-        files = {name: path for name, path in files.items()
-                 if not (name == inside or name.startswith(f"{inside}/"))}
+    if public_data is None or assignment.candidate.public_data is None:
+        return dict(sorted(files.items()))
+    committed = (folder / assignment.candidate.public_data).resolve()
+    if committed.is_relative_to(bundle.resolve()) and committed != bundle.resolve():
+        inside = committed.relative_to(bundle.resolve()).as_posix()
+        files = {name: path for name, path in files.items() if not name.startswith(f"{inside}/")}
         files.update({f"{inside}/{p.relative_to(public_data).as_posix()}": p
                       for p in public_data.rglob("*") if p.is_file()})
+    return dict(sorted(files.items()))
+
+
+def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
+                 public_data: Path | None = None, instance_id: str | None = None,
+                 seeds: Mapping[str, int] | None = None) -> Path:
+    """The starter zip candidates download: the bundle folder plus a manifest of its files.
+
+    ``public_data`` is an instance's data, shipped in place of the committed files (see
+    ``bundle_files``), and ``seeds`` that instance's seeds (default: the published ones), with
+    which the hidden items looked for in the bundle are made. Refused (nothing written) when the
+    bundle holds a copy or a near copy of a hidden or reference file, whatever its name, or rows
+    of the hidden split (``_bundle_has_no_hidden_file``).
+    """
+    files = bundle_files(assignment, folder, public_data=public_data)
+    check = _bundle_has_no_hidden_file(assignment, folder, files=files, seeds=seeds)
+    if not check.ok:
+        raise BundleRefused(check.detail)
     manifest = {
         "assignment": assignment.id,
         "version": assignment.version,
         **({"instance": instance_id} if instance_id else {}),
         "files": [{"path": name, "sha256": _sha256(path), "bytes": path.stat().st_size}
-                  for name, path in sorted(files.items())],
+                  for name, path in files.items()],
     }
     partial = destination.with_name(destination.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, path in sorted(files.items()):
+        for name, path in files.items():
             archive.write(path, name)
         archive.writestr(BUNDLE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
     partial.replace(destination)
@@ -150,6 +195,7 @@ class Check(BaseModel):
     name: str
     ok: bool
     detail: str
+    severity: Literal["error", "warning"] = "error"  # a warning never fails validation
 
 
 class ValidationReport(BaseModel):
@@ -158,19 +204,27 @@ class ValidationReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok for check in self.checks if check.severity == "error")
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok and check.severity == "warning"]
 
 
 def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Limits,
                         intake: IntakeRules, run_solutions: bool = True) -> ValidationReport:
-    """Schema, bundle hygiene, then every recorded solution re-graded against its scores."""
+    """Schema, bundle hygiene, the instance generator, then every recorded solution re-graded
+    against its scores (on the demo instance: the published seeds)."""
     try:
         assignment = load_assignment(folder)
     except SpecError as exc:
         return ValidationReport(assignment=folder.name,
                                 checks=[Check(name="schema", ok=False, detail=str(exc))])
     checks = [Check(name="schema", ok=True, detail="assignment.yaml is valid"),
-              _bundle_has_no_hidden_file(assignment, folder), _anchors_recorded(assignment)]
+              _bundle_has_no_hidden_file(assignment, folder),
+              _public_data_is_generated(assignment, folder),
+              _hidden_split_depends_on_instance(assignment, folder),
+              _anchors_recorded(assignment)]
     if run_solutions:
         grade = _grader(assignment, folder, runner_image, ceiling, intake)
         reports = {b.name: grade(folder / b.path) for b in assignment.baselines}
@@ -295,17 +349,230 @@ def _anchors_recorded(assignment: Assignment) -> Check:
                  detail="every anchor's baseline has a recorded score")
 
 
-def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path) -> Check:
-    bundle = folder / assignment.candidate.bundle
-    bundled = {_sha256(p) for p in bundle.rglob("*") if p.is_file()}
-    secret_roots = [folder / "hidden", folder / "reference"]
-    leaked = sorted(str(p.relative_to(folder)) for root in secret_roots if root.is_dir()
-                    for p in root.rglob("*") if p.is_file() and _sha256(p) in bundled)
-    if leaked:
+# What may never reach candidates, and the share of two instances' hidden splits that may be the
+# same before validate warns (above it, the hidden split does not depend on the instance).
+SECRET_FOLDERS = ("hidden", "reference")
+OVERLAP_WARNING = 0.1
+
+
+def _bundle_has_no_hidden_file(assignment: Assignment, folder: Path, *,
+                               files: Mapping[str, Path] | None = None,
+                               seeds: Mapping[str, int] | None = None) -> Check:
+    """The bundle holds no file of hidden/ or reference/ (exact copies under any name, and near
+    copies: grader.integrity's line runs and token shingles, so an added comment changes
+    nothing), and no rows of the hidden split (``hidden_items(seeds)``, the published seeds by
+    default) in any of its files."""
+    files = bundle_files(assignment, folder) if files is None else files
+    shipped = [_read(name, path) for name, path in files.items()]
+    secret = [_read(f"{root}/{p.relative_to(folder / root).as_posix()}", p)
+              for root in SECRET_FOLDERS if (folder / root).is_dir()
+              for p in sorted((folder / root).rglob("*"))
+              if p.is_file() and "__pycache__" not in p.parts]
+    by_content = {hashlib.sha256(f.data).digest(): f.path for f in shipped if f.data}
+    exact = {(by_content[digest], f.path) for f in secret
+             if (digest := hashlib.sha256(f.data).digest()) in by_content}
+    problems = [f"{source} (as {name})" for name, source in sorted(exact, key=lambda e: e[1])]
+    copies, _ = find_copies(shipped, secret)
+    problems += [
+        f"a near copy of {c.source} in {c.path} ({c.similarity:.0%} alike; line "
+        f"{c.lines[0].submission_line}: {c.lines[0].text!r})" if c.lines else
+        f"a near copy of {c.source} in {c.path} ({c.similarity:.0%} alike)"
+        for c in copies if (c.path, c.source) not in exact]
+    try:
+        items = _hidden_items(assignment, folder, seeds)
+    except InstanceError as exc:
+        return Check(name="bundle_has_no_hidden_file", ok=False, detail=str(exc))
+    found = _items_in_files(items or [], shipped)
+    if len(found) >= MIN_ITEMS_FOUND:
+        where = sorted({place for place, _ in found.values()})
+        problems.append(f"{len(found)} of the {len(items or [])} hidden items (hidden_items() "
+                        f"under {'these' if seeds is not None else 'the published'} seeds), "
+                        f"e.g. {where[0]}: {next(iter(found.values()))[1]!r}"
+                        + (f" (and in {len(where) - 1} more places)" if len(where) > 1 else ""))
+    if problems:
         return Check(name="bundle_has_no_hidden_file", ok=False,
-                     detail=f"the candidate bundle contains hidden files: {', '.join(leaked)}")
+                     detail="the candidate bundle contains hidden files: "
+                            + "; ".join(problems)[:2000])
+    searched = f", nor any of {len(items)} hidden items" if items is not None else ""
     return Check(name="bundle_has_no_hidden_file", ok=True,
-                 detail="no file of hidden/ or reference/ is in the bundle")
+                 detail=f"no file of hidden/ or reference/ is in the bundle, copied or nearly"
+                        f"{searched}")
+
+
+def _read(name: str, path: Path) -> File:
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        return File(name, data, None)
+    try:
+        return File(name, data, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return File(name, data, None)
+
+
+def _hidden_items(assignment: Assignment, folder: Path,
+                  seeds: Mapping[str, int] | None) -> list[Any] | None:
+    """``hidden_items(seeds)`` of the instance generator (the published seeds by default), or
+    None when the assignment declares none. Raises InstanceError for a broken generator."""
+    if assignment.instance is None:
+        return None
+    path = assignment.instance.generator
+    try:
+        generator = load_generator(assignment, folder)
+    except Exception as exc:  # the author's module failed to import: their bug, named
+        raise InstanceError(f"the instance generator {path} does not import: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if not callable(getattr(generator, "hidden_items", None)):
+        raise InstanceError(f"the instance generator {path} defines no hidden_items(seeds)")
+    try:
+        items = generator.hidden_items(
+            dict(seeds if seeds is not None else assignment.reproducibility.seeds))
+        json.dumps(items, allow_nan=False)
+    except Exception as exc:  # the author's generator: its failure is theirs, named
+        raise InstanceError(f"hidden_items() of {path} failed or gave no JSON rows: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(items, list):
+        raise InstanceError(f"hidden_items() of {path} must return a list of JSON rows, not "
+                            f"{type(items).__name__}")
+    return items
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _items_in_files(items: list[Any], files: list[File]) -> dict[int, tuple[str, str]]:
+    """Hidden items written into these files, each with where and one of its texts.
+
+    Each line of a text file is a row: a JSON value, CSV cells or the line itself. An item is
+    there when a row equals it (keys in any order), or when one row holds every text of the item
+    (``grader.integrity.item_texts``: a question and its answer) or, for an item without texts,
+    every one of its fractional numbers (at least three). Rows of the public data that merely
+    quote one text of an item (a passage its answer comes from) are not the item.
+    """
+    whole = {_canonical(item): index for index, item in enumerate(items)}
+    keys: list[frozenset[str]] = []
+    by_first: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        texts = item_texts([item])
+        key = frozenset(texts) if texts else frozenset(
+            repr(v) for v in _leaves(item) if isinstance(v, float) and not v.is_integer())
+        keys.append(key if texts or len(key) >= 3 else frozenset())
+        if keys[-1]:
+            by_first.setdefault(min(keys[-1]), []).append(index)
+    found: dict[int, tuple[str, str]] = {}
+    for file in files:
+        if file.text is None:
+            continue
+        delimiter = {".csv": ",", ".tsv": "\t"}.get(Path(file.path).suffix.lower())
+        for number, line in enumerate(file.text.splitlines(), 1):
+            strings = _row_strings(line, delimiter)
+            if strings is None:
+                continue
+            row, canonical = strings
+            hit = whole.get(canonical) if canonical is not None else None
+            hits = [hit] if hit is not None else []
+            hits += [index for value in row & by_first.keys() for index in by_first[value]
+                     if keys[index] <= row]
+            for index in hits:
+                if index not in found:
+                    example = min(keys[index]) if keys[index] else canonical or line
+                    found[index] = (f"{file.path}:{number}", example[:200])
+    return found
+
+
+def _row_strings(line: str, delimiter: str | None) -> tuple[set[str], str | None] | None:
+    """A line's values as strings (and floats' reprs), and its canonical JSON when it is JSON."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    if stripped[0] in "{[":
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            return ({v if isinstance(v, str) else repr(v) for v in _leaves(value)
+                     if isinstance(v, str | float)}, _canonical(value))
+    cells = [stripped]
+    if delimiter is not None:
+        cells += [cell.strip().strip('"') for cell in stripped.split(delimiter)]
+    values = set(cells)
+    for cell in cells:
+        with contextlib.suppress(ValueError):
+            values.add(repr(float(cell)))
+    return values, None
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list | tuple):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _public_data_is_generated(assignment: Assignment, folder: Path) -> Check:
+    """The committed public data is what the generator makes under the published seeds, so the
+    demo instance and every private one come from the same code."""
+    name = "public_data_is_generated"
+    if assignment.instance is None or assignment.candidate.public_data is None:
+        return Check(name=name, ok=True, detail="no instance generator: the committed public "
+                                                "data serves every instance")
+    try:
+        made = public_files(assignment, folder, assignment.reproducibility.seeds)
+    except Exception as exc:  # InstanceError, or the module failing to import
+        return Check(name=name, ok=False, detail=f"public_files() failed: {exc}")
+    data = folder / assignment.candidate.public_data
+    committed = {p.relative_to(data).as_posix(): p.read_bytes() for p in data.rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts}
+    differ = sorted(name for name in made.keys() | committed.keys()
+                    if made.get(name) != committed.get(name))
+    if differ:
+        return Check(name=name, ok=False, detail=(
+            f"{assignment.candidate.public_data} differs from public_files() under the "
+            f"published seeds: {', '.join(differ[:10])}; write the generator's files there "
+            "(the templates' `python hidden/generate.py`)"))
+    return Check(name=name, ok=True, detail=f"{assignment.candidate.public_data} is exactly "
+                                            "public_files() under the published seeds")
+
+
+def _hidden_split_depends_on_instance(assignment: Assignment, folder: Path) -> Check:
+    """Two random instances' hidden splits should share next to nothing: a split that is the same
+    whatever the secret is one anybody with this folder can reproduce."""
+    name = "hidden_split_depends_on_instance"
+    if assignment.instance is None:
+        return Check(name=name, ok=False, severity="warning", detail=(
+            "no instance generator (instance.generator), so whether the hidden split depends on "
+            "the instance cannot be checked: fine when hidden/ holds private content kept out of "
+            "any public repository, not when public code makes the split (docs/authoring.md)"))
+    try:
+        first, second = (_hidden_items(assignment, folder,
+                                       Instance.random().seeds(assignment)) or []
+                         for _ in range(2))
+    except InstanceError as exc:
+        return Check(name=name, ok=False, detail=str(exc))
+    if not first:
+        return Check(name=name, ok=False, severity="warning",
+                     detail="hidden_items() gave no items for a random instance")
+    items, texts = hidden_split_overlap(first, second)
+    detail = (f"two random instances share {items:.0%} of their hidden items and {texts:.0%} of "
+              f"their hidden texts ({len(first)} and {len(second)} items)")
+    if max(items, texts) > OVERLAP_WARNING:
+        return Check(name=name, ok=False, severity="warning", detail=(
+            f"{detail}, over {OVERLAP_WARNING:.0%}: the hidden split hardly depends on the "
+            "instance, so anyone who runs the generator has it. Draw what the hidden items ask "
+            "from the seeds (docs/authoring.md)"))
+    return Check(name=name, ok=True, detail=detail)
+
+
+def hidden_split_overlap(first: list[Any], second: list[Any]) -> tuple[float, float]:
+    """Shares of ``first``'s hidden split also in ``second``'s: of its distinct items (canonical
+    JSON, keys in any order), and of its distinct texts (``grader.integrity.item_texts``: strings
+    long enough to be a question or a row's text; labels and ids are not texts)."""
+    mine, theirs = {_canonical(i) for i in first}, {_canonical(i) for i in second}
+    my_texts, their_texts = set(item_texts(first)), set(item_texts(second))
+    return (len(mine & theirs) / len(mine) if mine else 0.0,
+            len(my_texts & their_texts) / len(my_texts) if my_texts else 0.0)
 
 
 def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> Check:

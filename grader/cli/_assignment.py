@@ -11,6 +11,7 @@ from rich.table import Table
 from grader.authoring import (
     AssignmentNotFound,
     BundleRefused,
+    ValidationReport,
     build_bundle,
     find_assignment,
     list_assignments,
@@ -20,7 +21,8 @@ from grader.authoring import (
     zip_folder,
 )
 from grader.cli._grade import assignment_or_abort, grade_and_report
-from grader.cli._output import abort, checks_table, console, info, print_json
+from grader.cli._output import abort, console, info, print_json
+from grader.instance import InstanceError
 from grader.settings import get_settings
 from grader.spec import SpecError
 
@@ -53,9 +55,15 @@ def new(
     template: str = typer.Option(
         "blank", help="the scaffold to start from: blank, retrieval or classification"),
 ) -> None:
-    """Scaffold a new assignment that validates as it is."""
+    """Scaffold a new assignment in GRADER_ASSIGNMENTS_DIR that validates as it is.
+
+    Refused while that setting is unset: the default is this repository's own (public) folder.
+    """
+    settings = get_settings()
     try:
-        folder = new_assignment(get_settings().assignments_dir, assignment_id, template=template)
+        folder = new_assignment(
+            settings.assignments_dir, assignment_id, template=template,
+            into_repository="assignments_dir" in settings.model_fields_set)
     except (ValueError, FileExistsError) as exc:
         abort(str(exc))
     console.print(f"created {folder}; next: grader assignment validate {assignment_id}")
@@ -68,7 +76,8 @@ def validate(
                                      help="skip re-grading the recorded solutions"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Check the schema, the bundle, and that every recorded solution reproduces its scores."""
+    """Check the schema, the bundle, the instance generator, and that every recorded solution
+    reproduces its scores (on the published seeds). Warnings are shown but do not fail it."""
     settings = get_settings()
     try:
         _, folder = find_assignment(settings.assignments_dir, assignment_id)
@@ -84,24 +93,41 @@ def validate(
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
-        checks_table((c.name, c.ok, c.detail) for c in report.checks)
+        _checks_table(report)
     if not report.ok:
         abort(f"{assignment_id} is not valid")
+
+
+def _checks_table(report: ValidationReport) -> None:
+    table = Table("check", "", "detail")
+    for check in report.checks:
+        state = ("[green]ok[/green]" if check.ok else "[yellow]warn[/yellow]"
+                 if check.severity == "warning" else "[red]FAIL[/red]")
+        table.add_row(check.name, state, check.detail)
+    console.print(table)
 
 
 @app.command()
 def bundle(
     assignment_id: str = typer.Argument(..., metavar="ID"),
     out: Path = typer.Option(None, "--out", help="the zip to write (default: ID-VERSION.zip)"),
+    demo: bool = typer.Option(False, "--demo", help="the demo instance's bundle (the committed "
+                              "public data), not this deployment's instance's"),
 ) -> None:
-    """Write the starter zip candidates download (refused if it would hold a hidden file)."""
+    """Write the starter zip of this deployment's instance, as candidates download it (refused
+    if it would hold a hidden or reference file, or hidden rows)."""
+    settings = get_settings()
+    if demo:
+        settings = settings.model_copy(update={"demo": True})
     assignment, folder = assignment_or_abort(assignment_id)
     target = out or Path(f"{assignment.id}-{assignment.version}.zip")
     try:
-        build_bundle(assignment, folder, target)
-    except BundleRefused as exc:
+        instance = settings.assignment_instance(assignment, folder)
+        build_bundle(assignment, folder, target, public_data=instance.public_data,
+                     instance_id=instance.instance_id, seeds=instance.seeds)
+    except (BundleRefused, InstanceError) as exc:
         abort(str(exc))
-    console.print(f"wrote {target}")
+    console.print(f"wrote {target} (instance {instance.instance_id})")
 
 
 @app.command("try")
@@ -110,12 +136,14 @@ def try_(
     solution: Path = typer.Argument(..., exists=True, file_okay=False, metavar="SOLUTION_DIR"),
     out: Path = typer.Option(Path("report"), "--out", help="folder for report.json and .html"),
     as_json: bool = typer.Option(False, "--json", help="print the report JSON"),
+    demo: bool = typer.Option(False, "--demo", help="grade on the published seeds, as validate "
+                              "and the recorded baselines do, not this deployment's instance"),
 ) -> None:
     """Grade a folder directly, zipped the way a candidate would zip it."""
     assignment, folder = assignment_or_abort(assignment_id)
     with tempfile.TemporaryDirectory(prefix="try-") as tmp:
         archive = zip_folder(solution, Path(tmp) / "submission.zip")
-        grade_and_report(assignment, folder, archive, out=out, as_json=as_json)
+        grade_and_report(assignment, folder, archive, out=out, as_json=as_json, demo=demo)
 
 
 @app.command()

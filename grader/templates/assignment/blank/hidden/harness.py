@@ -2,9 +2,9 @@
 
 
 def evaluate(candidate, context) -> dict[str, float]:
-    # The hidden split comes from the seed in force: the published default, or a deployment's
-    # private one (GRADER_HIDDEN_SEEDS__<ID>__HIDDEN).
-    rows = context.load_module("generate").rows(context.seed("hidden"), 100)
+    # The hidden split of the instance in force (its seeds: the published ones in the demo, else
+    # derived from the deployment's secret), exactly as hidden_items() gives it to the grader.
+    rows = context.load_module("generate").hidden_items(context.seeds)
     predictions = candidate.predict([r["text"] for r in rows])
     correct = sum(p == r["label"] for p, r in zip(predictions, rows, strict=True))
     return {"accuracy": correct / len(rows)}

@@ -5,9 +5,9 @@ from grader.metrics.retrieval import mrr_at_k, recall_at_k
 
 
 def evaluate(candidate, context) -> dict[str, float]:
-    # The hidden queries come from the seed in force: the published default, or a deployment's
-    # private one (GRADER_HIDDEN_SEEDS__<ID>__HIDDEN). The corpus is the public one.
-    queries = context.load_module("generate").queries(context.seed("hidden"), 50)
+    # The hidden queries of the instance in force (its seeds: the published ones in the demo,
+    # else derived from the deployment's secret), exactly as hidden_items() gives them.
+    queries = context.load_module("generate").hidden_items(context.seeds)
     qrels = {q["id"]: q["relevant"] for q in queries}
     run = {q["id"]: candidate.search(q["text"], 10) for q in queries}
     # Quality metrics rounded to 4 decimals, so a re-run reproduces the recorded score exactly.
