@@ -5,13 +5,14 @@ from __future__ import annotations
 import typer
 
 from grader.__about__ import __version__
-from grader.cli import _assignment, _grade, _invite, _reviewer, _sandbox, _serve
+from grader.cli import _anchors, _assignment, _grade, _invite, _reviewer, _sandbox, _serve
 from grader.cli._output import console, print_json
 
 app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(_sandbox.app, name="sandbox")
 app.add_typer(_assignment.app, name="assignment")
+_assignment.app.command("anchors")(_anchors.anchors)
 app.command()(_grade.grade)
 app.command()(_serve.serve)
 app.command()(_serve.worker)

@@ -3,7 +3,10 @@ re-scoring. A fake grade function stands in for the pipeline except in the one D
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import sandbox
 from grader.anchors import (
     PROVISIONAL_NOTE,
     AnchorsBusy,
@@ -24,8 +28,8 @@ from grader.anchors import (
 )
 from grader.authoring import find_assignment, new_assignment
 from grader.hidden import TestCaseResult
-from grader.instance import folder_sha256
-from grader.jobs.grading import GradingRequest
+from grader.instance import folder_sha256, open_instance
+from grader.jobs.grading import GradingRequest, grade_request
 from grader.pipeline import _Grading
 from grader.report import Report
 from grader.settings import Settings
@@ -286,3 +290,38 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
     assert stored.total == total == pytest.approx(70 * 0.75 + 30)
     assert provisional.total == pytest.approx(70 * 0.25 + 30)
     db.dispose()
+
+
+@pytest.mark.docker
+def test_a_new_private_instance_measures_its_anchors_and_reports_cite_them(
+        scaffold: Path, tmp_path: Path, runner_image: str) -> None:
+    """The real thing: `grader assignment anchors` grades the scaffold's baselines in containers
+    on a fresh private instance, and the worker's grading of a submission is placed on them."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GRADER_")},
+           "GRADER_DATA_DIR": str(tmp_path / "data"),
+           "GRADER_ASSIGNMENTS_DIR": str(scaffold.parent), "GRADER_RUNNER_IMAGE": runner_image}
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "assignment", "anchors",
+                           "starter", "--json"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["complete"] and printed["source"] == "instance"
+    assert "grading baseline constant on instance" in done.stderr
+    instance_id = open_instance(tmp_path / "data").id
+    assert printed["instance_id"] == instance_id
+    measured = {name: b["scores"] for name, b in printed["baselines"].items()}
+    assert set(measured) == {"constant", "reference"}
+
+    settings = Settings(data_dir=tmp_path / "data", assignments_dir=scaffold.parent,
+                        runner_image=runner_image)
+    request = GradingRequest(
+        job_id=1, attempt=1, submission_id=1, assignment_id="starter",
+        submission_dir=scaffold / "reference" / "solution", sha256="f" * 64,
+        result_path=tmp_path / "outcome.json", settings={})
+    report = grade_request(request, settings)
+    assert report.anchors is not None
+    assert report.anchors.source == "instance" and not report.anchors.provisional
+    assert report.anchors.instance_id == instance_id == report.reproduction.instance_id
+    assert report.anchors.image_digest == sandbox.image_digest(runner_image)
+    assert report.metrics[0].baselines == {name: s[KEY] for name, s in measured.items()}
+    assert PROVISIONAL_NOTE not in report.message
