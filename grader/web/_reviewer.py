@@ -22,6 +22,8 @@ from fastapi.responses import (
 )
 from sqlalchemy.orm import Session
 
+from grader.anchors import anchors_overview
+from grader.instance import InstanceError
 from grader.report import Report
 from grader.store import (
     Judgement,
@@ -451,7 +453,22 @@ def page_logout(request: Request, _login: ReviewerForm, service: ServiceDep) -> 
 def page_home(request: Request, login: ReviewerPage, service: ServiceDep,
               session: SessionDep) -> Response:
     return render(request, "review_home.html.j2", title="Assignments", login=login,
-                  assignments=_assignments(service, session))
+                  assignments=_assignments(service, session), anchors=_anchors(service))
+
+
+def _anchors(service: Service) -> dict[str, str]:
+    """Each assignment's anchors on this instance, in a line: measured, measuring k of n,
+    errored (why), or the demo's recorded scores."""
+    found = {}
+    for entry in service.catalog.entries():
+        if entry.assignment is None:
+            continue
+        try:
+            found[entry.id] = anchors_overview(service.settings, entry.assignment,
+                                               entry.folder).summary()
+        except (InstanceError, OSError) as exc:
+            found[entry.id] = f"unknown ({exc})"
+    return found
 
 
 def _assignment_page(request: Request, login: ReviewerLogin, service: Service, session: Session,

@@ -40,6 +40,7 @@ from grader.store import (
     claim_job,
     complete_job,
     create_invite,
+    create_reviewer,
     get_submission,
     latest_report,
     migrate,
@@ -325,3 +326,31 @@ def test_a_new_private_instance_measures_its_anchors_and_reports_cite_them(
     assert report.anchors.image_digest == sandbox.image_digest(runner_image)
     assert report.metrics[0].baselines == {name: s[KEY] for name, s in measured.items()}
     assert PROVISIONAL_NOTE not in report.message
+
+
+def test_reviewers_see_each_assignments_anchors_on_the_home_page(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    from fastapi.testclient import TestClient
+
+    from grader.web import create_app
+
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.service.db.write() as session:
+            create_reviewer(session, "r@example.com", "a long enough password")
+        response = client.post("/api/review/login", json={"email": "r@example.com",
+                                                          "password": "a long enough password"})
+        assert response.status_code == 200, response.text
+
+        def home() -> str:
+            page = client.get("/review")
+            assert page.status_code == 200
+            return page.text
+
+        assert "Anchors: queued: 0 of 2 measured" in home()
+        measure(settings, assignment, scaffold,
+                FakeGrade({"reference": MeasureFailed("the build phase failed")}))
+        assert "errored (1 of 2 measured; reports stay provisional): reference: the build" in (
+            home())
+        measure(settings, assignment, scaffold, FakeGrade(), retry_errored=True)
+        assert "Anchors: measured on this instance (2 baselines" in home()
