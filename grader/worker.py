@@ -327,6 +327,8 @@ class WorkerPool:
     def _baseline_grader(self, assignment: Assignment) -> Callable[[Baseline], dict[str, float]]:
         def grade(baseline: Baseline) -> dict[str, float]:
             with self.capacity, tempfile.TemporaryDirectory(prefix="anchors-") as tmp:
+                if self.stopping.is_set():  # waited for the slot while the pool was stopping
+                    raise _Stopping
                 request = GradingRequest(
                     job_id=0, attempt=1, submission_id=0, assignment_id=assignment.id,
                     submission_dir=self.settings.assignments_dir / assignment.id / baseline.path,
