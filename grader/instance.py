@@ -1,4 +1,4 @@
-"""A deployment's private instance of every assignment: one secret, everything hidden derived from it.
+"""A deployment's private instance of every assignment: one secret, all hidden data derived.
 
 The repository is public, so an assignment's generator, its catalogue and its published seeds are
 known to every candidate. What a candidate must not know is which data this deployment grades on.
@@ -33,8 +33,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from grader.hidden import load_hidden_module
 from grader.spec import Assignment
 
-__all__ = ["AssignmentInstance", "DEMO_ID", "Instance", "InstanceError", "SECRET_FILE",
-           "demo_instance", "folder_sha256", "load_generator", "open_instance", "public_files"]
+__all__ = [
+    "DEMO_ID",
+    "SECRET_FILE",
+    "AssignmentInstance",
+    "Instance",
+    "InstanceError",
+    "demo_instance",
+    "folder_sha256",
+    "load_generator",
+    "open_instance",
+    "public_files",
+]
 
 SECRET_FILE = "instance_secret"
 SECRET_BYTES = 32

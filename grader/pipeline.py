@@ -22,7 +22,14 @@ from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harne
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
 from grader.integrity import Integrity, check_integrity
-from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
+from grader.report import (
+    CANDIDATE_LOG_PHASE,
+    MetricResult,
+    PhaseResult,
+    Report,
+    ReportStatus,
+    Reproduction,
+)
 from grader.scoring import score
 from grader.signals import Signals, collect_signals
 from grader.spec import Assignment
@@ -119,7 +126,7 @@ class _Grading:
         build = self.assignment.phases.build
         self.progress(f"build: {build.call}()")
         try:
-            work_bytes = self._build_into(work, "build", data=self.public_data)
+            work_bytes = self._build_into(work, CANDIDATE_LOG_PHASE, data=self.public_data)
         except sandbox.AgentError as exc:
             self.build_failure = f"the build phase failed in {build.call}(): {_describe(exc)}"
             return

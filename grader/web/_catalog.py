@@ -86,5 +86,5 @@ class Catalog:
             with self._lock:
                 if not target.is_file():
                     build_bundle(assignment, folder, target, public_data=instance.public_data,
-                                 instance_id=instance.instance_id)
+                                 instance_id=instance.instance_id, seeds=instance.seeds)
         return target

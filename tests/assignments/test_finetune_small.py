@@ -313,7 +313,7 @@ def test_starter_bundle_fails_every_behaviour_test(spec, context) -> None:
 def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> None:
     from grader.authoring import zip_folder
     from grader.instance import demo_instance
-from grader.pipeline import grade_zip
+    from grader.pipeline import grade_zip
     from grader.settings import get_settings
 
     settings = get_settings()

@@ -12,8 +12,8 @@ from types import ModuleType
 import pytest
 
 from grader.authoring import zip_folder
-from grader.intake import IntakeRules
 from grader.instance import demo_instance
+from grader.intake import IntakeRules
 from grader.pipeline import grade_zip
 from grader.report import ReportStatus
 from grader.spec import load_assignment

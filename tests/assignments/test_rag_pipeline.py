@@ -15,9 +15,9 @@ from types import ModuleType
 import pytest
 
 from grader.authoring import zip_folder
+from grader.instance import demo_instance
 from grader.intake import IntakeRules
 from grader.metrics.answers import contains_answer
-from grader.instance import demo_instance
 from grader.pipeline import grade_zip
 from grader.report import Report, ReportStatus
 from grader.spec import load_assignment

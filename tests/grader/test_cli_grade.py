@@ -108,14 +108,14 @@ def test_baseline_rewrites_only_the_scores_and_keeps_comments(tmp_path: Path,
     root = tmp_path / "assignments"
     root.mkdir()
     spec = new_assignment(root, "demo") / "assignment.yaml"
-    spec.write_text(spec.read_text().replace("quality.accuracy: 0.51", "quality.accuracy: 0.2"))
+    spec.write_text(spec.read_text().replace("quality.accuracy: 0.6", "quality.accuracy: 0.2"))
     before = spec.read_text()
     done = grader("assignment", "baseline", "demo", "--yes", root=root, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "-  - {name: constant, path: reference/constant, scores: {quality.accuracy: 0.2}}" \
         in done.stdout
     after = spec.read_text()
-    assert after == before.replace("quality.accuracy: 0.2", "quality.accuracy: 0.51")
+    assert after == before.replace("quality.accuracy: 0.2", "quality.accuracy: 0.6")
 
 
 @pytest.mark.docker
@@ -123,7 +123,7 @@ def test_baseline_without_yes_and_no_stdin_writes_nothing(tmp_path: Path) -> Non
     root = tmp_path / "assignments"
     root.mkdir()
     spec = new_assignment(root, "demo") / "assignment.yaml"
-    spec.write_text(spec.read_text().replace("quality.accuracy: 0.51", "quality.accuracy: 0.2"))
+    spec.write_text(spec.read_text().replace("quality.accuracy: 0.6", "quality.accuracy: 0.2"))
     before = spec.read_text()
     done = grader("assignment", "baseline", "demo", root=root, cwd=tmp_path)
     assert done.returncode != 0

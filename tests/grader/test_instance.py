@@ -112,10 +112,11 @@ def test_a_private_instance_makes_its_own_public_data_once(generated: Path,
 def test_a_broken_generator_is_the_graders_error(generated: Path, tmp_path: Path) -> None:
     broken = tmp_path / "generated"
     shutil.copytree(generated, broken)
-    (broken / "hidden" / "make.py").write_text("def public_files(seeds):\n    return {'../x': b''}\n")
+    make = broken / "hidden" / "make.py"
+    make.write_text("def public_files(seeds):\n    return {'../x': b''}\n")
     with pytest.raises(InstanceError, match="outside the public data"):
         Instance.random().prepare(load_assignment(broken), broken, tmp_path / "cache")
-    (broken / "hidden" / "make.py").write_text("def public_files(seeds):\n    raise KeyError(1)\n")
+    make.write_text("def public_files(seeds):\n    raise KeyError(1)\n")
     with pytest.raises(InstanceError, match="public_files"):
         Instance.random().prepare(load_assignment(broken), broken, tmp_path / "cache2")
 

@@ -55,4 +55,5 @@ def fake_report(total: float, sha256: str = "0" * 64, **extra: Any) -> Report:
         reproduction=Reproduction(runner_image="fake", runner_image_digest=None,
                                   assignment_id="starter", assignment_version="0.1.0",
                                   assignment_sha256="0" * 64, submission_sha256=sha256,
+                                  instance_id="fake", demo=False, public_data_sha256=None,
                                   seeds={}, limits={}), **extra)
