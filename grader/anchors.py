@@ -276,7 +276,11 @@ def measured_scores(assignment: Assignment, report: Report) -> dict[str, float]:
     missing = [key for key in declared
                if values.get(key) is None or math.isnan(values[key])]  # type: ignore[arg-type]
     if missing:
-        raise MeasureFailed(f"no value for {', '.join(missing)}: {report.message}")
+        # The harness's own reason (the evaluation stopped, the build failed), said once.
+        why = list(dict.fromkeys(m.reason for m in report.metrics
+                                 if m.name in missing and m.reason))
+        shown = "; ".join(why) or report.message.replace(PROVISIONAL_NOTE, "")
+        raise MeasureFailed(f"no value for {', '.join(missing)}: {shown}")
     return {key: float(values[key]) for key in declared}  # type: ignore[arg-type]
 
 

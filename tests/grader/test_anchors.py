@@ -24,6 +24,7 @@ from grader.anchors import (
     anchors_overview,
     anchors_path,
     measure_missing,
+    measured_scores,
     rescored,
 )
 from grader.authoring import find_assignment, new_assignment
@@ -354,3 +355,15 @@ def test_reviewers_see_each_assignments_anchors_on_the_home_page(
             home())
         measure(settings, assignment, scaffold, FakeGrade(), retry_errored=True)
         assert "Anchors: measured on this instance (2 baselines" in home()
+
+
+def test_a_baseline_without_values_errs_with_the_harness_reason(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    grading = _Grading(assignment, scaffold, settings.assignment_instance(assignment, scaffold),
+                       scaffold, "runner", Limits(), lambda _m: None, None)
+    grading.metrics = {KEY: None}
+    grading.failures = {"quality": "the evaluation stopped: KeyError: 'label'"}
+    with pytest.raises(MeasureFailed) as failed:
+        measured_scores(assignment, grading.report(DIGEST, None))
+    assert str(failed.value) == ("no value for quality.accuracy: the evaluation stopped: "
+                                 "KeyError: 'label'")
