@@ -1,6 +1,7 @@
-"""Reviewer pages and their JSON twins: assignments and cohorts, submissions, full reports
-(engineering signals included), submitted files, re-grade, CSV export, invites; and logging in and
-out. Manual scores, notes, decisions and similarity live in ``grader.web._judgement``.
+"""Reviewer pages and their JSON twins: assignments and cohorts, submissions (their integrity
+findings marked, and listed alone on request), full reports (engineering signals and integrity
+evidence included), submitted files, re-grade, CSV export, invites; and logging in and out. Manual
+scores, notes, decisions and similarity live in ``grader.web._judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -71,6 +72,7 @@ from grader.web._schemas import (
     CohortDistribution,
     CohortPublic,
     FilePublic,
+    IntegrityFlag,
     InviteCreate,
     InviteCreated,
     InvitePublic,
@@ -92,6 +94,8 @@ AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
 Sort = Annotated[SortKey, Query()]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
 Cohort = Annotated[str | None, Query(max_length=100)]
+FlaggedOnly = Annotated[bool, Query(description="only submissions whose latest report's "
+                                                "integrity section holds findings")]
 AUTH_ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
@@ -140,24 +144,37 @@ def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
     return found
 
 
-def _row(submission: Submission, decision: str | None = None) -> SubmissionRow:
+def _row(submission: Submission, decision: str | None = None,
+         integrity: IntegrityFlag | None = None) -> SubmissionRow:
     return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
                          cohort=submission.cohort, label=submission.invite.label,
                          status=submission.status, total=submission.total,
                          sha256=submission.sha256, size_bytes=submission.size_bytes,
                          created_at=submission.created_at, graded_at=submission.graded_at,
-                         decision=decision)
+                         decision=decision, integrity=integrity)
+
+
+def _integrity_flag(report: Report | None) -> IntegrityFlag | None:
+    section = report.integrity if report is not None else None
+    if section is None:
+        return None
+    return IntegrityFlag(checked=section.checked, flagged=section.flagged,
+                         findings=section.findings, message=section.message)
 
 
 def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKey,
-          order: str) -> list[SubmissionRow]:
-    """A listing's rows, each with its current decision."""
+          order: str, *, flagged_only: bool = False) -> list[SubmissionRow]:
+    """A listing's rows, each with its current decision and its latest report's integrity
+    findings; with ``flagged_only``, only the rows that have some."""
     judged = cohort_judgements(session, assignment_id, cohort)
     rows = []
     for s in list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
                               descending=order == "desc"):
+        integrity = _integrity_flag(latest_report(session, s.id))
+        if flagged_only and not (integrity is not None and integrity.flagged):
+            continue
         decision = judged[s.id].decision if s.id in judged else None
-        rows.append(_row(s, decision.decision if decision else None))
+        rows.append(_row(s, decision.decision if decision else None, integrity))
     return rows
 
 
@@ -191,9 +208,11 @@ def _detail(service: Service, session: Session, submission_id: int, files_prefix
             viewer: ReviewerLogin) -> SubmissionDetail:
     submission = _submission(session, submission_id)
     judgement = judgement_view(service, session, submission, viewer)
+    report = latest_report(session, submission.id)
     return SubmissionDetail(
-        submission=_row(submission, judgement.decision.decision if judgement.decision else None),
-        report=latest_report(session, submission.id),
+        submission=_row(submission, judgement.decision.decision if judgement.decision else None,
+                        _integrity_flag(report)),
+        report=report,
         jobs=[JobPublic.model_validate(job) for job in jobs_for_submission(session,
                                                                             submission.id)],
         cohort=_distribution(session, submission),
@@ -256,7 +275,8 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
                      "hidden_tests_passed", "hidden_tests_total",
                      *[f"manual.{item.id}" for item in items], "manual_points", "manual_max",
                      "combined", "combined_max", "decision", "decided_by", "decided_at",
-                     "notes_count", "sha256", "submitted_at", "graded_at"])
+                     "notes_count", "integrity_flagged", "integrity_findings", "sha256",
+                     "submitted_at", "graded_at"])
     for s in submissions:
         report = reports[s.id]
         points = {c.id: c.points for c in report.components} if report else {}
@@ -269,6 +289,7 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
         summary = points_summary(automatic=s.total, items=items, visible=visible,
                                  blind=viewer.reviewer_id not in judgement.revealed)
         decision = judgement.decision
+        integrity = _integrity_flag(report)
         writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
                          _num(s.total), *[_num(points.get(c)) for c in components],
                          *[_num(values.get(m)) for m in metrics],
@@ -279,7 +300,10 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
                          decision.decision if decision else "",
                          _cell(decision.reviewer.email) if decision else "",
                          decision.created_at.isoformat() if decision else "",
-                         judgement.notes, s.sha256, s.created_at.isoformat(),
+                         judgement.notes,
+                         "" if integrity is None else str(integrity.flagged).lower(),
+                         "" if integrity is None else integrity.findings,
+                         s.sha256, s.created_at.isoformat(),
                          s.graded_at.isoformat() if s.graded_at else ""])
     return out.getvalue()
 
@@ -335,11 +359,12 @@ def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: Sessi
 @router.get("/api/review/assignments/{assignment_id}/submissions", tags=["reviewer"],
             response_model=list[SubmissionRow], responses=AUTH_ERRORS)
 def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
-                    cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc"
-                    ) -> list[SubmissionRow]:
+                    cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc",
+                    flagged: FlaggedOnly = False) -> list[SubmissionRow]:
     """An assignment's submissions, optionally of one cohort, sorted by score, status or date,
-    each with its current decision."""
-    return _rows(session, assignment_id, cohort, sort, order)
+    each with its current decision and its integrity findings (``flagged=true``: only those
+    with some)."""
+    return _rows(session, assignment_id, cohort, sort, order, flagged_only=flagged)
 
 
 @router.get("/api/review/assignments/{assignment_id}/invites", tags=["reviewer"],
@@ -364,12 +389,13 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
 @router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],
             responses={200: {"content": {"text/csv": {}}, "description": "one row per "
                              "submission: status, total, points, metrics, tests, manual and "
-                             "combined points, decision, notes count"},
+                             "combined points, decision, notes count, integrity findings"},
                        **AUTH_ERRORS})
 def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
                session: SessionDep, cohort: Cohort = None) -> Response:
     """A cohort (or every cohort) of an assignment as CSV: scores, metrics, tests, manual points
-    (per the blind rule, as you may see them), combined points, decision and notes count."""
+    (per the blind rule, as you may see them), combined points, decision, notes count, and
+    whether the integrity check flagged the latest report (with its number of findings)."""
     return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
                          cohort)
 
@@ -473,9 +499,13 @@ def _anchors(service: Service) -> dict[str, str]:
 
 def _assignment_page(request: Request, login: ReviewerLogin, service: Service, session: Session,
                      assignment_id: str, *, cohort: str | None, sort: SortKey, order: str,
-                     created: InviteCreated | None = None) -> Response:
+                     flagged_only: bool = False, created: InviteCreated | None = None
+                     ) -> Response:
     found = service.catalog.get(assignment_id)
     rows = _rows(session, assignment_id, cohort, sort, order)
+    flagged = sum(1 for row in rows if row.integrity is not None and row.integrity.flagged)
+    if flagged_only:
+        rows = [row for row in rows if row.integrity is not None and row.integrity.flagged]
     summaries = [s for s in cohort_summaries(session) if s.assignment_id == assignment_id]
     if found is None and not summaries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment")
@@ -483,6 +513,7 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
                   title=found[0].title if found else assignment_id, login=login,
                   assignment=found[0] if found else None, assignment_id=assignment_id,
                   rows=rows, cohorts=summaries, cohort=cohort, sort=sort.value, order=order,
+                  flagged_only=flagged_only, flagged=flagged,
                   invites=list_invites(session, assignment_id), created=created,
                   default_days=service.settings.invite_days,
                   similar=similarity(service, session, assignment_id, cohort))
@@ -491,9 +522,10 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
 @router.get("/review/assignments/{assignment_id}", include_in_schema=False)
 def page_assignment(request: Request, login: ReviewerPage, assignment_id: AssignmentId,
                     service: ServiceDep, session: SessionDep, cohort: Cohort = None,
-                    sort: Sort = SortKey.DATE, order: Order = "desc") -> Response:
+                    sort: Sort = SortKey.DATE, order: Order = "desc",
+                    flagged: FlaggedOnly = False) -> Response:
     return _assignment_page(request, login, service, session, assignment_id, cohort=cohort,
-                            sort=sort, order=order)
+                            sort=sort, order=order, flagged_only=flagged)
 
 
 @router.post("/review/assignments/{assignment_id}/invites", include_in_schema=False)

@@ -122,6 +122,16 @@ class InvitePublic(_Out):
     created_by: str
 
 
+class IntegrityFlag(BaseModel):
+    """A listing's summary of the latest report's integrity section (reviewers only)."""
+
+    checked: bool = Field(description="false when the check could not run (the grader's "
+                                      "problem); see message")
+    flagged: bool = Field(description="the section holds at least one finding")
+    findings: int
+    message: str
+
+
 class SubmissionRow(_Out):
     id: int
     assignment_id: str
@@ -135,6 +145,9 @@ class SubmissionRow(_Out):
     graded_at: datetime | None
     decision: Decision | None = Field(None, description="the current reviewer decision, in "
                                                         "listings")
+    integrity: IntegrityFlag | None = Field(
+        None, description="the latest report's integrity findings, in listings (None: no report "
+                          "yet, or one made without the section)")
 
 
 class JobPublic(_Out):
