@@ -303,10 +303,13 @@ def in_process_grader(settings: Settings, assignment: Assignment, folder: Path) 
 
 def measure_missing(settings: Settings, assignment: Assignment, folder: Path,
                     progress: ProgressFn = lambda _m: None, *, grade: GradeFn | None = None,
-                    image_digest: str | None = None, retry_errored: bool = False) -> Anchors:
+                    image_digest: str | None = None, retry_errored: bool = False,
+                    retry_errored_after: float | None = None) -> Anchors:
     """Grade, one at a time, every baseline not yet measured on this instance; the anchors.
 
-    Errored baselines are measured again only with ``retry_errored``. Raises AnchorsBusy when
+    Errored baselines are measured again with ``retry_errored``, or once they errored more than
+    ``retry_errored_after`` seconds ago (an engine outage passes; a broken baseline errs again
+    and waits as long; a changed assignment is a new key anyway). Raises AnchorsBusy when
     another process measures this key, AnchorsError when there is no runner image. ``grade``
     defaults to grading in this process (``in_process_grader``).
     """
@@ -323,10 +326,8 @@ def measure_missing(settings: Settings, assignment: Assignment, folder: Path,
     path = anchors_path(settings, instance.id, assignment.id, sha256, digest)
     with _locked(path) as still_here:
         anchors = _read(path, _queued(assignment, instance.id, sha256, digest))
-        redo = {AnchorState.QUEUED, AnchorState.MEASURING}
-        if retry_errored:
-            redo.add(AnchorState.ERRORED)
-        todo = [b for b in assignment.baselines if anchors.baselines[b.name].state in redo]
+        todo = [b for b in assignment.baselines
+                if _due(anchors.baselines[b.name], retry_errored, retry_errored_after)]
         if not todo:
             return anchors
         grade = grade or in_process_grader(settings, assignment, folder)
@@ -352,6 +353,17 @@ def measure_missing(settings: Settings, assignment: Assignment, folder: Path,
             progress(f"{assignment.id}: {baseline.name} {state.state.value} in {took:.0f}s"
                      + (f": {state.reason}" if state.reason else ""))
         return anchors
+
+
+def _due(state: BaselineAnchor, retry_errored: bool, retry_errored_after: float | None) -> bool:
+    if state.state in (AnchorState.QUEUED, AnchorState.MEASURING):
+        return True  # "measuring" here, under the lock: its process died
+    if state.state != AnchorState.ERRORED:
+        return False
+    if retry_errored:
+        return True
+    return (retry_errored_after is not None and state.finished_at is not None
+            and (datetime.now(UTC) - state.finished_at).total_seconds() > retry_errored_after)
 
 
 def _set(anchors: Anchors, name: str, state: BaselineAnchor) -> Anchors:

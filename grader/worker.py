@@ -20,9 +20,10 @@ with the reason. A job whose worker vanished is claimed again when its lease lap
 Anchors: one more thread grades, one baseline at a time and each in a child process like a
 submission's, every assignment's baselines on the deployment's instance (``grader.anchors``) when
 they are not yet measured for its content and runner image: at start, then every
-``ANCHORS_EVERY_SECONDS``. It takes a grading slot while it grades (the pool never runs more
-gradings than ``concurrency``), and once an assignment's anchors are complete it re-scores that
-assignment's provisional reports in the store.
+``ANCHORS_EVERY_SECONDS`` (an errored baseline again after ``ANCHORS_RETRY_SECONDS``). It takes
+a grading slot while it grades (the pool never runs more gradings than ``concurrency``), and
+once an assignment's anchors are complete it re-scores that assignment's provisional reports in
+the store.
 
 Exceptions:
 
@@ -83,6 +84,7 @@ log = logging.getLogger("grader.worker")
 
 REAP_EVERY_SECONDS = 60.0
 ANCHORS_EVERY_SECONDS = 300.0
+ANCHORS_RETRY_SECONDS = 3600.0
 
 
 class LeaseLost(Exception):
@@ -309,7 +311,8 @@ class WorkerPool:
             folder = root / name
             try:
                 anchors = measure_missing(self.settings, assignment, folder, progress=log.info,
-                                          grade=self._baseline_grader(assignment))
+                                          grade=self._baseline_grader(assignment),
+                                          retry_errored_after=ANCHORS_RETRY_SECONDS)
             except AnchorsError as exc:  # busy elsewhere, or no runner image yet
                 log.info("anchors of %s: %s", assignment.id, exc)
                 continue

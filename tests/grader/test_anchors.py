@@ -145,7 +145,12 @@ def test_an_errored_baseline_says_why_and_is_retried_only_when_asked(
 
     quiet = FakeGrade()
     assert not measure(settings, assignment, scaffold, quiet).complete
+    assert not measure(settings, assignment, scaffold, quiet, retry_errored_after=3600).complete
     assert quiet.calls == []
+    # The background pass retries it once it errored long enough ago (an outage passes).
+    later = FakeGrade({"constant": MeasureFailed("still broken")})
+    assert not measure(settings, assignment, scaffold, later, retry_errored_after=0).complete
+    assert later.calls == ["constant"]
     retried = FakeGrade()
     assert measure(settings, assignment, scaffold, retried, retry_errored=True).complete
     assert retried.calls == ["constant"]
