@@ -111,7 +111,7 @@ NOT_QUALITY_SUFFIXES = ("_ms", "_s", "_sec", "_seconds", "_bytes", "_kib", "_mib
 # What is read: the whole submission (no folder is skipped: a copy may hide anywhere), within caps.
 MAX_FILES = 5_000
 MAX_FILE_BYTES = 4 * 1024**2
-MAX_TOTAL_BYTES = 64 * 1024**2
+MAX_TOTAL_BYTES = 32 * 1024**2
 MAX_TOKENS = 400_000  # Python tokens shingled per submission
 STARTER_FILE_BYTES = 1024**2  # larger starter files are data, not code to set aside
 PUBLIC_FILE_BYTES = 64 * 1024**2  # public data read to set its texts aside
