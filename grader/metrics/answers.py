@@ -3,7 +3,9 @@
 ``normalize_answer`` is SQuAD's (v1.1 evaluation script): lower case, punctuation removed, the
 articles "a", "an" and "the" removed, whitespace collapsed. ``exact_match`` and ``token_f1`` compare
 normalised strings and take the best over several gold answers; ``citation_support`` asks whether
-the cited passages state the gold answer.
+the cited passages state the gold answer. The tests check all three against the v1.1 script itself
+on random answers. One deliberate difference: a prediction and a gold answer that both normalise to
+nothing have token F1 1 here (SQuAD 2.0's rule for "no answer"), 0 in the v1.1 script.
 """
 
 from __future__ import annotations

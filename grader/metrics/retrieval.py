@@ -1,19 +1,28 @@
 """Ranking metrics over ranked id lists and graded relevance labels.
 
-The definitions are the TREC ones that ``ranx`` and ``pytrec_eval`` compute, and the tests
-cross-check them against ``ranx`` on the same runs:
+The definitions are trec_eval's, and the tests cross-check them against ``pytrec_eval`` (its
+Python binding) on random runs and judgements:
 
-- ``recall_at_k``: relevant documents found in the top ``k`` over all relevant documents;
-- ``mrr_at_k``: one over the rank of the first relevant document in the top ``k`` (0 if none);
-- ``ndcg_at_k``: DCG with linear gains (the label itself) and a ``log2(rank + 1)`` discount,
-  divided by the DCG of the ideal ordering of the judged documents (Järvelin and Kekäläinen).
+- ``recall_at_k``: relevant documents found in the top ``k`` over all relevant documents
+  (trec_eval's ``recall.k``);
+- ``mrr_at_k``: one over the rank of the first relevant document in the top ``k``, 0 if none
+  (``recip_rank`` of the run cut at ``k``);
+- ``ndcg_at_k``: DCG of the top ``k`` with a ``log2(rank + 1)`` discount, divided by the DCG of the
+  ideal ordering of the judged documents, that ordering also cut at ``k`` (``ndcg_cut.k``;
+  Järvelin and Kekäläinen).
+
+Graded nDCG: the gain of a document is its label itself (linear gains, ``gain = rel``, as
+trec_eval, pytrec_eval and ranx compute it), not the exponential ``2 ** rel - 1`` of Burges et
+al. that some libraries use. The two agree on 0/1 labels; with grades 0-2 a label-2 page is worth
+twice a label-1 page here, three times under the exponential convention.
 
 A document is relevant when its label is at least ``min_relevance``; labels below it count as 0,
 also as gains in nDCG. Each metric is the mean over the queries of ``qrels``: a query the run does
 not answer scores 0, a query of the run that ``qrels`` does not judge is ignored, and a query with
-no relevant document scores 0 (as in ``ranx``). Runs are ranked lists, best first, as a candidate
+no relevant document scores 0 (as in trec_eval). Runs are ranked lists, best first, as a candidate
 returns them; an id listed twice counts once, at its first rank, so repeating a good id never
-raises a score. Use ``ranking_from_scores`` for scored runs: ties are broken by id, ascending.
+raises a score. Use ``ranking_from_scores`` for scored runs: ties are broken by id, ascending
+(trec_eval breaks them by id descending, so hand it ranks, not tied scores).
 """
 
 from __future__ import annotations
@@ -117,5 +126,5 @@ def mrr_at_k(qrels: Qrels, run: Run, k: int, *, min_relevance: int = 1) -> float
 
 
 def ndcg_at_k(qrels: Qrels, run: Run, k: int, *, min_relevance: int = 1) -> float:
-    """Mean nDCG@k with linear gains over the judged queries."""
+    """Mean nDCG@k with linear gains (``gain = rel``) over the judged queries."""
     return _mean(per_query("ndcg", qrels, run, k, min_relevance=min_relevance))
