@@ -13,7 +13,15 @@ sandbox's kernel, watched here (see ``Limits.host_pids``); and gVisor's tmpfs ha
 so the files a candidate makes there are bounded by the memory limit and the timeout instead.
 
 Output is read from an attach stream and capped here; the trusted side enforces the wall-clock
-timeout and kills. The container is removed on every path by ``Container.__exit__``.
+timeout and kills. The container is removed on every path by ``Container.__exit__``, waiting out an
+engine that restarts (``REMOVE_RETRY_SECONDS``); what is still left then carries the labels the
+reaper looks for.
+
+Whose end it was: the engine's events for the container are watched from before it starts. A kill
+or pause that the grader did not ask for (the engine stopping its containers to stop or restart,
+someone's ``docker kill``/``stop``/``rm -f``/``pause``), an events stream that ends while the
+container runs (the engine went away), or an end the engine could not report is
+``Outcome.INFRASTRUCTURE_ERROR``: never charged to the candidate, whatever the exit code says.
 """
 
 from __future__ import annotations
@@ -60,6 +68,12 @@ RUNSC_TASKS_STOP_SHARE = 0.75
 RUNSC_ABORT_EXIT_CODE = 2
 RUNSC_ABORT_TASKS_SHARE = 0.5
 SEND_POLL_MS = 100  # how often a blocked send looks whether the container's output has ended
+# How long removal keeps trying while the engine does not answer (a restart takes seconds).
+REMOVE_RETRY_SECONDS = 30.0
+# How long the end of a container waits for the engine's "die" event, which follows any kill.
+EVENTS_GRACE_SECONDS = 2.0
+# Engine events that only something outside the grader causes, besides the kills it counts.
+OUTSIDE_ACTIONS = frozenset({"pause", "restart"})
 _STDOUT, _STDERR = 1, 2
 
 
@@ -169,6 +183,13 @@ class Container:
         self._host_tasks: int | None = None  # last seen in the pids cgroup (watched under runsc)
         self._threads: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
+        # The engine's events for this container: kills seen vs kills the grader made.
+        self._events = None
+        self._events_closing = False
+        self._died = threading.Event()
+        self._kill_events = 0
+        self._kills_made = 0
+        self._outside: str | None = None  # an outside action seen, or the engine's disappearance
 
     # lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Container:
@@ -236,6 +257,7 @@ class Container:
             hostname="sandbox",
         )
         self.id = created["Id"]
+        self._watch_events(api)
         raw = api.attach_socket(self.id, params={"stdin": int(self._interactive), "stdout": 1,
                                                  "stderr": 1, "stream": 1})
         self._sock = getattr(raw, "_sock", raw)
@@ -263,17 +285,82 @@ class Container:
         if self._timer is not None:
             self._timer.cancel()
         self._done.set()
+        self._close_events()
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
-        if self.id is not None:
+        if self.id is None:
+            return
+        deadline = time.monotonic() + REMOVE_RETRY_SECONDS
+        while True:
             try:
                 self._client.api.remove_container(self.id, force=True, v=True)
+                return
             except docker.errors.NotFound:
-                pass
+                return
             except (docker.errors.APIError, requests.exceptions.RequestException):
-                # Left for the reaper: its label and deadline mark it as ours and overdue.
-                pass
+                # The engine may be restarting: it keeps the container, stopped, when it is back.
+                # Past the deadline it is left for the reaper (its labels: ours, and overdue).
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.5)
+
+    # the engine's events ---------------------------------------------------------------------
+    def _watch_events(self, api: docker.APIClient) -> None:
+        """Follow this container's events from its creation (``since`` replays any missed)."""
+        assert self.id is not None
+        self._events = api.events(since=int(time.time()) - 1, decode=True,
+                                  filters={"container": [self.id], "type": ["container"]})
+        threading.Thread(target=self._read_events, args=(self._events,), daemon=True,
+                         name=f"sandbox-events-{self.id[:12]}").start()
+
+    def _read_events(self, stream) -> None:
+        try:
+            for event in stream:
+                action = str(event.get("Action") or event.get("status") or "")
+                with self._kill_lock:
+                    if action == "kill":
+                        self._kill_events += 1
+                    elif action in OUTSIDE_ACTIONS:
+                        self._seen_outside(f"the container was sent {action} from outside the "
+                                           "grader")
+                if action == "die":
+                    self._died.set()
+        except Exception:  # any end of the stream is handled below
+            pass
+        finally:
+            with self._kill_lock:
+                if not self._events_closing:
+                    self._seen_outside("the engine's event stream ended: the engine stopped")
+            self._died.set()
+
+    def _seen_outside(self, what: str) -> None:
+        """Record the first outside action, unless the grader had stopped the container for a
+        limit before it (then that reason stands). Called under the kill lock."""
+        if self._outside is None and self._kill_reason in (None, Outcome.KILLED):
+            self._outside = what
+
+    def _close_events(self) -> None:
+        self._events_closing = True
+        if self._events is not None:
+            with contextlib.suppress(Exception):
+                self._events.close()
+
+    def _outside_end(self) -> str | None:
+        """Why the container's end was neither the candidate's nor the grader's, if it was not.
+
+        A limit the grader enforced first (a timeout, the output or process limit) stands: the
+        candidate reached it before anything else happened."""
+        self._died.wait(EVENTS_GRACE_SECONDS)
+        with self._kill_lock:
+            if self._outside is not None:
+                return self._outside
+            if self._kill_reason not in (None, Outcome.KILLED):
+                return None
+            if self._kill_events > self._kills_made:
+                return ("the container was killed from outside the grader (the engine stopping "
+                        "or restarting, or a docker kill, stop or rm)")
+        return None
 
     # I/O ----------------------------------------------------------------------------------
     def send(self, data: bytes, *, timeout: float | None = None) -> None:
@@ -392,9 +479,15 @@ class Container:
                 self._kill_reason = reason
         if self.id is None:
             return
-        # Errors mean it is already gone, or the engine is unwell: wait() reports it.
-        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+        # Counted first: the engine sends its event before it answers. A kill that fails made no
+        # event: the container is already gone, or the engine is unwell (wait() reports it).
+        with self._kill_lock:
+            self._kills_made += 1
+        try:
             self._client.api.kill(self.id)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            with self._kill_lock:
+                self._kills_made -= 1
 
     def sample_usage(self) -> None:
         if self._cgroup is not None:
@@ -434,6 +527,9 @@ class Container:
         for thread in self._threads:
             thread.join(timeout=5)
         exit_code = status.get("StatusCode")
+        outside = self._outside_end()
+        if outside is not None:
+            return self._result(Outcome.INFRASTRUCTURE_ERROR, exit_code, outside)
         outcome = self._classify(exit_code, bool(state.get("OOMKilled")))
         return self._result(outcome, exit_code, OUTCOME_MESSAGES[outcome])
 

@@ -1,13 +1,22 @@
-"""Exceptions raised by the sandbox.
+"""Exceptions raised by the sandbox, in two trees, so that whose fault an error is never depends on
+the order of ``except`` clauses.
+
+The grader's side (the sandbox could not do its job; a grading that meets one is retried):
 
     SandboxError
     ├── EngineUnavailable   the Docker Engine does not answer
-    ├── ImageError          the runner image is missing or could not be built
-    └── AgentError          the in-container agent broke the protocol or went away
-        ├── CallTimeout     one call ran past its own timeout (the container is killed)
-        ├── CandidateError  the candidate's code raised; carries its type, message, traceback
-        └── SessionClosed   the container ended (exit, OOM, phase timeout) before or during a call
+    ├── EngineFailed        the engine lost a running container: it stopped or restarted, someone
+    │                       killed or paused the container from outside, or its end went unseen
+    └── ImageError          the runner image is missing or could not be built
 
+The candidate's side (what their code or their container did; a graded outcome):
+
+    AgentError              the agent broke the protocol (malformed, oversized, unexpected message)
+    ├── CallTimeout         one call ran past its own timeout (the container is killed)
+    ├── CandidateError      the candidate's code raised; carries its type, message, traceback
+    └── SessionClosed       the container ended (exit, OOM, phase timeout) before or during a call
+
+Both trees carry ``result``, the container's run result, when the session ended with the error.
 A candidate's failure is never a bare exception from the engine: errors from the docker SDK are
 translated here, at the boundary, with ``raise ... from``.
 """
@@ -21,20 +30,32 @@ if TYPE_CHECKING:
 
 
 class SandboxError(Exception):
-    """Base class of every error the sandbox raises."""
+    """The grader's side: the sandbox could not run the candidate's code as asked."""
+
+    result: RunResult | None = None
 
 
 class EngineUnavailable(SandboxError):
     """The Docker Engine did not answer."""
 
 
+class EngineFailed(SandboxError):
+    """The engine lost a running container (its outcome is ``infrastructure_error``)."""
+
+    def __init__(self, message: str, *, result: RunResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class ImageError(SandboxError):
     """The runner image is missing or could not be built."""
 
 
-class AgentError(SandboxError):
-    """The agent channel broke: a malformed, oversized or unexpected message.
+class AgentError(Exception):
+    """The candidate's side: the agent channel broke (a malformed, oversized or unexpected
+    message), or one of the subclasses below.
 
+    Not a ``SandboxError``: the agent runs in the candidate's process, so what it does is theirs.
     ``result`` is the container's run result when the session ended because of this error (set
     by ``open_session``), so callers can still report the phase's outcome, usage and log.
     """

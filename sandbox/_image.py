@@ -20,9 +20,10 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import requests.exceptions
 
 from sandbox._engine import engine_client
-from sandbox._errors import ImageError
+from sandbox._errors import EngineUnavailable, ImageError
 
 LogFn = Callable[[str], None]
 
@@ -55,11 +56,14 @@ def recipe_paths() -> tuple[Path, Path]:
 
 
 def image_digest(tag: str) -> str | None:
-    """The content-addressed id of a local image, which reports cite; None when it is missing."""
+    """The content-addressed id of a local image, which reports cite; None when it is missing.
+    Raises EngineUnavailable when the engine does not answer."""
     try:
         return engine_client().images.get(tag).id
     except docker.errors.ImageNotFound:
         return None
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
 
 
 def build_runner_image(

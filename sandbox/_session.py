@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sandbox._container import WORK_DIR, Container, ReadOnlyMount, make_readable
-from sandbox._errors import AgentError, CallTimeout, CandidateError, SandboxError, SessionClosed
+from sandbox._errors import (
+    AgentError,
+    CallTimeout,
+    CandidateError,
+    EngineFailed,
+    SandboxError,
+    SessionClosed,
+)
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
 
@@ -65,8 +72,7 @@ class AgentSession:
 
     def _call(self, method: str, params: Mapping[str, Any], timeout: float | None) -> Any:
         if self.result is not None:
-            raise SessionClosed(f"the session already ended ({self.result.message})",
-                                outcome=self.result.outcome)
+            raise self._ended(f"the session already ended before {method}")
         self._next_id += 1
         call_id = self._next_id
         request = json.dumps({"id": call_id, "method": method, "params": params}, allow_nan=False)
@@ -79,17 +85,16 @@ class AgentSession:
             line = self._container.lines.get(timeout=max(0.0, started + limit - time.monotonic()))
         except (TimeoutError, queue.Empty):
             self._container.kill(Outcome.TIMEOUT)
-            self._end()
+            if self._end().outcome is Outcome.INFRASTRUCTURE_ERROR:
+                raise self._ended(f"{method} did not answer") from None
             raise CallTimeout(f"{method} did not answer within {limit:g} s") from None
         except SandboxError as exc:  # its stdin is gone: the container ended, or is ending
             self._container.kill()
-            result = self._end()
-            raise SessionClosed(f"the container ended before {method}: {result.message}",
-                                outcome=result.outcome) from exc
+            self._end()
+            raise self._ended(f"the container ended before {method}") from exc
         if line is None:
-            result = self._end()
-            raise SessionClosed(f"the container ended during {method}: {result.message}",
-                                outcome=result.outcome)
+            self._end()
+            raise self._ended(f"the container ended during {method}")
         self.last_call_seconds = time.monotonic() - started
         try:
             message = parse_message(line)
@@ -135,6 +140,15 @@ class AgentSession:
         assert self.result is not None
         return self.result
 
+    def _ended(self, what: str) -> SessionClosed | EngineFailed:
+        """The error for a session that has ended: the engine's fault when its outcome says so
+        (the engine stopped, restarted or lost the container), else the candidate's."""
+        assert self.result is not None
+        message = f"{what}: {self.result.message}"
+        if self.result.outcome is Outcome.INFRASTRUCTURE_ERROR:
+            return EngineFailed(message, result=self.result)
+        return SessionClosed(message, outcome=self.result.outcome)
+
     def _end(self) -> RunResult:
         if self.result is None:
             # The cgroup goes with the container: read it while it may still be there.
@@ -176,7 +190,8 @@ def open_session(
 
     ``work`` is a finished build's work dir, mounted read-only at /work for a serve phase; without
     it /work is an empty size-limited tmpfs. Raises CandidateError when solution.py does not
-    import. The container is removed on exit.
+    import, and EngineFailed (the grader's side) whenever the session's outcome is
+    ``infrastructure_error``, even after its last call. The container is removed on exit.
     """
     all_mounts = [ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
     with Container(image=image, command=AGENT_COMMAND, limits=limits, mounts=all_mounts, env=env,
@@ -195,7 +210,8 @@ def open_session(
                 container.sample_usage()
                 container.kill()
                 session._end()
-            if isinstance(exc, AgentError):
+            if isinstance(exc, (AgentError, SandboxError)):
                 exc.result = session.result
             raise
-        session.close()
+        if session.close().outcome is Outcome.INFRASTRUCTURE_ERROR:
+            raise session._ended("the session's end")
