@@ -12,9 +12,10 @@ and scoring uses those. The demo instance's anchors are simply the recorded scor
 Storage: one JSON document per key, ``DATA_DIR/instances/<instance>/anchors/<assignment>-<sha16>-
 <digest16>.json``, replaced atomically after each step, with a state per baseline (queued,
 measuring, done with its scores, errored with a reason) and its start and end times. A lock file
-beside it (made with ``O_EXCL``) keeps two processes from measuring one key; a lock older than
-``STALE_LOCK_SECONDS`` is taken over (its process died). A baseline left "measuring" by a dead
-process is measured again.
+beside it (made with ``O_EXCL``, naming its host and process) keeps two processes from measuring
+one key; it is taken over when its process on this host is gone, or when it is older than
+``STALE_LOCK_SECONDS`` (a process on another host sharing the data dir). A baseline left
+"measuring" by a dead process is measured again.
 
 A report graded before its anchors were complete is placed on the recorded scores and marked
 provisional (``Report.anchors``); ``rescored`` places it again once they are, a pure function of
@@ -247,9 +248,10 @@ def _locked(path: Path) -> Iterator[Callable[[], None]]:
 def _take_over_if_stale(lock: Path) -> None:
     try:
         age = time.time() - lock.stat().st_mtime
+        holder = lock.read_text().split()
     except FileNotFoundError:
         return  # released meanwhile: try again
-    if age < STALE_LOCK_SECONDS:
+    if age < STALE_LOCK_SECONDS and not _dead_here(holder):
         raise AnchorsBusy(f"another process is measuring these anchors ({lock}, "
                           f"{age:.0f}s old)")
     # Renamed aside first: of two processes taking over, only one succeeds.
@@ -259,6 +261,19 @@ def _take_over_if_stale(lock: Path) -> None:
     except FileNotFoundError:
         return
     aside.unlink(missing_ok=True)
+
+
+def _dead_here(holder: list[str]) -> bool:
+    """Whether the lock's holder was a process of this host that is gone (killed, crashed)."""
+    if len(holder) < 2 or holder[0] != socket.gethostname() or not holder[1].isdigit():
+        return False
+    try:
+        os.kill(int(holder[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 # --- measuring ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -193,6 +194,15 @@ def test_a_held_lock_keeps_a_second_process_out_and_a_stale_one_is_taken_over(
         measure(settings, assignment, scaffold, grade)
     assert grade.calls == []
 
+    # Held by a process of this host that is gone (a killed server): taken over at once.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    lock.write_text(f"{socket.gethostname()} {gone} 0\n")
+    assert measure(settings, assignment, scaffold, grade).complete
+    assert not lock.exists()
+    path.unlink()
+
+    lock.write_text("otherhost 123 0\n")
     three_hours_ago = time.time() - 3 * 3600
     os.utime(lock, (three_hours_ago, three_hours_ago))
     assert measure(settings, assignment, scaffold, grade).complete
