@@ -3,6 +3,18 @@
 Every call crosses the agent channel, is timed on this side, and has its result checked against the
 shape ``assignment.yaml`` declares, so a hidden test never compares against a value the candidate's
 process built (a lying ``__eq__`` cannot survive JSON), and a wrong shape fails with a clear reason.
+
+Whose fault an exception is (``blames_candidate``). Trusted code (hidden tests, harnesses, the
+grader) meets two kinds of exceptions, and only one is the candidate's graded outcome:
+
+- the candidate's: their code raised, timed out, broke the protocol, or their container ended (a
+  ``sandbox.AgentError``, which ``Candidate`` raises as ``CandidateCallFailed``); their answer has
+  the wrong shape (``InvalidResult``); or hidden code asserted something about their answers (an
+  ``AssertionError``: ``assert``, ``pytest.fail`` in a test, ``numpy.testing``...).
+- everything else: a hidden test's or harness's own bug (a ``KeyError``, a ``TypeError``, a wrong
+  argument to an entry point), an error in a fixture or at collection, an assertion inside the
+  grader's own packages, the engine losing a container (``sandbox.SandboxError``). The pipeline
+  raises these as ``InfrastructureError``: retried, then shown to operators, never a zero.
 """
 
 from __future__ import annotations
@@ -10,27 +22,58 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+import sandbox
 from sandbox import AgentError, AgentSession
 
-__all__ = ["Candidate", "CandidateCallFailed", "InvalidResult", "result_schema"]
+__all__ = ["Candidate", "CandidateCallFailed", "CandidateFailure", "InvalidResult",
+           "blames_candidate", "result_schema"]
 
 _TYPE_NAMES = {"string", "integer", "number", "boolean", "array", "object", "null"}
 
 
-class CandidateCallFailed(AssertionError):
-    """A call into the candidate's code raised, timed out, or its container ended.
-
-    An AssertionError, so a hidden test that makes the call fails (rather than errors) with this
-    message.
-    """
+class CandidateFailure(AssertionError):
+    """The candidate's failure as the grader saw it, wherever in hidden code it surfaces (a test,
+    a fixture, a harness). An AssertionError, so a hidden test that meets it fails (rather than
+    errors) with its message."""
 
 
-class InvalidResult(AssertionError):
+class CandidateCallFailed(CandidateFailure):
+    """A call into the candidate's code raised, timed out, or its container ended."""
+
+
+class InvalidResult(CandidateFailure):
     """The candidate returned a value of the wrong type or shape."""
+
+
+# Code whose own assertions are the grader's invariants, never verdicts on a candidate (the
+# assignment templates excepted: their hidden code is an author's).
+_GRADER = Path(__file__).resolve().parent
+_OWN_CODE = (_GRADER, Path(sandbox.__file__).resolve().parent)
+
+
+def _raised_in_grader(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    where = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return (any(where.is_relative_to(folder) for folder in _OWN_CODE)
+            and not where.is_relative_to(_GRADER / "templates"))
+
+
+def blames_candidate(exc: BaseException) -> bool:
+    """Whether an exception that reached trusted code is the candidate's outcome (see the module
+    docstring): their failure, or an assertion about their answers made outside the grader's own
+    packages."""
+    if isinstance(exc, (CandidateFailure, AgentError)):
+        return True
+    return isinstance(exc, AssertionError) and not _raised_in_grader(exc)
 
 
 def _validator(shape: str | Mapping[str, Any]) -> jsonschema.Draft202012Validator:
@@ -85,6 +128,7 @@ class Candidate:
         try:
             result = self._session.call(name, timeout=timeout, **arguments)
         except AgentError as exc:
+            # Only the candidate's side: the engine's (sandbox.SandboxError) passes through.
             raise CandidateCallFailed(f"{name}() failed: {exc}") from exc
         finally:
             if self._session.last_call_seconds is not None:

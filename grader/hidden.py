@@ -3,6 +3,14 @@
 Both are the author's trusted code and run in the grader's process, never in a candidate container;
 they reach the candidate only through a ``Candidate`` bound to a live serve-phase session.
 Per-test outcome, duration and message come from pytest's own ``TestReport`` objects.
+
+Whose failure it is (``grader.candidate.blames_candidate``): a test fails for the candidate when
+its body raised the candidate's failure or an assertion about their answers (``assert``,
+``pytest.fail``), or a fixture met the candidate's failure (a probe build that failed, a call that
+raised). Anything else (a test body's ``TypeError``, a fixture's ``KeyError``, a collection error,
+pytest itself stopping) is the author's code failing: ``run_suite`` raises ``HarnessError`` from
+it, as ``run_harness`` does for a harness that breaks its contract. Skips and xfails keep pytest's
+meaning.
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from grader.candidate import Candidate
+import sandbox
+from grader.candidate import Candidate, CandidateFailure, blames_candidate
 
 __all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "load_hidden_module", "run_harness",
            "run_suite"]
@@ -89,7 +98,9 @@ def load_hidden_module(path: Path) -> ModuleType:
 
 
 class HarnessError(Exception):
-    """A harness broke its contract (no evaluate(), undeclared or non-finite metrics)."""
+    """The assignment's hidden code failed, not the candidate: a harness broke its contract (no
+    evaluate(), undeclared or non-finite metrics), or a hidden suite's test, fixture or
+    collection raised something that is no verdict on the candidate (its ``__cause__``)."""
 
 
 class TestCaseResult(BaseModel):
@@ -110,6 +121,9 @@ class _CandidatePlugin:
         self._candidate = candidate
         self._context = context
         self.results: dict[str, TestCaseResult] = {}
+        self._raised: dict[tuple[str, str], BaseException] = {}
+        # The author's failures: what happened, and the exception when pytest kept it.
+        self.broken: list[tuple[str, BaseException | None]] = []
 
     @pytest.fixture(scope="session")
     def candidate(self) -> Candidate:
@@ -119,7 +133,29 @@ class _CandidatePlugin:
     def context(self) -> HiddenContext:
         return self._context
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        """Keep what each phase raised; pytest's own implementation still makes the report."""
+        if call.excinfo is not None:
+            self._raised[(item.nodeid, call.when)] = call.excinfo.value
+
+    def _candidates(self, report: pytest.TestReport) -> bool:
+        """Whether a failed report is the candidate's failure (else the author's)."""
+        raised = self._raised.get((report.nodeid, report.when))
+        if report.when != "call":
+            # A fixture's own assertions are the author's preconditions; only the candidate's
+            # failure as the grader saw it (a failed call or probe build) is theirs there.
+            return isinstance(raised, (CandidateFailure, sandbox.AgentError))
+        # No exception: pytest failed it on its own terms (a strict xfail that passed).
+        return (raised is None or blames_candidate(raised)
+                or isinstance(raised, pytest.fail.Exception))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and not self._candidates(report):
+            self.broken.append((f"{report.nodeid} ({report.when}): {_short_message(report)}"
+                                f"{_where(report)}", self._raised.get((report.nodeid,
+                                                                        report.when))))
+            return
         previous = self.results.get(report.nodeid)
         if report.when == "call" or report.outcome != "passed":
             if previous is not None and previous.outcome != "passed":
@@ -135,10 +171,9 @@ class _CandidatePlugin:
                 duration_seconds=round(report.duration, 4), message=message)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.results[report.nodeid or self._suite] = TestCaseResult(
-                suite=self._suite, name=report.nodeid or self._suite, outcome="error",
-                duration_seconds=0.0, message=_short_message(report))
+        if report.failed:  # collection never meets the candidate: the author's
+            self.broken.append((f"collecting {report.nodeid or self._suite}: "
+                                f"{_short_message(report)}{_where(report)}", None))
 
 
 def _short_message(report: Any) -> str:
@@ -147,10 +182,21 @@ def _short_message(report: Any) -> str:
     return text.strip()[:MESSAGE_CHARS]
 
 
+def _where(report: Any) -> str:
+    """Where the failure was raised (path:line), for an operator reading an author's error."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return f" (at {crash.path}:{crash.lineno})" if crash is not None else ""
+
+
 def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenContext
               ) -> list[TestCaseResult]:
-    """Run one hidden suite (a file or folder of pytest tests) against the candidate."""
+    """Run one hidden suite (a file or folder of pytest tests) against the candidate.
+
+    Raises ``HarnessError`` when the suite failed other than on the candidate (see the module
+    docstring); its ``__cause__`` is the first such exception pytest kept.
+    """
     plugin = _CandidatePlugin(name, candidate, context)
+    output = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="hidden-suite-") as tmp:
         # An empty ini of its own, so the grader's or the host's pytest settings never apply.
         ini = Path(tmp) / "pytest.ini"
@@ -158,11 +204,17 @@ def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenCon
         args = [str(path), "-c", str(ini), "--rootdir", str(path if path.is_dir() else path.parent),
                 "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header"]
         try:
-            with (contextlib.redirect_stdout(io.StringIO()),
-                  contextlib.redirect_stderr(io.StringIO())):
-                pytest.main(args, plugins=[plugin])
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                code = pytest.main(args, plugins=[plugin])
         finally:
             _forget_modules_under(path if path.is_dir() else path.parent)
+    if plugin.broken:
+        what, cause = plugin.broken[0]
+        more = f" (and {len(plugin.broken) - 1} more)" if len(plugin.broken) > 1 else ""
+        raise HarnessError(f"hidden suite {name}: {what}{more}") from cause
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise HarnessError(f"hidden suite {name}: pytest ended with {pytest.ExitCode(code).name}: "
+                           f"{output.getvalue()[-MESSAGE_CHARS:].strip()}")
     return list(plugin.results.values())
 
 

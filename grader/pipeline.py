@@ -1,8 +1,13 @@
 """The grading flow: intake, the build phase, serve-phase sessions for hidden suites and harnesses,
 scoring, and the report.
 
-A candidate's failure (an exception, a timeout, running out of memory) is a graded outcome with a
-reason; only a grader-side problem raises ``InfrastructureError``.
+Whose fault it is. The candidate's outcome, graded with a reason: their code raised, a timeout,
+running out of memory or any other end of their container, a wrong answer shape, and hidden tests'
+or harnesses' assertions about their answers (``grader.candidate.blames_candidate``). Everything
+else raises ``InfrastructureError`` (retried by the worker, then errored for operators, never a
+zero): any other exception in an assignment's harness or hidden tests (the author's bug), a phase
+whose sandbox outcome is ``infrastructure_error`` (the engine stopped, restarted or lost the
+container), and any ``sandbox.SandboxError``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
-from grader.candidate import Candidate, CandidateCallFailed
+from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
 from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
@@ -73,7 +78,10 @@ def grade_directory(*, assignment: Assignment, folder: Path, instance: Assignmen
     metrics are placed on them when complete, else on the recorded ones and, for a private
     instance, the report is marked provisional.
     """
-    digest = sandbox.image_digest(runner_image)
+    try:
+        digest = sandbox.image_digest(runner_image)
+    except sandbox.SandboxError as exc:
+        raise InfrastructureError(str(exc)) from exc
     if digest is None:
         raise InfrastructureError(f"the runner image {runner_image} is missing; "
                                   "run `grader sandbox build`")
@@ -155,6 +163,9 @@ class _Grading:
                                             context=self._context_for(name)))
         except (sandbox.AgentError, CandidateCallFailed) as exc:
             self.failures[name] = f"the serve phase failed: {_describe(exc)}"
+        except HarnessError as exc:  # a test, fixture or collection failed on the author's side
+            raise self.infrastructure_error or InfrastructureError(
+                f"the assignment's hidden tests are broken: {exc}") from exc
         if self.infrastructure_error is not None:
             raise self.infrastructure_error
 
@@ -171,11 +182,13 @@ class _Grading:
                                      context=self._context_for(name), metrics=metrics)
         except InfrastructureError:
             raise
-        except HarnessError as exc:
-            raise InfrastructureError(f"the assignment's harness {name} is broken: {exc}") from exc
         except Exception as exc:
-            # The harness stops on the candidate's answers (a failed call, a wrong length, ...):
-            # its metrics score zero with this reason, which reviewers see.
+            if not blames_candidate(exc):  # HarnessError, or the harness's own KeyError, ...
+                detail = exc if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+                raise InfrastructureError(f"the assignment's harness {name} is broken: {detail}"
+                                          ) from exc
+            # The harness stops on the candidate's answers (a failed call, a wrong shape, its
+            # assertion on a length): its metrics score zero with this reason, which reviewers see.
             self.failures[name] = f"the evaluation stopped: {_describe(exc)}"
             return
         finally:
@@ -262,10 +275,8 @@ class _Grading:
                                       call_timeout=self.assignment.phases.serve.call_timeout
                                       ) as session:
                 yield session
-        except sandbox.AgentError as exc:
+        except sandbox.SandboxError as exc:  # the grader's side (an AgentError is not one)
             failure = exc
-            raise
-        except sandbox.SandboxError as exc:
             raise InfrastructureError(f"the {phase} phase could not run: {exc}") from exc
         except BaseException as exc:
             failure = exc
@@ -273,6 +284,11 @@ class _Grading:
         finally:
             result = getattr(failure, "result", None) or (session.result if session else None)
             self._record(phase, result, failure)
+            if (result is not None and result.outcome is sandbox.Outcome.INFRASTRUCTURE_ERROR
+                    and not isinstance(failure, sandbox.SandboxError)):
+                # The engine lost the container, whatever else the phase met: never graded.
+                raise InfrastructureError(
+                    f"the {phase} phase could not run: {result.message}") from failure
 
     @contextmanager
     def _serve(self, phase: str, work: Path, *, data: Path | None) -> Iterator[Candidate]:
