@@ -1,8 +1,11 @@
-"""The rag_pipeline assignment: its generator, its committed public split, its labels, and that the
-reference, BM25 and the floor grade in that order through the real pipeline."""
+"""The rag_pipeline assignment: its generator, its committed public split (the demo instance), its
+labels, and that the reference, BM25 and the floor grade in that order through the real pipeline
+on a private instance. tests/assignments/test_rag_pipeline_instances.py checks that instances
+share nothing a candidate could tabulate."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -15,7 +18,7 @@ from types import ModuleType
 import pytest
 
 from grader.authoring import zip_folder
-from grader.instance import demo_instance
+from grader.instance import Instance, demo_instance
 from grader.intake import IntakeRules
 from grader.metrics.answers import contains_answer
 from grader.pipeline import grade_zip
@@ -94,6 +97,16 @@ def test_the_hidden_split_is_made_quickly(generate: ModuleType, seeds: dict[str,
     started = time.perf_counter()
     generate.hidden_questions(generate.build_knowledge_base(seeds["corpus"]), seeds)
     assert time.perf_counter() - started < 15  # about a second on an idle machine
+
+
+def test_hidden_items_are_the_harness_questions_then_the_unseen_ones(
+        generate: ModuleType, seeds: dict[str, int], hidden: list[dict]) -> None:
+    items = generate.hidden_items(seeds)
+    _, unseen = generate.unseen_split(seeds["hidden"])
+    expected = [{k: v for k, v in q.items() if k != "fact"} for q in [*hidden, *unseen]]
+    assert items == expected
+    assert all(set(item) == {"id", "question", "answer", "relevance"} for item in items)
+    json.dumps(items, allow_nan=False)  # JSON rows, as the contract says
 
 
 # --- the committed public split -------------------------------------------------------------
@@ -180,16 +193,23 @@ def test_the_unseen_corpus_shares_no_id_and_holds_every_labelled_page(
 
 @pytest.mark.docker
 @pytest.mark.timeout(600)
-def test_reference_beats_bm25_beats_floor(runner_image: str,
-                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_reference_beats_bm25_beats_floor_on_a_private_instance(
+        runner_image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where candidates are graded: a private instance (its corpus, names and figures are not the
+    demo's). The demo instance's scores are the recorded baselines, re-graded by validation."""
     assignment = load_assignment(FOLDER)
+    instance = Instance(hashlib.sha256(b"rag_pipeline ordering").digest()).prepare(
+        assignment, FOLDER, cache=tmp_path_factory.mktemp("instances"))
+    assert not instance.demo and instance.public_data is not None
+    corpus = (instance.public_data / "corpus.jsonl").read_bytes()
+    assert corpus != (DATA / "corpus.jsonl").read_bytes()
 
     def grade(name: str) -> Report:
         archive = zip_folder(FOLDER / "reference" / name,
                              tmp_path_factory.mktemp(name) / "submission.zip")
-        report = grade_zip(assignment=assignment, folder=FOLDER,
-                           instance=demo_instance(assignment, FOLDER), zip_path=archive,
-                           runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())
+        report = grade_zip(assignment=assignment, folder=FOLDER, instance=instance,
+                           zip_path=archive, runner_image=runner_image, ceiling=Limits(),
+                           intake=IntakeRules())
         assert report.status is ReportStatus.GRADED, report.message
         assert all(phase.outcome == "ok" for phase in report.phases), report.phases
         return report

@@ -1,155 +1,140 @@
-"""The knowledge base of Kestrel Works, a fictional company: products, policies, support issues.
+"""The knowledge base of a fictional software company: the parts its instances are made from.
 
-Pure data, read by ``generate.py``. Statement templates are how a page states a fact; question
-templates are how an employee asks for it, worded apart from the statements on purpose (questions
-that copy the page would make lexical matching enough). Placeholders: ``{product}``, ``{things}``
-(what the product family handles), ``{value}`` (the fact, exactly the gold answer), ``{where}``
-(the office or region a policy question is about), ``{code}`` and ``{symptom}`` (support articles).
+Pure data, read by ``generate.py``. Nothing a question names or asks for is listed here: the
+company, its product families and products, regions, offices, people, teams, settings and every
+figure are invented per instance from the parts below (syllables, word lists, wide numeric ranges),
+so the names and answers of one instance never carry over to another. What is fixed is the shape:
+the topics, the sections of each page, how a page states a fact (statement templates) and how an
+employee asks for it (question templates, worded apart from the statements on purpose: questions
+that copy the page would make lexical matching enough). Placeholders: ``{company}``,
+``{product}``, ``{things}`` (what the product family handles), ``{value}`` (the fact, exactly the
+gold answer), ``{region}`` and ``{where}`` (the region or one of its offices), ``{code}`` and
+``{symptom}`` (support articles).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-COMPANY = "Kestrel Works"
+# --- invented names -----------------------------------------------------------------------------
 
+# A word is two or three syllables (onset + vowel), the last with a coda: about 10^6 two-syllable
+# and 10^8 three-syllable words, so a name drawn for one instance is almost never drawn for another.
+ONSETS = ("b", "br", "c", "ch", "d", "dr", "f", "fr", "g", "gl", "gr", "h", "j", "k", "kr", "l",
+          "m", "n", "p", "pl", "pr", "r", "s", "sk", "sl", "st", "t", "tr", "v", "w", "z", "th",
+          "sh", "qu")
+VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ai", "ei", "ou", "ia", "y")
+CODAS = ("", "", "", "n", "r", "l", "s", "m", "nd", "rk", "st", "th", "x", "ll", "v", "k", "sh")
 
-@dataclass(frozen=True)
-class Family:
-    key: str
-    things: str  # what the family's products handle, plural
-    products: tuple[tuple[str, str], ...]  # (name, error-code prefix)
-    team: str  # the docs owner
+COMPANY_SUFFIXES = ("Works", "Systems", "Labs", "Software", "Technologies", "Group", "Digital",
+                    "Industries", "Networks", "Dynamics", "Solutions", "Interactive")
+PLACE_SUFFIXES = ("", "", "", "ford", "ton", "burg", "haven", "port", "by", "wick", "stad",
+                  "mouth", "field", "vale")
+SURNAME_SUFFIXES = ("", "", "", "", "son", "sen", "ez", "ova", "ski", "ard", "ini", "ani", "ley")
 
+# What a product family handles, and the team that owns its guides; an instance uses 8 of them.
+DOMAINS = (
+    ("messages", "Messaging Docs"), ("reports", "Analytics Docs"),
+    ("documents", "Content Docs"), ("snapshots", "Storage Docs"),
+    ("user accounts", "Identity Docs"), ("schedules", "Workplace Docs"),
+    ("invoices", "Finance Docs"), ("alerts", "Observability Docs"),
+    ("tickets", "Service Docs"), ("tasks", "Productivity Docs"),
+    ("contracts", "Legal Docs"), ("designs", "Creative Docs"),
+    ("orders", "Commerce Docs"), ("surveys", "Research Docs"),
+)
+FAMILY_COUNT = 8
+REGION_COUNT = 3  # 3 regions x 34 policy facts: enough for the dev and hidden policy questions
+OFFICES_PER_REGION = 3
 
-FAMILIES = (
-    Family("relay", "messages", (("Relay Cloud", "RLC"), ("Relay Edge", "RLE"),
-                                 ("Relay Self-Hosted", "RLS")), "Messaging Docs"),
-    Family("atlas", "reports", (("Atlas Analytics", "ATA"), ("Atlas Embedded", "ATE"),
-                                ("Atlas Studio", "ATS")), "Analytics Docs"),
-    Family("quill", "documents", (("Quill Docs", "QLD"), ("Quill Wiki", "QLW"),
-                                  ("Quill Forms", "QLF")), "Content Docs"),
-    Family("harbor", "snapshots", (("Harbor Backup", "HBB"), ("Harbor Vault", "HBV"),
-                                   ("Harbor Archive", "HBA")), "Storage Docs"),
-    Family("pylon", "user accounts", (("Pylon SSO", "PYS"), ("Pylon Directory", "PYD"),
-                                      ("Pylon Guard", "PYG")), "Identity Docs"),
-    Family("tempo", "schedules", (("Tempo Scheduler", "TMS"), ("Tempo Shifts", "TMH"),
-                                  ("Tempo Rooms", "TMR")), "Workplace Docs"),
-    Family("ledgerline", "invoices", (("Ledgerline Invoicing", "LGI"),
-                                      ("Ledgerline Payments", "LGP"),
-                                      ("Ledgerline Payroll", "LGR")), "Finance Docs"),
-    Family("signal", "alerts", (("Signal Uptime", "SGU"), ("Signal Logs", "SGL"),
-                                ("Signal Traces", "SGT")), "Observability Docs"),
+# The second word of a product's name ("<family> <edition>"); siblings draw three different ones.
+EDITIONS = (
+    "Cloud", "Edge", "Self-Hosted", "Studio", "Embedded", "Wiki", "Forms", "Vault", "Archive",
+    "Directory", "Guard", "Rooms", "Shifts", "Payments", "Payroll", "Logs", "Traces", "Uptime",
+    "Analytics", "Lite", "Mobile", "Desktop", "Server", "Connect", "Insights", "Hub", "Flow",
+    "Desk", "Sync", "Notes", "Mail", "Chat", "Portal", "Gateway", "Monitor", "Planner", "Capture",
+    "Pulse", "Beacon", "Forge", "Lens", "Bridge", "Point", "Core", "Suite", "Stream", "Signal",
+    "Atlas", "Relay", "Harbor", "Pilot", "Scout", "Ledger", "Canvas", "Compass", "Anchor",
 )
 
-
-@dataclass(frozen=True)
-class Region:
-    name: str
-    offices: tuple[str, ...]
-
-
-REGIONS = (
-    Region("Americas", ("Toronto", "Austin", "São Paulo")),
-    Region("EMEA", ("Dublin", "Lisbon", "Kraków")),
-    Region("APAC", ("Singapore", "Sydney", "Osaka")),
+# Teams an article escalates to or a restore is handled by: "[Tier 2 ]<area> <function>", or an
+# invented name with a function ("Vornak Escalations").
+TEAM_AREAS = (
+    "Platform", "Payments", "Identity", "Data", "Customer", "Integrations", "Storage", "Billing",
+    "Edge", "Workspace", "Security", "Release", "Network", "Mobile", "Search", "Messaging",
+    "Infrastructure", "Database", "API", "Compliance", "Sync", "Reporting", "Onboarding",
+    "Migration", "Desktop", "Partner", "Account", "Automation", "Backup", "Directory",
+)
+TEAM_FUNCTIONS = (
+    "Support", "Escalations", "Engineering", "Operations", "Reliability", "Response",
+    "Integrity", "Services", "Specialists", "Recovery", "Care", "Desk", "Squad", "Duty",
 )
 
-FIRST_NAMES = (
-    "Priya", "Tomás", "Hannah", "Kwame", "Ingrid", "Mateo", "Aiko", "Farah", "Declan", "Lucía",
-    "Oren", "Nadia", "Rafael", "Sigrid", "Jonah", "Amara", "Viktor", "Mei", "Callum", "Yusuf",
-    "Beatriz", "Anders", "Leila", "Rohan", "Greta", "Emeka", "Sofia", "Hamish", "Ines", "Dmitri",
-)
-LAST_NAMES = (
-    "Natarajan", "Okafor", "Lindqvist", "Brennan", "Castillo", "Haddad", "Moreau", "Takeda",
-    "Osei", "Kowalski", "Albers", "Quintero", "Fitzgerald", "Sato", "Mensah", "Novak", "Ferreira",
-    "Halvorsen", "Iyer", "Delacroix", "Whitfield", "Adeyemi", "Marchetti", "Holm", "Raines",
-    "Varga", "Nakamura", "Ebert", "Coleman", "Duarte",
-)
-TEAMS = (
-    "Tier 2 Platform Support", "Payments Escalations", "Identity Engineering", "Data Integrity",
-    "Customer Reliability", "Integrations Support", "Storage Operations", "Billing Operations",
-    "Edge Networking", "Workspace Support", "Security Response", "Release Engineering",
-)
-MAINTENANCE_WINDOWS = (
-    "Sundays from 01:00 to 03:00 UTC", "Saturdays from 22:00 to 23:30 UTC",
-    "Tuesdays from 04:00 to 05:00 UTC", "Sundays from 05:00 to 07:00 UTC",
-    "Wednesdays from 02:00 to 03:00 UTC", "Saturdays from 03:00 to 05:00 UTC",
-    "Thursdays from 23:00 to 00:30 UTC", "Mondays from 03:30 to 04:30 UTC",
-    "Fridays from 21:00 to 22:00 UTC",
-)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-
-def _nums(*values: int) -> tuple[int, ...]:
-    return values
-
-
-# name -> (format, choices). The value is the gold answer exactly as the page prints it.
-VALUE_KINDS: dict[str, tuple[str, tuple]] = {
-    "rate": ("{:,} requests per minute", _nums(120, 300, 450, 600, 900, 1200, 1500, 2400, 3000,
-                                             4500, 6000, 9000)),
-    "upload_mb": ("{} MB", _nums(25, 50, 100, 150, 200, 250, 500, 750, 1024)),
-    "storage_gb": ("{} GB", _nums(5, 10, 20, 25, 50, 75, 100, 200, 250, 500)),
-    "trash_days": ("{} days", _nums(7, 14, 21, 30, 45, 60, 90)),
-    "retention_days": ("{} days", _nums(30, 90, 180, 365, 400, 730, 1095)),
-    "purge_days": ("{} days", _nums(7, 14, 30, 45, 60, 90, 120)),
-    "link_hours": ("{} hours", _nums(6, 12, 24, 36, 48, 72, 96, 168)),
-    "idle_minutes": ("{} minutes", _nums(10, 15, 20, 30, 45, 60, 90, 120, 240)),
-    "lockout": ("{} failed attempts", _nums(3, 4, 5, 6, 8, 10, 12)),
-    "key_days": ("{} days", _nums(30, 60, 90, 120, 180, 270, 365)),
-    "grace_days": ("{} days", _nums(3, 5, 7, 10, 14, 21, 30)),
-    "timeout_seconds": ("{} seconds", _nums(5, 8, 10, 15, 20, 30, 45, 60)),
-    "retries": ("{} times", _nums(3, 4, 5, 6, 8, 10, 12, 15)),
-    "window_hours": ("{} hours", _nums(6, 12, 24, 36, 48, 72)),
-    "endpoints": ("{} endpoints", _nums(5, 10, 20, 25, 50, 100, 200)),
-    "trial_days": ("{} days", _nums(7, 10, 14, 21, 30, 45, 60)),
-    "seat_price": ("${}", _nums(6, 8, 9, 12, 15, 18, 22, 25, 29, 35, 49)),
-    "refund_days": ("{} days", _nums(7, 14, 15, 30, 45, 60)),
-    "net_days": ("{} days", _nums(10, 15, 20, 30, 45, 60)),
-    "uptime": ("{}%", ("99.5", "99.9", "99.95", "99.99", "99.7", "99.8", "99.0", "99.25")),
-    "sev1_minutes": ("{} minutes", _nums(15, 20, 30, 45, 60, 90)),
-    "sev2_hours": ("{} hours", _nums(2, 4, 6, 8, 12, 24)),
-    "maintenance": ("{}", MAINTENANCE_WINDOWS),
-    "backup_hours": ("{} hours", _nums(1, 2, 3, 4, 6, 8, 12, 24)),
-    "backup_days": ("{} days", _nums(7, 14, 30, 35, 60, 90, 180)),
-    "rto_hours": ("{} hours", _nums(1, 2, 4, 6, 8, 12, 24, 48)),
-    "person": ("{}", ()),  # drawn from FIRST_NAMES x LAST_NAMES
-    "team": ("{}", TEAMS),
+# name -> (format, lowest, highest, step): the value is a draw from the range, printed with the
+# format; it is the gold answer exactly as the page prints it. Ranges are wide on purpose: a figure
+# of one instance says nothing about another's. Kinds not listed are drawn by the generator:
+# person, team, setting (from the article's own parts), uptime, maintenance.
+VALUE_KINDS: dict[str, tuple[str, int, int, int]] = {
+    "rate": ("{:,} requests per minute", 60, 30000, 10),
+    "upload_mb": ("{} MB", 10, 4000, 5),
+    "storage_gb": ("{} GB", 2, 1000, 1),
+    "trash_days": ("{} days", 7, 180, 1),
+    "retention_days": ("{} days", 30, 3650, 5),
+    "purge_days": ("{} days", 7, 365, 1),
+    "link_hours": ("{} hours", 2, 336, 1),
+    "idle_minutes": ("{} minutes", 5, 480, 1),
+    "lockout": ("{} failed attempts", 3, 40, 1),
+    "key_days": ("{} days", 14, 730, 1),
+    "grace_days": ("{} days", 2, 90, 1),
+    "timeout_seconds": ("{} seconds", 3, 180, 1),
+    "retries": ("{} times", 2, 60, 1),
+    "window_hours": ("{} hours", 2, 240, 1),
+    "endpoints": ("{} endpoints", 3, 800, 1),
+    "trial_days": ("{} days", 5, 120, 1),
+    "seat_price": ("${}", 10, 250, 1),
+    "refund_days": ("{} days", 5, 180, 1),
+    "net_days": ("{} days", 7, 120, 1),
+    "sev1_minutes": ("{} minutes", 5, 180, 1),
+    "sev2_hours": ("{} hours", 1, 72, 1),
+    "backup_hours": ("{} hours", 1, 72, 1),
+    "backup_days": ("{} days", 7, 730, 1),
+    "rto_hours": ("{} hours", 1, 120, 1),
     # policies
-    "expense_days": ("{} days", _nums(14, 21, 30, 45, 60, 90)),
-    "meal_usd": ("${}", _nums(45, 50, 55, 60, 65, 70, 75, 80, 90)),
-    "hotel_usd": ("${}", _nums(140, 160, 175, 180, 200, 220, 240, 260, 300)),
-    "receipt_usd": ("${}", _nums(10, 15, 20, 25, 30, 40, 50, 75)),
-    "lead_days": ("{} days", _nums(7, 10, 14, 21, 28, 35)),
-    "stipend_usd": ("${:,}", _nums(300, 400, 500, 600, 750, 800, 1000, 1200, 1500)),
-    "monthly_usd": ("${}", _nums(25, 30, 40, 50, 60, 75, 100, 150, 200)),
-    "refresh_months": ("{} months", _nums(18, 24, 30, 36, 42, 48, 54, 60)),
-    "leave_days": ("{} days", _nums(20, 22, 23, 25, 26, 28, 30)),
-    "carry_days": ("{} days", _nums(3, 5, 8, 10, 12, 15)),
-    "notice_weeks": ("{} weeks", _nums(1, 2, 3, 4, 6, 8, 10)),
-    "parental_weeks": ("{} weeks", _nums(12, 16, 18, 20, 24, 26)),
-    "sick_days": ("{} days", _nums(2, 3, 4, 5, 6, 7, 10)),
-    "budget_usd": ("${:,}", _nums(1000, 1200, 1500, 1800, 2000, 2500, 3000, 4000)),
-    "conference_days": ("{} days", _nums(2, 3, 4, 5, 6, 8, 10)),
-    "repay_months": ("{} months", _nums(6, 9, 12, 18, 24, 36)),
-    "threshold_usd": ("${:,}", _nums(500, 1000, 2500, 5000, 7500, 10000, 15000, 25000)),
-    "quotes_usd": ("${:,}", _nums(10000, 20000, 25000, 40000, 50000, 75000, 100000)),
-    "password_chars": ("{} characters", _nums(10, 12, 14, 15, 16, 18, 20)),
-    "lock_minutes": ("{} minutes", _nums(1, 2, 3, 5, 8, 10, 15)),
-    "report_hours": ("{} hours", _nums(1, 2, 4, 8, 12, 24)),
-    "oncall_usd": ("${}", _nums(150, 200, 250, 300, 350, 400, 500)),
-    "ack_minutes": ("{} minutes", _nums(5, 10, 15, 20, 30)),
-    "oncall_weeks": ("{} weeks", _nums(1, 2, 3, 4, 5, 6)),
-    "rest_hours": ("{} hours", _nums(8, 9, 10, 11, 12, 16, 24)),
-    "gift_usd": ("${}", _nums(25, 50, 75, 100, 150, 200, 250)),
-    "register_days": ("{} days", _nums(3, 5, 7, 10, 14, 30)),
-    # support articles
-    "setting": ("{}", ()),  # from the article's own pool
-    "fix_seconds": ("{} seconds", _nums(30, 60, 90, 120, 180, 300, 600)),
-    "fix_minutes": ("{} minutes", _nums(5, 10, 15, 20, 30, 45, 60)),
-    "fix_mb": ("{} MB", _nums(64, 128, 256, 512, 1024, 2048)),
-    "fix_count": ("{}", _nums(2, 3, 4, 5, 8, 10, 16, 20, 32)),
+    "expense_days": ("{} days", 7, 180, 1),
+    "meal_usd": ("${}", 20, 300, 1),
+    "hotel_usd": ("${}", 80, 900, 5),
+    "receipt_usd": ("${}", 10, 250, 1),
+    "lead_days": ("{} days", 3, 90, 1),
+    "stipend_usd": ("${:,}", 200, 6000, 10),
+    "monthly_usd": ("${}", 10, 500, 1),
+    "refresh_months": ("{} months", 12, 84, 1),
+    "leave_days": ("{} days", 12, 45, 1),
+    "carry_days": ("{} days", 1, 25, 1),
+    "notice_weeks": ("{} weeks", 1, 20, 1),
+    "parental_weeks": ("{} weeks", 6, 60, 1),
+    "sick_days": ("{} days", 1, 20, 1),
+    "budget_usd": ("${:,}", 300, 12000, 50),
+    "conference_days": ("{} days", 1, 20, 1),
+    "repay_months": ("{} months", 3, 60, 1),
+    "threshold_usd": ("${:,}", 200, 60000, 50),
+    "quotes_usd": ("${:,}", 5000, 900000, 500),
+    "password_chars": ("{} characters", 8, 40, 1),
+    "lock_minutes": ("{} minutes", 1, 45, 1),
+    "report_hours": ("{} hours", 1, 96, 1),
+    "oncall_usd": ("${}", 50, 2000, 5),
+    "ack_minutes": ("{} minutes", 2, 90, 1),
+    "oncall_weeks": ("{} weeks", 1, 10, 1),
+    "rest_hours": ("{} hours", 6, 72, 1),
+    "gift_usd": ("${}", 10, 800, 5),
+    "register_days": ("{} days", 1, 60, 1),
+    # support articles (a bare count starts at 10: never a revision number on the same page)
+    "fix_seconds": ("{} seconds", 10, 3600, 5),
+    "fix_minutes": ("{} minutes", 2, 360, 1),
+    "fix_mb": ("{} MB", 16, 16384, 16),
+    "fix_count": ("{}", 10, 400, 1),
 }
+DRAWN_KINDS = frozenset({"person", "team", "setting", "uptime", "maintenance"})
 
 
 @dataclass(frozen=True)
@@ -1009,7 +994,9 @@ class IssueSpec:
     symptoms: tuple[str, ...]
     symptom_question: str  # how a question paraphrases the symptom
     cause: tuple[str, ...]
-    settings: tuple[str, ...]  # names of the setting that fixes it
+    # The setting that fixes it is "<head> <tail>": no head ends with another head and no tail
+    # is a word of a head, so one setting's name never contains another's.
+    settings: tuple[tuple[str, ...], tuple[str, ...]]
     value_kind: str
     fix: tuple[str, ...]  # with {setting} and {value}
 
@@ -1022,7 +1009,8 @@ ISSUES = (
         "incoming events being rejected as forged",
         ("The receiving server's clock differs from {company}'s by more than the allowed "
          "skew.",),
-        ("Clock Skew Tolerance", "Timestamp Leeway", "Signature Window"),
+        (("Clock Skew", "Timestamp", "Signature", "Replay", "Delivery Clock"),
+         ("Tolerance", "Leeway", "Window", "Margin", "Allowance")),
         "fix_seconds",
         ("Set **{setting}** to {value} in the developer settings.",
          "Raise **{setting}** to {value}, then resend a delivery.")),
@@ -1032,7 +1020,8 @@ ISSUES = (
          "Progress stays at the same percentage for a long time."),
         "the desktop client freezing halfway through syncing",
         ("A local cache grew past its size limit.",),
-        ("Local Cache Size", "Sync Buffer", "Offline Store Limit"),
+        (("Local Cache", "Sync", "Offline Store", "Disk Cache", "Sync Queue"),
+         ("Size", "Buffer", "Limit", "Quota", "Capacity", "Ceiling")),
         "fix_mb",
         ("Increase **{setting}** to {value} and restart the app.",
          "Set **{setting}** to {value}; the app resumes syncing on restart.")),
@@ -1042,7 +1031,9 @@ ISSUES = (
          "The problem affects users behind a corporate proxy."),
         "people getting logged out over and over during the day",
         ("The proxy strips the session cookie on some requests.",),
-        ("Session Binding", "Token Refresh Interval", "Cookie Renewal"),
+        (("Session Binding", "Token Refresh", "Cookie Renewal", "Session Keepalive",
+          "Proxy Session"),
+         ("Interval", "Period", "Timer", "Cadence", "Window")),
         "fix_minutes",
         ("Set **{setting}** to {value} in the admin console.",
          "Change **{setting}** to {value} so sessions renew before the proxy drops them.")),
@@ -1052,7 +1043,8 @@ ISSUES = (
          "Large exports are cut off without an error message."),
         "spreadsheet downloads that come out incomplete",
         ("The export hits the per-file row limit and drops the rest.",),
-        ("Rows Per File", "Export Chunk Size", "Split Threshold"),
+        (("Rows Per File", "Export Chunk", "Split", "File Row", "Export Batch"),
+         ("Limit", "Size", "Threshold", "Cap", "Maximum")),
         "fix_count",
         ("Set **{setting}** to {value} so the export is split into several files.",
          "Lower **{setting}** to {value} and run the export again.")),
@@ -1063,7 +1055,8 @@ ISSUES = (
          "The browser console shows {code}."),
         "SSO sign-in bouncing users straight back to the login screen",
         ("The identity provider's assertion arrives after it has already expired.",),
-        ("Assertion Lifetime", "SAML Clock Drift", "Login Grace Period"),
+        (("Assertion", "SAML Clock", "Login Grace", "Assertion Clock", "IdP Response"),
+         ("Lifetime", "Drift", "Period", "Tolerance", "Window")),
         "fix_seconds",
         ("Set **{setting}** to {value} in the SSO configuration.",
          "Increase **{setting}** to {value} on the identity settings page.")),
@@ -1073,7 +1066,8 @@ ISSUES = (
          "Duplicate {things} appear a few minutes apart."),
         "scheduled tasks firing twice",
         ("Two workers pick up the same job when the lock expires too early.",),
-        ("Job Lock Timeout", "Scheduler Lease", "Run Lock Duration"),
+        (("Job Lock", "Scheduler Lease", "Run Lock", "Worker Claim", "Task Lease"),
+         ("Timeout", "Duration", "Length", "Expiry", "Hold")),
         "fix_minutes",
         ("Set **{setting}** to {value} in the automation settings.",
          "Raise **{setting}** to {value} so a running job keeps its lock.")),
@@ -1083,7 +1077,8 @@ ISSUES = (
          "Refreshing the page does not help."),
         "dashboards showing out-of-date numbers",
         ("The cache keeps results longer than the data changes.",),
-        ("Cache Expiry", "Refresh Interval", "Result TTL"),
+        (("Result Cache", "Dashboard Refresh", "Query Cache", "Tile", "Snapshot Cache"),
+         ("TTL", "Expiry", "Interval", "Lifetime", "Timeout")),
         "fix_seconds",
         ("Set **{setting}** to {value} for the affected dashboards.",
          "Lower **{setting}** to {value} and reload the dashboard.")),
@@ -1093,7 +1088,8 @@ ISSUES = (
          "Small files upload without problems."),
         "big file uploads failing right at the end",
         ("The upload proxy buffers the whole file and runs out of memory.",),
-        ("Upload Buffer Size", "Chunked Upload Threshold", "Proxy Body Limit"),
+        (("Upload Buffer", "Chunked Upload", "Proxy Body", "Request Body", "Upload Part"),
+         ("Size", "Threshold", "Limit", "Cap", "Ceiling")),
         "fix_mb",
         ("Set **{setting}** to {value} on the upload settings page.",
          "Change **{setting}** to {value} so large files are sent in parts.")),
@@ -1103,7 +1099,9 @@ ISSUES = (
          "The errors come in bursts at the top of every hour."),
         "an integration getting too-many-requests errors every hour",
         ("Scheduled scripts all start at the same minute and exceed the rate limit.",),
-        ("Request Spread", "Batch Concurrency", "Parallel Workers"),
+        (("Request Spread", "Batch Concurrency", "Parallel Workers", "Worker Pool",
+          "Request Concurrency"),
+         ("Limit", "Cap", "Maximum", "Setting", "Level")),
         "fix_count",
         ("Set **{setting}** to {value} in the integration's configuration.",
          "Reduce **{setting}** to {value} so requests are spread out.")),
@@ -1113,7 +1111,8 @@ ISSUES = (
          "In-app notifications are on time."),
         "notification emails showing up very late",
         ("Digest batching holds emails back to group them.",),
-        ("Digest Delay", "Notification Batch Window", "Email Hold Time"),
+        (("Digest", "Notification Batch", "Email Hold", "Mail Queue", "Digest Batching"),
+         ("Delay", "Window", "Time", "Interval", "Period")),
         "fix_minutes",
         ("Set **{setting}** to {value} in the notification settings.",
          "Lower **{setting}** to {value} so emails are sent sooner.")),

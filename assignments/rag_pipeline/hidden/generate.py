@@ -1,12 +1,21 @@
-"""Deterministic generator of the Kestrel Works knowledge base and its questions.
+"""Deterministic generator of a fictional company's knowledge base and its questions, per instance.
 
-    python assignments/rag_pipeline/hidden/generate.py    # rewrites candidate/data/ from the seeds
+    python assignments/rag_pipeline/hidden/generate.py    # rewrites candidate/data/ (demo seeds)
 
-Three seeds, all in ``assignment.yaml``: ``corpus`` makes the pages (public: candidates index them),
-``dev`` picks and words the public dev questions, ``hidden`` picks and words the test questions.
-A deployment may override ``hidden`` privately; the hidden questions are only ever made in memory
-by the harness (``hidden_questions``) and never written into the bundle. They never reuse a fact
-that a dev question asks about.
+Three seeds, named in ``assignment.yaml``; a deployment derives all three from its instance secret,
+and the published values make the demo instance (this repository's tests and committed data).
+``corpus`` invents the company and makes its pages (public: candidates index them), ``dev`` picks
+and words the public dev questions, ``hidden`` picks and words the test questions. The grader calls
+``public_files(seeds)`` for the instance's public data and ``hidden_items(seeds)`` for its hidden
+split as graded; the harnesses make the hidden questions in memory (``hidden_questions``), never on
+disk, and never about a fact that a dev question asks about.
+
+Nothing a question names or asks for is fixed by this code: the company, its product families and
+products, regions, offices, people and teams are invented per corpus seed from syllables and word
+lists (``catalogue.py``), every figure is a draw from a wide range, error codes and page ids are
+random, and so is how many revisions a page has and which number is current. A table of question
+wordings and answers built from this code under any number of seeds therefore finds nothing on
+another instance. What stays public is the shape: topics, page layouts and the question grammar.
 
 What makes retrieval hard here, on purpose: pages are long and multi-section (the fact is often
 past the first 256 word pieces), sibling products have near-identical pages with different
@@ -21,11 +30,14 @@ which others were made, and the same seeds give the same bytes on every platform
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.util
 import json
 import random
+import re
+import string
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,13 +69,14 @@ def load_module(path: Path, name: str):
 
 C = load_module(Path(__file__).with_name("catalogue.py"), "rag_pipeline_catalogue")
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEV_QUESTIONS = 100
 HIDDEN_QUESTIONS = 300
 UNSEEN_QUESTIONS = 6
 UNSEEN_PAGES = 45  # the pages those questions label, then distractors
 # Share of questions per kind of fact, in order: product guides, policies, support articles.
 QUESTION_MIX = (("guide", 0.55), ("policy", 0.25), ("issue", 0.20))
+SEED_NAMES = ("corpus", "dev", "hidden")
 
 
 def _rng(*parts: object) -> random.Random:
@@ -89,40 +102,165 @@ class Fact:
     relevance: dict[str, int]  # page key -> label
 
 
-@dataclass
-class KnowledgeBase:
-    pages: list[Page]
-    facts: list[Fact]
-    by_key: dict[str, Page] = field(default_factory=dict)
+# --- invented names -------------------------------------------------------------------------
 
-    def rows(self) -> list[dict[str, str]]:
-        return [{"id": p.id, "title": p.title, "text": p.text} for p in self.pages]
+@dataclass(frozen=True)
+class Family:
+    slot: int  # its place among the instance's families: a stable internal key
+    name: str  # invented: every product of the family is "<name> <edition>"
+    things: str  # what the family's products handle, plural
+    team: str  # the docs owner
+    products: tuple[tuple[str, str], ...]  # (name, error-code prefix)
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    offices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Names:
+    company: str
+    families: tuple[Family, ...]
+    regions: tuple[Region, ...]
+
+
+def _catalogue_words() -> frozenset[str]:
+    """Every lower-case word of the catalogue: an invented name is never one of them."""
+    words: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            words.update(re.findall(r"[a-z]+", value.lower()))
+        elif isinstance(value, tuple | list | frozenset):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            walk(tuple(value))
+            walk(tuple(value.values()))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            walk(tuple(getattr(value, f.name) for f in dataclasses.fields(value)))
+
+    walk(tuple(value for name, value in vars(C).items() if name.isupper()))
+    return frozenset(words)
+
+
+RESERVED_WORDS = _catalogue_words()
+
+
+def _syllables(rng: random.Random, count: int) -> str:
+    return "".join(rng.choice(C.ONSETS) + rng.choice(C.VOWELS) for _ in range(count)) \
+        + rng.choice(C.CODAS)
+
+
+def _invented(rng: random.Random, taken: set[str], *, syllables: Sequence[int] = (2, 3),
+              suffixes: Sequence[str] = ("",)) -> str:
+    """A new capitalised word, unlike any word of the catalogue or already in ``taken``."""
+    while True:
+        word = (_syllables(rng, rng.choice(syllables)) + rng.choice(suffixes)).capitalize()
+        if word.lower() not in taken and word.lower() not in RESERVED_WORDS:
+            taken.add(word.lower())
+            return word
+
+
+def invent_names(seed: int) -> Names:
+    """The company, its product families with their products and error-code prefixes, and its
+    regions with their offices, all invented from ``seed``."""
+    rng = _rng(seed, "names")
+    taken: set[str] = set()
+    company = f"{_invented(rng, taken)} {rng.choice(C.COMPANY_SUFFIXES)}"
+    prefixes: set[str] = set()
+    families = []
+    for slot, (things, team) in enumerate(rng.sample(C.DOMAINS, k=C.FAMILY_COUNT)):
+        name = _invented(rng, taken)
+        products = []
+        for edition in rng.sample(C.EDITIONS, k=3):
+            prefix = ""
+            while not prefix or prefix in prefixes:
+                prefix = name[0] + "".join(rng.choice(string.ascii_uppercase) for _ in range(2))
+            prefixes.add(prefix)
+            products.append((f"{name} {edition}", prefix))
+        families.append(Family(slot, name, things, team, tuple(products)))
+    regions = tuple(
+        Region(_invented(rng, taken),
+               tuple(_invented(rng, taken, syllables=(2,), suffixes=C.PLACE_SUFFIXES)
+                     for _ in range(C.OFFICES_PER_REGION)))
+        for _ in range(C.REGION_COUNT))
+    return Names(company, tuple(families), regions)
 
 
 # --- values ---------------------------------------------------------------------------------
 
-def _format_value(kind: str, raw: object) -> str:
-    template, _ = C.VALUE_KINDS[kind]
-    return template.format(raw)
+def _person(rng: random.Random) -> str:
+    first = _syllables(rng, rng.choice((2, 2, 3))).capitalize()
+    last = (_syllables(rng, rng.choice((2, 3))) + rng.choice(C.SURNAME_SUFFIXES)).capitalize()
+    return f"{first} {last}"
 
 
-def _pool(kind: str, pool: Sequence[object] = ()) -> list[str]:
-    choices = list(pool) or list(C.VALUE_KINDS[kind][1])
-    if kind == "person" and not pool:
-        choices = [f"{a} {b}" for a in C.FIRST_NAMES for b in C.LAST_NAMES]
-    return [_format_value(kind, raw) for raw in choices]
+def _team(rng: random.Random) -> str:
+    function = rng.choice(C.TEAM_FUNCTIONS)
+    roll = rng.random()
+    if roll < 0.3:
+        return f"{_syllables(rng, 2).capitalize()} {function}"
+    area = rng.choice(C.TEAM_AREAS)
+    if roll < 0.5:
+        return f"Tier {rng.randint(2, 3)} {area} {function}"
+    return f"{area} {function}"
 
 
-def _draw_values(rng: random.Random, kind: str, count: int, pool: Sequence[object] = ()
-                 ) -> list[str]:
-    """``count`` values of a kind, all different while the pool allows it."""
-    choices = _pool(kind, pool)
-    values: list[str] = []
-    while len(values) < count:
-        batch = choices[:]
-        rng.shuffle(batch)
-        values.extend(batch[:count - len(values)])
-    return values
+def _maintenance(rng: random.Random) -> str:
+    start = rng.randrange(0, 24 * 60, 15)
+    end = (start + rng.randrange(30, 241, 15)) % (24 * 60)
+    return (f"{rng.choice(C.WEEKDAYS)}s from {start // 60:02d}:{start % 60:02d} to "
+            f"{end // 60:02d}:{end % 60:02d} UTC")
+
+
+def _value(rng: random.Random, kind: str, parts: Sequence[Sequence[str]] = ()) -> str:
+    if kind == "person":
+        return _person(rng)
+    if kind == "team":
+        return _team(rng)
+    if kind == "maintenance":
+        return _maintenance(rng)
+    if kind == "uptime":
+        return f"{rng.randrange(9850, 10000) / 100:.2f}%"
+    if kind == "setting":
+        heads, tails = parts
+        return f"{rng.choice(heads)} {rng.choice(tails)}"
+    template, low, high, step = C.VALUE_KINDS[kind]
+    return template.format(rng.randrange(low, high + 1, step))
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """SQuAD normalisation, as the answer metrics apply it."""
+    return tuple(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
+
+
+def _within(needle: tuple[str, ...], hay: tuple[str, ...]) -> bool:
+    return any(hay[i:i + len(needle)] == needle for i in range(len(hay) - len(needle) + 1))
+
+
+def _clashes(value: str, others: Iterable[str]) -> bool:
+    """Whether a page stating ``value`` would also state one of ``others``, or the reverse."""
+    words = _words(value)
+    return any(_within(words, _words(o)) or _within(_words(o), words) for o in others)
+
+
+def _draw(rng: random.Random, kind: str, avoid: Iterable[str] = (),
+          parts: Sequence[Sequence[str]] = ()) -> str:
+    """A value of ``kind`` that neither states nor is stated by any value in ``avoid``."""
+    avoid = tuple(avoid)
+    value = _value(rng, kind, parts)
+    for _ in range(200):
+        if not _clashes(value, avoid):
+            break
+        value = _value(rng, kind, parts)
+    return value
 
 
 def _assign_values(rng: random.Random, specs: Sequence[C.FactSpec], owners: Sequence[str],
@@ -136,35 +274,35 @@ def _assign_values(rng: random.Random, specs: Sequence[C.FactSpec], owners: Sequ
     last = {owner: revisions[owner] - 1 for owner in owners}
     values: dict[tuple[str, str, int], str] = {}
     for spec in specs:
-        current = _draw_values(rng, spec.kind, len(owners))
-        for owner, value in zip(owners, current, strict=True):
-            values[(spec.key, owner, last[owner])] = value
+        used: list[str] = []
+        for owner in owners:
+            used.append(_draw(rng, spec.kind, used))
+            values[(spec.key, owner, last[owner])] = used[-1]
     for owner in owners:
-        taken = {values[(spec.key, owner, last[owner])] for spec in specs}
+        taken = [values[(spec.key, owner, last[owner])] for spec in specs]
         for spec in specs:
-            used = set(taken)
+            used = list(taken)
             for revision in range(last[owner]):
-                free = [v for v in _pool(spec.kind) if v not in used]
-                value = rng.choice(free) if free else rng.choice(_pool(spec.kind))
-                values[(spec.key, owner, revision)] = value
-                used.add(value)
+                used.append(_draw(rng, spec.kind, used))
+                values[(spec.key, owner, revision)] = used[-1]
     return values
 
 
 def _per_revision(rng: random.Random, kind: str, owners: Sequence[str],
-                  revisions: Mapping[str, int], pool: Sequence[object] = ()
+                  revisions: Mapping[str, int], parts: Sequence[Sequence[str]] = ()
                   ) -> dict[tuple[str, int], str]:
-    """One value per (owner, revision): current ones differ between owners while the pool
-    allows, and an owner's archived revisions never repeat a value of its other revisions."""
-    current = _draw_values(rng, kind, len(owners), pool)
-    values = {(owner, revisions[owner] - 1): value
-              for owner, value in zip(owners, current, strict=True)}
+    """One value per (owner, revision): current ones differ between owners, and an owner's
+    archived revisions never repeat a value of its other revisions."""
+    values: dict[tuple[str, int], str] = {}
+    current: list[str] = []
     for owner in owners:
-        used = {values[(owner, revisions[owner] - 1)]}
+        current.append(_draw(rng, kind, current, parts))
+        values[(owner, revisions[owner] - 1)] = current[-1]
+    for owner in owners:
+        used = [values[(owner, revisions[owner] - 1)]]
         for revision in range(revisions[owner] - 1):
-            free = [v for v in _pool(kind, pool) if v not in used]
-            values[(owner, revision)] = rng.choice(free or _pool(kind, pool))
-            used.add(values[(owner, revision)])
+            used.append(_draw(rng, kind, used, parts))
+            values[(owner, revision)] = used[-1]
     return values
 
 
@@ -205,10 +343,6 @@ def _document(header: Sequence[tuple[str, str]], sections: Sequence[tuple[str, l
     return "\n\n".join(parts)
 
 
-def _fill(template: str, **values: str) -> str:
-    return template.format(company=C.COMPANY, **values)
-
-
 def _interleave(rng: random.Random, facts: list[str], filler: list[str]) -> list[str]:
     """Fact sentences kept in order, filler sentences around them."""
     out = list(facts)
@@ -217,30 +351,59 @@ def _interleave(rng: random.Random, facts: list[str], filler: list[str]) -> list
     return out
 
 
-# --- product guides -------------------------------------------------------------------------
+# --- assembly state -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Product:
-    family: C.Family
+    family: Family
     name: str
     prefix: str
 
 
-def _products() -> list[_Product]:
-    return [_Product(f, name, prefix) for f in C.FAMILIES for name, prefix in f.products]
+class _Builder:
+    """Pages by internal key, and what the fact labels need to know about them."""
+
+    def __init__(self, seed: int, names: Names) -> None:
+        self.seed = seed
+        self.names = names
+        self.pages: dict[str, Page] = {}
+        # ("guide", product, topic, fact) -> (spec, current value);
+        # ("policy", region, policy, fact) -> (spec, current value, ways to name the region)
+        self.fact_slots: dict[tuple, tuple] = {}
+        self.issue_facts: dict[tuple[str, str], list] = {}  # (product, issue) -> its 3 facts
+        self.on_topic: defaultdict[tuple, list[str]] = defaultdict(list)  # label-1 page keys
+        self.extra_states: defaultdict[tuple, list[str]] = defaultdict(list)  # more label-2 keys
+
+    def add(self, page: Page) -> None:
+        if page.key in self.pages:
+            raise ValueError(f"page {page.key} is made twice")
+        self.pages[page.key] = page
+
+    def fill(self, template: str, **values: str) -> str:
+        return template.format(company=self.names.company, **values)
+
+    def products(self) -> list[_Product]:
+        return [_Product(f, name, prefix) for f in self.names.families
+                for name, prefix in f.products]
+
+    def siblings(self, family: Family) -> list[_Product]:
+        return [_Product(family, name, prefix) for name, prefix in family.products]
 
 
-def _guides(seed: int, kb: _Builder) -> None:
-    for family in C.FAMILIES:
-        siblings = [_Product(family, name, prefix) for name, prefix in family.products]
+# --- product guides -------------------------------------------------------------------------
+
+def _guides(kb: _Builder) -> None:
+    seed = kb.seed
+    for family in kb.names.families:
+        siblings = kb.siblings(family)
         for topic in C.PRODUCT_TOPICS:
-            shape = _rng(seed, "guide-shape", family.key, topic.key)
+            shape = _rng(seed, "guide-shape", family.slot, topic.key)
             # The family's layout, wording and filler: shared by siblings, hence near-duplicates.
             layout = _guide_layout(shape, topic)
             revisions = {p.name: _archived_count(_rng(seed, "revisions", p.name, topic.key)) + 1
                          for p in siblings}
             specs = [fact for section in topic.sections for fact in section.facts]
-            values = _assign_values(_rng(seed, "values", family.key, topic.key), specs,
+            values = _assign_values(_rng(seed, "values", family.slot, topic.key), specs,
                                     [p.name for p in siblings], revisions)
             for product in siblings:
                 total = revisions[product.name]
@@ -254,7 +417,7 @@ def _guides(seed: int, kb: _Builder) -> None:
                               ("Topic", topic.title), ("Revision", str(number)),
                               ("Status", _status(number, first + total - 1)),
                               ("Effective", dates[index]), ("Owner", family.team)]
-                    sections = _guide_sections(layout, topic, product, tweak, current,
+                    sections = _guide_sections(kb, layout, topic, product, tweak, current,
                                                {s.key: values[(s.key, product.name, index)]
                                                 for s in specs})
                     kb.add(Page(f"guide/{product.name}/{topic.key}/{number}",
@@ -275,6 +438,7 @@ class _GuideLayout:
     extras: tuple[tuple[int, tuple[int, ...]], ...]  # (extra section, sentence indices)
     order: tuple[int, ...]  # section order: ids >= 0 topic sections, < 0 extras
     generic: tuple[int, ...]
+    interleave: int  # seeds where filler goes between the fact sentences
 
 
 def _guide_layout(rng: random.Random, topic: C.TopicSpec) -> _GuideLayout:
@@ -296,15 +460,16 @@ def _guide_layout(rng: random.Random, topic: C.TopicSpec) -> _GuideLayout:
     split = rng.randint(1, len(lead))
     order = tuple(lead[:split] + body + lead[split:])
     generic = tuple(rng.sample(range(len(C.GENERIC_FILLER)), k=3))
-    return _GuideLayout(headings, statement, filler, summary, extras, order, generic)
+    return _GuideLayout(headings, statement, filler, summary, extras, order, generic,
+                        rng.getrandbits(32))
 
 
-def _guide_sections(layout: _GuideLayout, topic: C.TopicSpec, product: _Product,
+def _guide_sections(kb: _Builder, layout: _GuideLayout, topic: C.TopicSpec, product: _Product,
                     tweak: random.Random, current: bool, values: Mapping[str, str]
                     ) -> list[tuple[str, list[str]]]:
     fmt = {"product": product.name, "things": product.family.things}
-    overview = [_fill(topic.summary[i], **fmt) for i in layout.summary]
-    overview.append(_fill(C.GENERIC_FILLER[layout.generic[0]], **fmt))
+    overview = [kb.fill(topic.summary[i], **fmt) for i in layout.summary]
+    overview.append(kb.fill(C.GENERIC_FILLER[layout.generic[0]], **fmt))
     sections: list[tuple[str, list[str]]] = [("Overview", overview)]
     for ref in layout.order:
         if ref < 0:
@@ -312,7 +477,7 @@ def _guide_sections(layout: _GuideLayout, topic: C.TopicSpec, product: _Product,
             heading, pool = C.GUIDE_EXTRA_SECTIONS[index]
             if heading == "Changes in this revision" and not current and tweak.random() < 0.5:
                 continue
-            sections.append((heading, [_fill(pool[i], **fmt) for i in sentences]))
+            sections.append((heading, [kb.fill(pool[i], **fmt) for i in sentences]))
             continue
         spec = topic.sections[ref]
         facts = []
@@ -320,18 +485,18 @@ def _guide_sections(layout: _GuideLayout, topic: C.TopicSpec, product: _Product,
             choice = layout.statement[fact.key]
             if not current and tweak.random() < 0.4:  # older revisions were worded differently
                 choice = (choice + 1) % len(fact.statements)
-            facts.append(_fill(fact.statements[choice], value=values[fact.key], **fmt))
-        filler = [_fill(spec.filler[i], **fmt) for i in layout.filler[ref]]
+            facts.append(kb.fill(fact.statements[choice], value=values[fact.key], **fmt))
+        filler = [kb.fill(spec.filler[i], **fmt) for i in layout.filler[ref]]
         if tweak.random() < 0.3:
-            filler.append(_fill(C.GENERIC_FILLER[layout.generic[1 + ref % 2]], **fmt))
-        sections.append((_fill(layout.headings[ref], **fmt),
-                         _interleave(_rng(layout.headings[ref], product.family.key), facts,
-                                     filler)))
+            filler.append(kb.fill(C.GENERIC_FILLER[layout.generic[1 + ref % 2]], **fmt))
+        sections.append((kb.fill(layout.headings[ref], **fmt),
+                         _interleave(_rng(layout.interleave, ref), facts, filler)))
     return sections
 
 
-def _howtos_and_notes(seed: int, kb: _Builder) -> None:
-    for product in _products():
+def _howtos_and_notes(kb: _Builder) -> None:
+    seed = kb.seed
+    for product in kb.products():
         fmt = {"product": product.name, "things": product.family.things}
         for topic in C.PRODUCT_TOPICS:
             rng = _rng(seed, "howto", product.name, topic.key)
@@ -339,16 +504,16 @@ def _howtos_and_notes(seed: int, kb: _Builder) -> None:
             text = _document(
                 [("Product", product.name), ("Document type", "How-to"), ("Topic", topic.title),
                  ("Status", "Current")],
-                [("Steps", [f"{n}. {_fill(s, **fmt)}" for n, s in enumerate(steps, start=1)]),
-                 ("Notes", [_fill(rng.choice(C.GENERIC_FILLER), **fmt)])])
+                [("Steps", [f"{n}. {kb.fill(s, **fmt)}" for n, s in enumerate(steps, start=1)]),
+                 ("Notes", [kb.fill(rng.choice(C.GENERIC_FILLER), **fmt)])])
             key = f"howto/{product.name}/{topic.key}"
-            kb.add(Page(key, _fill(rng.choice(topic.howto_titles), **fmt), text))
+            kb.add(Page(key, kb.fill(rng.choice(topic.howto_titles), **fmt), text))
             kb.on_topic[("guide", product.name, topic.key)].append(key)
         rng = _rng(seed, "releases", product.name)
         year_month = [(2024, m) for m in (2, 5, 8, 11)] + [(2025, m) for m in (2, 5)]
         for year, month in year_month:
             topics = rng.sample(C.PRODUCT_TOPICS, k=2)
-            items = [_fill(rng.choice(t.release_items), **fmt) for t in topics]
+            items = [kb.fill(rng.choice(t.release_items), **fmt) for t in topics]
             items.append(f"Performance improvements and bug fixes in {product.name}.")
             text = _document(
                 [("Product", product.name), ("Document type", "Release notes"),
@@ -362,8 +527,8 @@ def _howtos_and_notes(seed: int, kb: _Builder) -> None:
             day = _date(rng, dt.date(2024, 1, 1), 540)
             start = f"{rng.randrange(0, 22):02d}:{rng.choice((0, 15, 30, 45)):02d}"
             end = f"{int(start[:2]) + rng.randint(1, 2):02d}:{rng.choice((5, 20, 40)):02d}"
-            body = _fill(rng.choice(C.INCIDENT_TEMPLATES), start=start, end=end,
-                         n=str(rng.choice((7, 12, 18, 25, 35, 50, 70))), **fmt)
+            body = kb.fill(rng.choice(C.INCIDENT_TEMPLATES), start=start, end=end,
+                           n=str(rng.randrange(5, 120)), **fmt)
             text = _document([("Product", product.name), ("Document type", "Incident report"),
                               ("Date", day.isoformat()), ("Status", "Resolved")],
                              [("Summary", [body])])
@@ -371,10 +536,10 @@ def _howtos_and_notes(seed: int, kb: _Builder) -> None:
                         f"Incident report: {product.name}, {day:%d %B %Y}", text))
 
 
-def _comparisons(seed: int, kb: _Builder) -> None:
+def _comparisons(kb: _Builder) -> None:
     """One plan comparison per family: it states trial, seat price and uptime of every sibling,
     so those facts have a second page at label 2, next to its siblings' figures."""
-    for family in C.FAMILIES:
+    for family in kb.names.families:
         lines = []
         for name, _ in family.products:
             trial = kb.fact_slots[("guide", name, "billing", "trial_days")][1]
@@ -382,24 +547,23 @@ def _comparisons(seed: int, kb: _Builder) -> None:
             uptime = kb.fact_slots[("guide", name, "support", "uptime")][1]
             lines.append(f"- {name}: free trial {trial}; Standard seat {price} per user per "
                          f"month; uptime commitment {uptime}.")
-        key = f"compare/{family.key}"
-        rng = _rng(seed, "compare", family.key)
-        intro = [f"This page compares the {family.key.title()} products side by side.",
+        key = f"compare/{family.slot}"
+        rng = _rng(kb.seed, "compare", family.slot)
+        intro = [f"This page compares the {family.name} products side by side.",
                  "Figures are those of the current product guides; the guides take precedence.",
-                 rng.choice(C.GENERIC_FILLER).format(product=f"The {family.key.title()} family",
-                                                     company=C.COMPANY)]
+                 kb.fill(rng.choice(C.GENERIC_FILLER), product=f"The {family.name} family")]
         text = _document([("Document type", "Plan comparison"),
                           ("Products", ", ".join(n for n, _ in family.products)),
                           ("Status", "Current")],
                          [("Overview", intro), ("Plans", lines)])
-        kb.add(Page(key, f"{family.key.title()} plans compared", text))
+        kb.add(Page(key, f"{family.name} plans compared", text))
         for name, _ in family.products:
             for topic, fact in (("billing", "trial_days"), ("billing", "seat_price"),
                                 ("support", "uptime")):
                 kb.extra_states[("guide", name, topic, fact)].append(key)
 
 
-def _qa_threads(seed: int, kb: _Builder) -> None:
+def _qa_threads(kb: _Builder) -> None:
     """Short internal Q&A threads: on the subject, never stating the current figure."""
     openers = ("Quick question about {product}: {q}", "Customer asked me this about {product}: {q}",
                "{q} (asking for a {product} customer)")
@@ -409,15 +573,15 @@ def _qa_threads(seed: int, kb: _Builder) -> None:
                "Support should know. I've seen this come up a few times this quarter.",
                "Not sure, but the old number I remember is probably out of date now.",
                "Look at the {topic} page for {product}, not the one for the sibling product.")
-    for product in _products():
-        rng = _rng(seed, "qa", product.name)
+    for product in kb.products():
+        rng = _rng(kb.seed, "qa", product.name)
         fmt = {"product": product.name, "things": product.family.things}
         for n in range(5):
             topic = rng.choice(C.PRODUCT_TOPICS)
             fact = rng.choice([f for s in topic.sections for f in s.facts])
-            question = _fill(rng.choice(fact.questions), **fmt)
+            question = kb.fill(rng.choice(fact.questions), **fmt)
             opener = rng.choice(openers).format(product=product.name, q=question)
-            reply = _fill(rng.choice(answers), topic=topic.title.lower(), **fmt)
+            reply = kb.fill(rng.choice(answers), topic=topic.title.lower(), **fmt)
             text = _document([("Product", product.name), ("Document type", "Q&A thread"),
                               ("Status", rng.choice(("Answered", "Open")))],
                              [("Question", [opener]), ("Replies", [reply])])
@@ -428,7 +592,9 @@ def _qa_threads(seed: int, kb: _Builder) -> None:
 
 # --- policies -------------------------------------------------------------------------------
 
-def _policies(seed: int, kb: _Builder) -> None:
+def _policies(kb: _Builder) -> None:
+    seed = kb.seed
+    regions = kb.names.regions
     for policy in C.POLICIES:
         shape = _rng(seed, "policy-shape", policy.key)
         headings = [shape.choice(s.headings) for s in policy.sections]
@@ -437,12 +603,13 @@ def _policies(seed: int, kb: _Builder) -> None:
         filler = [shape.sample(s.filler, k=len(s.filler)) for s in policy.sections]
         order = list(range(len(policy.sections)))
         shape.shuffle(order)
+        interleave = shape.getrandbits(32)
         revisions = {r.name: _archived_count(_rng(seed, "policy-revisions", policy.key, r.name))
-                     + 1 for r in C.REGIONS}
+                     + 1 for r in regions}
         specs = [f for s in policy.sections for f in s.facts]
         values = _assign_values(_rng(seed, "policy-values", policy.key), specs,
-                                [r.name for r in C.REGIONS], revisions)
-        for region in C.REGIONS:
+                                [r.name for r in regions], revisions)
+        for region in regions:
             total = revisions[region.name]
             dates = _revision_dates(_rng(seed, "policy-dates", policy.key, region.name), total)
             first = _rng(seed, "policy-first", policy.key, region.name).randrange(1, 5)
@@ -457,7 +624,7 @@ def _policies(seed: int, kb: _Builder) -> None:
                           ("Status", _status(number, first + total - 1)),
                           ("Effective", dates[index]), ("Owner", "People Operations")]
                 sections = [("Purpose and scope",
-                             [_fill(s, **fmt) for s in policy.purpose]
+                             [kb.fill(s, **fmt) for s in policy.purpose]
                              + [tweak.choice(C.POLICY_FILLER)])]
                 for ref in order:
                     spec = policy.sections[ref]
@@ -466,10 +633,10 @@ def _policies(seed: int, kb: _Builder) -> None:
                         choice = statement[fact.key]
                         if not current and tweak.random() < 0.4:
                             choice = (choice + 1) % len(fact.statements)
-                        facts.append(_fill(fact.statements[choice],
-                                           value=values[(fact.key, region.name, index)], **fmt))
+                        facts.append(kb.fill(fact.statements[choice],
+                                             value=values[(fact.key, region.name, index)], **fmt))
                     sections.append((headings[ref], _interleave(
-                        _rng(policy.key, ref), facts, [_fill(s, **fmt) for s in filler[ref]])))
+                        _rng(interleave, ref), facts, [kb.fill(s, **fmt) for s in filler[ref]])))
                 sections.append(("Responsibilities", [
                     "Employees are responsible for reading and following this policy.",
                     "Managers make sure their teams know where to find it.",
@@ -488,18 +655,19 @@ def _policies(seed: int, kb: _Builder) -> None:
 
 # --- support articles -----------------------------------------------------------------------
 
-def _issues(seed: int, kb: _Builder) -> None:
+def _issues(kb: _Builder) -> None:
+    seed = kb.seed
     used_codes: set[str] = set()
-    for family in C.FAMILIES:
-        chosen = _rng(seed, "issues", family.key).sample(C.ISSUES, k=8)
+    for family in kb.names.families:
+        chosen = _rng(seed, "issues", family.slot).sample(C.ISSUES, k=8)
         for issue in chosen:
-            shape = _rng(seed, "issue-shape", family.key, issue.key)
+            shape = _rng(seed, "issue-shape", family.slot, issue.key)
             fix = shape.randrange(len(issue.fix))
             esc = shape.randrange(len(C.ISSUE_ESCALATION))
-            siblings = [_Product(family, name, prefix) for name, prefix in family.products]
+            siblings = kb.siblings(family)
             revisions = {p.name: 1 + (_rng(seed, "issue-revisions", p.name, issue.key).random()
                                       < 0.3) for p in siblings}
-            vrng = _rng(seed, "issue-values", family.key, issue.key)
+            vrng = _rng(seed, "issue-values", family.slot, issue.key)
             owners = [p.name for p in siblings]
             values = _per_revision(vrng, issue.value_kind, owners, revisions)
             settings = _per_revision(vrng, "setting", owners, revisions, issue.settings)
@@ -522,17 +690,17 @@ def _issues(seed: int, kb: _Builder) -> None:
                               ("Status", _status(index + 1, total)),
                               ("Last reviewed", dates[index])]
                     sections = [
-                        ("Symptoms", [_fill(s, **fmt) for s in issue.symptoms]),
-                        ("Cause", [_fill(s, **fmt) for s in issue.cause]),
+                        ("Symptoms", [kb.fill(s, **fmt) for s in issue.symptoms]),
+                        ("Cause", [kb.fill(s, **fmt) for s in issue.cause]),
                         ("Resolution", [
-                            _fill(tweak.choice(C.ISSUE_FILLER), **fmt),
-                            _fill(issue.fix[fix], setting=settings[slot], value=values[slot],
-                                  **fmt)]),
-                        ("Escalation", [_fill(C.ISSUE_ESCALATION[esc], value=teams[slot],
-                                              **fmt)]),
+                            kb.fill(tweak.choice(C.ISSUE_FILLER), **fmt),
+                            kb.fill(issue.fix[fix], setting=settings[slot], value=values[slot],
+                                    **fmt)]),
+                        ("Escalation", [kb.fill(C.ISSUE_ESCALATION[esc], value=teams[slot],
+                                                **fmt)]),
                     ]
                     kb.add(Page(f"issue/{product.name}/{issue.key}/{index + 1}",
-                                f"{product.name}: " + _fill(issue.title, **fmt),
+                                f"{product.name}: " + kb.fill(issue.title, **fmt),
                                 _document(header, sections)))
                 last = (product.name, total - 1)
                 symptom = (issue.symptom_question,)
@@ -545,39 +713,29 @@ def _issues(seed: int, kb: _Builder) -> None:
                 ]
 
 
-# --- assembly -------------------------------------------------------------------------------
+# --- facts and their labels -----------------------------------------------------------------
 
-class _Builder:
-    """Pages by internal key, and what the fact labels need to know about them."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, Page] = {}
-        # ("guide", product, topic, fact) -> (spec, current value);
-        # ("policy", region, policy, fact) -> (spec, current value, ways to name the region)
-        self.fact_slots: dict[tuple, tuple] = {}
-        self.issue_facts: dict[tuple[str, str], list] = {}  # (product, issue) -> its 3 facts
-        self.on_topic: defaultdict[tuple, list[str]] = defaultdict(list)  # label-1 page keys
-        self.extra_states: defaultdict[tuple, list[str]] = defaultdict(list)  # more label-2 keys
-
-    def add(self, page: Page) -> None:
-        if page.key in self.pages:
-            raise ValueError(f"page {page.key} is made twice")
-        self.pages[page.key] = page
-
-
-def _revisions_of(pages: Mapping[str, Page], prefix: str) -> list[str]:
-    return sorted((k for k in pages if k.rsplit("/", 1)[0] == prefix),
-                  key=lambda k: int(k.rsplit("/", 1)[1]))
+def _revision_index(pages: Mapping[str, Page]) -> dict[str, list[str]]:
+    """Page keys by the key of their document ("guide/<product>/<topic>"), oldest first."""
+    index: defaultdict[str, list[str]] = defaultdict(list)
+    for key in pages:
+        prefix, _, number = key.rpartition("/")
+        if number.isdigit():
+            index[prefix].append(key)
+    return {prefix: sorted(keys, key=lambda k: int(k.rsplit("/", 1)[1]))
+            for prefix, keys in index.items()}
 
 
 def _guide_facts(kb: _Builder) -> list[Fact]:
     facts = []
+    revisions_of = _revision_index(kb.pages)
+    products = {p.name: p for p in kb.products()}
     for (kind, name, topic, key), slot in kb.fact_slots.items():
         if kind != "guide":
             continue
         spec, answer = slot
-        product = next(p for p in _products() if p.name == name)
-        revisions = _revisions_of(kb.pages, f"guide/{name}/{topic}")
+        product = products[name]
+        revisions = revisions_of[f"guide/{name}/{topic}"]
         labels = {revisions[-1]: 2}
         for page in kb.extra_states[(kind, name, topic, key)]:
             labels[page] = 2
@@ -585,7 +743,7 @@ def _guide_facts(kb: _Builder) -> list[Fact]:
             labels[page] = 1
         for sibling, _ in product.family.products:
             if sibling != name:
-                labels.setdefault(_revisions_of(kb.pages, f"guide/{sibling}/{topic}")[-1], 1)
+                labels.setdefault(revisions_of[f"guide/{sibling}/{topic}"][-1], 1)
         for page in kb.on_topic[(kind, name, topic)]:
             labels.setdefault(page, 1)
         slots = {"product": (name,), "things": (product.family.things,)}
@@ -596,15 +754,16 @@ def _guide_facts(kb: _Builder) -> list[Fact]:
 
 def _policy_facts(kb: _Builder) -> list[Fact]:
     facts = []
+    revisions_of = _revision_index(kb.pages)
     for (kind, region, policy, key), slot in kb.fact_slots.items():
         if kind != "policy":
             continue
         spec, answer, wheres = slot
-        revisions = _revisions_of(kb.pages, f"policy/{policy}/{region}")
+        revisions = revisions_of[f"policy/{policy}/{region}"]
         labels = {revisions[-1]: 2, **{page: 1 for page in revisions[:-1]}}
-        for other in C.REGIONS:
+        for other in kb.names.regions:
             if other.name != region:
-                labels[_revisions_of(kb.pages, f"policy/{policy}/{other.name}")[-1]] = 1
+                labels[revisions_of[f"policy/{policy}/{other.name}"][-1]] = 1
         facts.append(Fact(f"policy:{region}:{policy}:{key}", "policy", answer, spec.questions,
                           {"where": wheres}, labels))
     return facts
@@ -612,13 +771,14 @@ def _policy_facts(kb: _Builder) -> list[Fact]:
 
 def _issue_facts(kb: _Builder) -> list[Fact]:
     facts = []
-    products = {p.name: p for p in _products()}
+    revisions_of = _revision_index(kb.pages)
+    products = {p.name: p for p in kb.products()}
     for (name, issue), entries in kb.issue_facts.items():
         product = products[name]
-        revisions = _revisions_of(kb.pages, f"issue/{name}/{issue}")
+        revisions = revisions_of[f"issue/{name}/{issue}"]
         labels = {revisions[-1]: 2, **{page: 1 for page in revisions[:-1]}}
         for sibling, _ in product.family.products:
-            others = _revisions_of(kb.pages, f"issue/{sibling}/{issue}")
+            others = revisions_of.get(f"issue/{sibling}/{issue}", [])
             if sibling != name and others:
                 labels[others[-1]] = 1
         for part, answer, templates, slots in entries:
@@ -627,15 +787,28 @@ def _issue_facts(kb: _Builder) -> list[Fact]:
     return facts
 
 
+# --- the knowledge base ---------------------------------------------------------------------
+
+@dataclass
+class KnowledgeBase:
+    names: Names
+    pages: list[Page]
+    facts: list[Fact]
+    by_key: dict[str, Page] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, str]]:
+        return [{"id": p.id, "title": p.title, "text": p.text} for p in self.pages]
+
+
 def build_knowledge_base(seed: int) -> KnowledgeBase:
     """Every page and every fact of the corpus made from ``seed``; ids are opaque and stable."""
-    kb = _Builder()
-    _guides(seed, kb)
-    _comparisons(seed, kb)
-    _howtos_and_notes(seed, kb)
-    _qa_threads(seed, kb)
-    _policies(seed, kb)
-    _issues(seed, kb)
+    kb = _Builder(seed, invent_names(seed))
+    _guides(kb)
+    _comparisons(kb)
+    _howtos_and_notes(kb)
+    _qa_threads(kb)
+    _policies(kb)
+    _issues(kb)
     keys = sorted(kb.pages)
     numbers = _rng(seed, "ids").sample(range(10000, 100000), k=len(keys))
     for key, number in zip(keys, numbers, strict=True):
@@ -644,14 +817,15 @@ def build_knowledge_base(seed: int) -> KnowledgeBase:
     facts = _guide_facts(kb) + _policy_facts(kb) + _issue_facts(kb)
     for fact in facts:
         fact.relevance = {kb.pages[k].id: label for k, label in fact.relevance.items()}
-    return KnowledgeBase(pages, facts, {p.key: p for p in pages})
+    return KnowledgeBase(kb.names, pages, facts, {p.key: p for p in pages})
 
 
 # --- questions ------------------------------------------------------------------------------
 
-def _word(template: str, slots: Mapping[str, Sequence[str]], rng: random.Random) -> str:
+def _word(template: str, slots: Mapping[str, Sequence[str]], company: str,
+          rng: random.Random) -> str:
     chosen = {name: rng.choice(list(options)) for name, options in slots.items()}
-    text = template.format(company=C.COMPANY, **chosen)
+    text = template.format(company=company, **chosen)
     roll = rng.random()
     if roll < 0.12:  # people type questions in a hurry, too
         text = text.rstrip("?").lower()
@@ -678,7 +852,7 @@ def make_questions(kb: KnowledgeBase, seed: int, count: int, *, prefix: str,
     rng.shuffle(picked)
     questions = []
     for number, fact in enumerate(picked, start=1):
-        text = _word(rng.choice(fact.templates), fact.slots, rng)
+        text = _word(rng.choice(fact.templates), fact.slots, kb.names.company, rng)
         relevance = dict(sorted(fact.relevance.items(), key=lambda kv: (-kv[1], kv[0])))
         questions.append({"id": f"{prefix}-{number:03d}", "question": text,
                           "answer": fact.answer, "relevance": relevance, "fact": fact.key})
@@ -700,7 +874,8 @@ def unseen_split(seed: int) -> tuple[list[dict[str, str]], list[dict]]:
     """A small corpus no candidate has seen, and questions about it, for the hidden test that
     builds a submission again on it: the pages its questions label, distractors up to
     ``UNSEEN_PAGES`` (fewer than the largest k the tests ask for), and ids of another form, so
-    nothing learnt from or hard-coded for the public corpus carries over."""
+    nothing learnt from or hard-coded for the public corpus carries over. Its company, names
+    and figures are invented from ``seed`` too, so they are not the public corpus' either."""
     kb = build_knowledge_base(seed)
     keep: set[str] = set()
     questions = []
@@ -721,21 +896,34 @@ def unseen_split(seed: int) -> tuple[list[dict[str, str]], list[dict]]:
     return rows, questions
 
 
-# --- files ----------------------------------------------------------------------------------
+# --- the instance contract ------------------------------------------------------------------
 
 def jsonl_bytes(rows: Iterable[Mapping]) -> bytes:
     return b"".join(json.dumps(row, ensure_ascii=False, sort_keys=False).encode() + b"\n"
                     for row in rows)
 
 
+def _public_row(question: Mapping) -> dict:
+    return {k: v for k, v in question.items() if k != "fact"}
+
+
 def public_files(seeds: Mapping[str, int]) -> dict[str, bytes]:
     """The public split as the bundle ships it: ``corpus.jsonl`` and ``dev_questions.jsonl``."""
     kb = build_knowledge_base(seeds["corpus"])
-    dev = [{k: v for k, v in q.items() if k != "fact"} for q in dev_questions(kb, seeds)]
+    dev = [_public_row(q) for q in dev_questions(kb, seeds)]
     return {"corpus.jsonl": jsonl_bytes(kb.rows()), "dev_questions.jsonl": jsonl_bytes(dev)}
 
 
+def hidden_items(seeds: Mapping[str, int]) -> list[dict]:
+    """The hidden split as graded: the harnesses' test questions, then the behaviour tests'
+    unseen-corpus questions, each ``{id, question, answer, relevance}`` like a dev row."""
+    kb = build_knowledge_base(seeds["corpus"])
+    _, unseen = unseen_split(seeds["hidden"])
+    return [_public_row(q) for q in [*hidden_questions(kb, seeds), *unseen]]
+
+
 def assignment_seeds(folder: Path) -> dict[str, int]:
+    """The published seeds of ``assignment.yaml``: the demo instance's."""
     import yaml
 
     spec = yaml.safe_load((folder / "assignment.yaml").read_text(encoding="utf-8"))

@@ -4,25 +4,24 @@ Trusted code, run by the grader with the live `candidate` (every call crosses th
 boundary and its result is checked against the shape assignment.yaml declares).
 """
 
-import json
 import tempfile
 from pathlib import Path
 
 import pytest
 
+# Worded like the instance's questions, without its names (those differ in every instance).
 QUESTIONS = (
-    "How long does Relay Edge keep deleted messages before they are gone for good?",
-    "who approves international trips for the Lisbon office",
-    "Quill Forms customers see signature verification failures; which setting fixes it?",
+    "How long are deleted items kept in the trash before they are gone for good?",
+    "who approves international trips for the regional office",
+    "Customers see webhook signature verification failures; which setting fixes it?",
 )
 NON_ASCII = "Política de reembolso para São Paulo — ¿cuántos días? 東京 Kraków ✈️ naïve café"
 
 
 @pytest.fixture(scope="module")
 def corpus(context):
-    path = context.hidden_dir.parent / "candidate" / "data" / "corpus.jsonl"
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    """The corpus the submission was built on: the instance's public data, made again here."""
+    return context.load_module("generate").build_knowledge_base(context.seed("corpus")).rows()
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ SECONDARY_TYPES = {"q&a thread": 0.7, "how-to": 0.85, "release notes": 0.85,
 CODE_MATCH = 2.0
 K1, B = 1.2, 0.75
 MAX_CHUNK_WORDS = 120
+COMMON_NAME_PAGES = 20  # a name on this many pages is the company's, not a person's or a team's
 STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how",
     "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so",
@@ -138,6 +139,7 @@ def index(corpus_path: str, work_dir: str) -> None:
                 owners.append(number)
                 headings.append(heading)
     vectors = _encode(chunks)
+    common = _common_names(pages)
 
     # BM25 weights per (term, chunk), precomputed so a query is a sum of a few sparse rows.
     counts = [Counter(_tokens(c)) for c in chunks]
@@ -158,7 +160,19 @@ def index(corpus_path: str, work_dir: str) -> None:
              terms=terms[order], chunks=where[order], weights=weight[order].astype(np.float32),
              starts=np.searchsorted(terms[order], np.arange(len(vocabulary) + 1)))
     with open(os.path.join(work_dir, "pages.json"), "w", encoding="utf-8") as f:
-        json.dump({"pages": pages, "vocabulary": vocabulary, "headings": headings}, f)
+        json.dump({"pages": pages, "vocabulary": vocabulary, "headings": headings,
+                   "common_names": common}, f)
+
+
+def _common_names(pages):
+    """Capitalised names found on many pages (the company's, in practice): never an answer."""
+    seen = Counter()
+    for page in pages:
+        names = set()
+        for _, body in page["sections"]:
+            names.update(re.findall(_PATTERNS["name"], re.sub(r"\*\*[^*]+\*\*", "", body)))
+        seen.update(names)
+    return sorted(name for name, count in seen.items() if count >= COMMON_NAME_PAGES)
 
 
 # --- serve ----------------------------------------------------------------------------------
@@ -331,7 +345,8 @@ def _spans(sentence):
                     words = words[1:]
                 span = " ".join(words)
                 if len(words) < 2 or any(span.lower() in p or p in span.lower()
-                                         for p in _state["products"]) or "Kestrel" in span:
+                                         for p in _state["products"]) \
+                        or any(c in span or span in c for c in _state["common_names"]):
                     continue
             found.append((kind, span))
     return found

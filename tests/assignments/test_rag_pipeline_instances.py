@@ -1,0 +1,298 @@
+"""rag_pipeline per instance: what its hidden questions ask derives from the instance's seeds, so
+everything the public generator says under other seeds is worth nothing on a private instance.
+
+In process, no Docker. The private instances are random 63-bit seeds made here (as
+grader.instance derives them from a secret), never the published ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from grader.metrics.answers import citation_support, token_f1
+from grader.metrics.retrieval import mrr_at_k, ndcg_at_k, recall_at_k
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "rag_pipeline"
+GENERATOR = FOLDER / "hidden" / "generate.py"
+K = 10
+STATES_THE_FACT = 2
+TABLE_SEEDS = 20  # instances the attacker tabulates, besides the published one
+TOLERANCE = 0.005  # what the attack may score above BM25 on a metric: rounding, nothing more
+METRICS = ("recall_at_10", "ndcg_at_10", "mrr_at_10", "token_f1", "citation_support")
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generate() -> Iterator[ModuleType]:
+    name = "_rag_pipeline_generate_instances"
+    yield _load(GENERATOR, name)
+    del sys.modules[name]
+
+
+def instance_seeds(rng: random.Random, names: tuple[str, ...]) -> dict[str, int]:
+    """An instance's seeds as grader.instance makes them: one 63-bit integer per name."""
+    return {name: rng.getrandbits(63) for name in names}
+
+
+@pytest.fixture(scope="module")
+def published(generate: ModuleType) -> dict[str, int]:
+    return generate.assignment_seeds(FOLDER)
+
+
+@pytest.fixture(scope="module")
+def private(generate: ModuleType, published: dict[str, int]) -> dict[str, int]:
+    seeds = instance_seeds(random.Random(0x13_1337), generate.SEED_NAMES)
+    assert not set(seeds.values()) & set(published.values())
+    return seeds
+
+
+# --- the attack -----------------------------------------------------------------------------
+
+def wordings(fact, company: str) -> Iterator[str]:
+    """Every wording the generator can give a question about ``fact`` (see ``_word``)."""
+    names = list(fact.slots)
+    for template in fact.templates:
+        for chosen in itertools.product(*(fact.slots[n] for n in names)):
+            text = template.format(company=company, **dict(zip(names, chosen, strict=True)))
+            stripped = text.rstrip("?")
+            yield text[0].upper() + text[1:]
+            yield stripped[0].upper() + stripped[1:]
+            yield stripped.lower()
+
+
+def tabulate(generate: ModuleType, instances: list[Mapping[str, int]]
+             ) -> dict[str, tuple[list[str], str]]:
+    """question -> (its labelled pages, best first; its gold answer), for every question the
+    public generator can word about every fact of each instance's corpus, the first instance's
+    entry kept where two instances word a question alike."""
+    table: dict[str, tuple[list[str], str]] = {}
+    for seeds in instances:
+        kb = generate.build_knowledge_base(seeds["corpus"])
+        for fact in kb.facts:
+            pages = sorted(fact.relevance, key=lambda page: -fact.relevance[page])
+            for text in wordings(fact, kb.names.company):
+                table.setdefault(text, (pages, fact.answer))  # the first instance's wins
+    return table
+
+
+def bm25_on(generate: ModuleType, kb, folder: Path) -> ModuleType:
+    """The repository's plain baseline (reference/bm25), built on ``kb`` in this process."""
+    bm25 = _load(FOLDER / "reference" / "bm25" / "solution.py", f"_rag_bm25_{id(kb)}")
+    corpus = folder / "corpus.jsonl"
+    corpus.write_bytes(generate.jsonl_bytes(kb.rows()))
+    bm25.index(str(corpus), str(folder))
+    bm25.load(str(folder))
+    return bm25
+
+
+def scores(questions: list[dict], kb, respond) -> dict[str, float]:
+    """The harnesses' metrics (hidden/retrieval.py, hidden/answers.py) of ``respond(question)
+    -> (ranking, {"answer", "citations"})`` on ``questions``."""
+    passages = {page.id: f"{page.title}\n{page.text}" for page in kb.pages}
+    run, f1, support = {}, 0.0, 0.0
+    for question in questions:
+        ranking, result = respond(question["question"])
+        run[question["id"]] = ranking
+        f1 += token_f1(result["answer"], question["answer"])
+        support += citation_support(result["citations"], question["answer"], passages)
+    qrels = {q["id"]: q["relevance"] for q in questions}
+    return {
+        "recall_at_10": recall_at_k(qrels, run, K, min_relevance=STATES_THE_FACT),
+        "ndcg_at_10": ndcg_at_k(qrels, run, K),
+        "mrr_at_10": mrr_at_k(qrels, run, K, min_relevance=STATES_THE_FACT),
+        "token_f1": f1 / len(questions),
+        "citation_support": support / len(questions),
+    }
+
+
+def attack_and_baseline(generate: ModuleType, table: Mapping[str, tuple[list[str], str]],
+                        seeds: Mapping[str, int], folder: Path
+                        ) -> tuple[dict[str, float], dict[str, float], int]:
+    """Scores of the lookup attack and of plain BM25 on the instance ``seeds``, and how many of
+    its hidden questions the table knew. The attack answers a known question from the table
+    (its pages that are in this corpus first, then BM25's) and any other one as BM25 does."""
+    kb = generate.build_knowledge_base(seeds["corpus"])
+    questions = generate.hidden_questions(kb, seeds)
+    bm25 = bm25_on(generate, kb, folder)
+    ids = {page.id for page in kb.pages}
+
+    def baseline(question: str) -> tuple[list[str], dict]:
+        return bm25.search(question, K), bm25.answer(question)
+
+    def attack(question: str) -> tuple[list[str], dict]:
+        ranking, result = baseline(question)
+        if question not in table:
+            return ranking, result
+        pages, answer = table[question]
+        known = [page for page in pages if page in ids]
+        return (list(dict.fromkeys(known + ranking))[:K],
+                {"answer": answer, "citations": known[:1] or result["citations"]})
+
+    hits = sum(q["question"] in table for q in questions)
+    return scores(questions, kb, attack), scores(questions, kb, baseline), hits
+
+
+def test_a_table_of_everything_the_public_generator_says_buys_nothing_on_a_private_instance(
+        generate: ModuleType, published: dict[str, int], private: dict[str, int],
+        tmp_path: Path) -> None:
+    rng = random.Random(0xA77AC4)
+    instances = [published, *(instance_seeds(rng, generate.SEED_NAMES)
+                              for _ in range(TABLE_SEEDS))]
+    table = tabulate(generate, instances)
+    # The table is the real thing: every hidden question of the published instance is in it,
+    # with its gold answer (a lookup scores 1.000 there, as it did under any hidden seed before).
+    demo = generate.hidden_questions(generate.build_knowledge_base(published["corpus"]),
+                                     published)
+    assert all(table[q["question"]][1] == q["answer"] for q in demo)
+    assert len(table) > TABLE_SEEDS * 10_000
+
+    attack, baseline, hits = attack_and_baseline(generate, table, private, tmp_path)
+    print(f"\n{len(table):,} wordings tabulated; {hits} of {generate.HIDDEN_QUESTIONS} hidden "
+          f"questions known\nattack {_fmt(attack)}\nbm25   {_fmt(baseline)}")
+    assert hits <= generate.HIDDEN_QUESTIONS // 100
+    better = {m: (attack[m], baseline[m]) for m in METRICS if attack[m] > baseline[m] + TOLERANCE}
+    assert not better, f"the lookup attack beats plain BM25 on {better}"
+
+
+def _fmt(values: Mapping[str, float]) -> str:
+    return " ".join(f"{name} {values[name]:.3f}" for name in METRICS)
+
+
+# --- instances are apart, and each is reproducible ------------------------------------------
+
+def test_two_instances_share_no_hidden_question_no_page_and_no_name(
+        generate: ModuleType, private: dict[str, int]) -> None:
+    other = instance_seeds(random.Random(0xB0B), generate.SEED_NAMES)
+    items = [generate.hidden_items(seeds) for seeds in (private, other)]
+    questions = [{item["question"] for item in split} for split in items]
+    assert len(items[0]) == len(items[1]) >= generate.HIDDEN_QUESTIONS
+    assert not questions[0] & questions[1]
+    pairs = [{(i["question"], i["answer"]) for i in split} for split in items]
+    assert not pairs[0] & pairs[1]
+
+    kbs = [generate.build_knowledge_base(seeds["corpus"]) for seeds in (private, other)]
+    texts = [{page.text for page in kb.pages} for kb in kbs]
+    titles = [{page.title for page in kb.pages} for kb in kbs]
+    assert not texts[0] & texts[1]
+    assert len(titles[0] & titles[1]) == 0
+    names = [_names(kb.names) for kb in kbs]
+    assert not names[0] & names[1]
+    ids = [{page.id for page in kb.pages} for kb in kbs]
+    assert len(ids[0] & ids[1]) < len(ids[0]) / 10  # 5-digit ids: some coincide by chance
+    # Figures are drawn anew: a fact in the same place of both instances (guides and policies
+    # come in the same order) rarely has the same answer.
+    facts = [[f for f in kb.facts if f.kind != "issue"] for kb in kbs]
+    same = sum(a.answer == b.answer for a, b in zip(*facts, strict=True))
+    assert same < len(facts[0]) / 20
+
+
+def _names(names) -> set[str]:
+    return {names.company, *(f.name for f in names.families),
+            *(p for f in names.families for p, _ in f.products),
+            *(r.name for r in names.regions), *(o for r in names.regions for o in r.offices)}
+
+
+def digest(generate: ModuleType, seeds: Mapping[str, int]) -> str:
+    """One hash of an instance: its public files and its hidden items."""
+    h = hashlib.sha256()
+    for name, content in sorted(generate.public_files(seeds).items()):
+        h.update(name.encode() + b"\0" + content)
+    h.update(json.dumps(generate.hidden_items(seeds), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def test_an_instance_is_the_same_bytes_again_and_in_another_process(
+        generate: ModuleType, private: dict[str, int]) -> None:
+    here = digest(generate, private)
+    assert here == digest(generate, private)
+    script = "\n".join([
+        "import hashlib, importlib.util, json, sys",
+        "from collections.abc import Mapping",
+        "from types import ModuleType",
+        f"spec = importlib.util.spec_from_file_location('g', {str(GENERATOR)!r})",
+        "g = importlib.util.module_from_spec(spec)",
+        "sys.modules['g'] = g",
+        "spec.loader.exec_module(g)",
+        inspect.getsource(digest),
+        f"print(digest(g, {json.dumps(private)}))"])
+    # Another hash seed: no set or dict order of this process leaks into the bytes.
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert out.stdout.strip() == here
+
+
+# --- what the instance keeps of the assignment ----------------------------------------------
+
+def test_a_private_instance_keeps_the_hard_parts_and_the_labels(
+        generate: ModuleType, private: dict[str, int]) -> None:
+    kb = generate.build_knowledge_base(private["corpus"])
+    rows = kb.rows()
+    assert 1000 <= len(rows) <= 3000
+    assert len([r for r in rows if "\nStatus: Archived" in r["text"]]) > 150
+    assert len([r for r in rows if len(r["text"].split()) > 250]) > 300
+    assert sum(len(r["text"].split()) for r in rows) < 300_000
+    dev = generate.dev_questions(kb, private)
+    hidden = generate.hidden_questions(kb, private)
+    assert {q["fact"] for q in dev}.isdisjoint(q["fact"] for q in hidden)
+    assert not {q["question"] for q in dev} & {q["question"] for q in hidden}
+    pages = {p.id: f"{p.title}\n{p.text}" for p in kb.pages}
+    from grader.metrics.answers import contains_answer
+
+    archived_checked = 0
+    for question in [*dev, *hidden]:
+        stating = [p for p, label in question["relevance"].items() if label == 2]
+        assert stating and all(contains_answer(pages[p], question["answer"]) for p in stating)
+        for page, label in question["relevance"].items():
+            if label == 1 and "Status: Archived" in pages[page]:
+                assert not contains_answer(pages[page], question["answer"]), (question, page)
+                archived_checked += 1
+    assert archived_checked > 50
+
+
+def test_on_a_private_instance_bm25_is_well_above_the_floor_and_below_the_ceiling(
+        generate: ModuleType, private: dict[str, int], tmp_path: Path) -> None:
+    """The anchors keep their order where candidates are graded. The reference (MiniLM) is not
+    installed in the grader's environment: its place above BM25 on a private instance is checked
+    through the real pipeline in test_rag_pipeline.py."""
+    kb = generate.build_knowledge_base(private["corpus"])
+    questions = generate.hidden_questions(kb, private)
+    bm25 = bm25_on(generate, kb, tmp_path)
+    floor = _load(FOLDER / "reference" / "floor" / "solution.py", "_rag_floor_instances")
+    floor.index(str(tmp_path / "corpus.jsonl"), str(tmp_path))
+    floor.load(str(tmp_path))
+    plain = scores(questions, kb, lambda q: (bm25.search(q, K), bm25.answer(q)))
+    empty = scores(questions, kb, lambda q: (floor.search(q, K), floor.answer(q)))
+    assert 0.45 <= plain["recall_at_10"] <= 0.80
+    for metric in ("recall_at_10", "ndcg_at_10", "mrr_at_10", "citation_support"):
+        assert empty[metric] + 0.1 < plain[metric], metric
+
+
+def test_generation_is_quick(generate: ModuleType, private: dict[str, int]) -> None:
+    import time
+
+    started = time.perf_counter()
+    generate.public_files(private)
+    generate.hidden_items(private)
+    assert time.perf_counter() - started < 20  # about 2 s on an idle machine
