@@ -149,6 +149,9 @@ class _Slot:
                              backoff_max_seconds=settings.retry_backoff_max_seconds)
             log.warning("job %s: %s -> %s", claim.job_id, exc,
                         state.value if state else "lease lost")
+            # Its grading process has ended: what the engine kept of it (a container it lost
+            # while restarting) goes now, or at the next round if the engine is still away.
+            self.pool.reap()
             return
         if complete_job(self.pool.db, claim, report):
             log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)

@@ -8,18 +8,27 @@ import time
 from pathlib import Path
 
 import docker.errors
+import requests.exceptions
 
 from sandbox._container import DEADLINE_LABEL, LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL
 from sandbox._engine import engine_client
+from sandbox._errors import EngineUnavailable
 
 
 def reap_orphans() -> list[str]:
     """Remove our containers whose owner process is gone or whose deadline has passed.
 
     Containers of live workers on this host (or of any host, within their deadline) are left alone,
-    so several workers can share one engine.
+    so several workers can share one engine. Raises EngineUnavailable when the engine does not
+    answer (it may be restarting: the next round removes what this one could not).
     """
-    client = engine_client()
+    try:
+        return _reap(engine_client())
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+
+
+def _reap(client: docker.DockerClient) -> list[str]:
     here = socket.gethostname()
     removed = []
     for info in client.api.containers(all=True, filters={"label": LABEL}):
@@ -31,7 +40,7 @@ def reap_orphans() -> list[str]:
             try:
                 client.api.remove_container(info["Id"], force=True, v=True)
                 removed.append(info["Id"])
-            except docker.errors.NotFound:
+            except docker.errors.APIError:  # gone already, or being removed: the next round
                 pass
     return removed
 
