@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import sandbox
 from grader.instance import DEMO_ID, InstanceError, folder_sha256
+from grader.integrity import with_metrics
 from grader.report import Report, ReportAnchors, ReportStatus
 from grader.scoring import recorded_anchors, score
 from grader.settings import Settings
@@ -438,6 +439,8 @@ def rescored(report: Report, assignment: Assignment, anchors: Anchors) -> Report
     metric_results = [m.model_copy(update={"baselines": {
         name: scores[m.name] for name, scores in values.items() if m.name in scores}})
         for m in report.metrics]
-    return report.model_copy(update={
-        "total": total, "components": components, "metrics": metric_results,
-        "message": message, "anchors": now_cited})
+    update = {"total": total, "components": components, "metrics": metric_results,
+              "message": message, "anchors": now_cited}
+    if report.integrity is not None:  # its metric findings are placed on the anchors too
+        update["integrity"] = with_metrics(report.integrity, assignment, metrics, values)
+    return report.model_copy(update=update)

@@ -382,3 +382,16 @@ def test_a_baseline_without_values_errs_with_the_harness_reason(
         measured_scores(assignment, grading.report(DIGEST, None))
     assert str(failed.value) == ("no value for quality.accuracy: the evaluation stopped: "
                                  "KeyError: 'label'")
+
+
+def test_re_scoring_places_the_integrity_metric_findings_on_the_anchors_too(
+        settings: Settings, scaffold: Path, assignment: Assignment) -> None:
+    early = _graded(settings, assignment, scaffold,
+                    anchors_for(settings, assignment, scaffold, DIGEST), accuracy=0.9)
+    assert early.integrity is not None and early.integrity.checked
+    assert early.integrity.metrics == []  # 0.9 is short of the recorded reference's 1.0
+    late = rescored(early, assignment, measure(settings, assignment, scaffold, FakeGrade()))
+    assert late is not None and late.integrity is not None
+    # ... and 0.1 beyond this instance's reference (0.8).
+    assert [(f.metric, f.kind) for f in late.integrity.metrics] == [(KEY, "beyond_reference")]
+    assert late.integrity.flagged
