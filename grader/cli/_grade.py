@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+import sandbox
+from grader.anchors import anchors_for
 from grader.authoring import AssignmentNotFound, find_assignment
 from grader.cli._output import abort, console, info, print_json
 from grader.instance import InstanceError
@@ -51,12 +53,18 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
         with console.status("grading") as status:
             status.update("preparing the instance's data")
             instance = settings.assignment_instance(assignment, folder)
+            anchors = anchors_for(settings, assignment, folder,
+                                  sandbox.image_digest(settings.runner_image))
             report = grade_zip(assignment=assignment, folder=folder, instance=instance,
                                zip_path=submission, runner_image=settings.runner_image,
                                ceiling=settings.limits, intake=settings.intake,
-                               progress=lambda step: (status.update(step), info(step)))
+                               progress=lambda step: (status.update(step), info(step)),
+                               anchors=anchors)
     except (InfrastructureError, InstanceError) as exc:
         abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
+    if report.anchors is not None and report.anchors.provisional:
+        info(f"the points are provisional: `grader assignment anchors {assignment.id}` measures "
+             "this instance's baselines (then grade again)")
     if instance.demo:
         info("graded on the DEMO instance: its hidden data is public, so this score proves "
              "nothing about the candidate")
