@@ -1,9 +1,12 @@
-"""Faults: a worker killed with SIGKILL mid-grading, a server killed mid-queue. Nothing accepted
-is lost, and every job stores its report once."""
+"""Faults: a worker killed with SIGKILL mid-grading, a server killed mid-queue, the engine losing a
+grading's containers. Nothing accepted is lost, every job stores its report once, and a fault of
+the grader's side is retried, never scored."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import docker
@@ -148,3 +151,115 @@ def test_server_killed_mid_queue_loses_nothing(tmp_path: Path, assignments_dir: 
                                      ).fetchall()
     assert len(per_job) == 6 and all(count == 1 for _, count in per_job)
     assert os.listdir(tmp_path / "data" / "uploads") == []
+
+
+# --- the engine loses a grading's container: the job is retried, never scored on it -------------
+
+def _grading_children(parent: int) -> list[int]:
+    found = []
+    for pid in _children(parent):
+        try:
+            if b"grader.jobs.grading" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def _running_phase(owners: set[int], phase: str) -> str | None:
+    """A running build or serve container of these grading processes: the agent's, with /work a
+    tmpfs (build) or the build's work dir mounted (serve)."""
+    client = docker.from_env()
+    try:
+        listed = client.api.containers(filters={"label": LABEL, "status": "running"})
+    finally:
+        client.close()
+    for info in listed:
+        if info["Labels"].get("ml-grader.owner-pid") not in {str(p) for p in owners}:
+            continue
+        if "agent.py" not in info.get("Command", ""):
+            continue  # the candidate's own tests (engineering signals)
+        serving = any(m.get("Destination") == "/work" for m in info.get("Mounts", []))
+        if serving == (phase == "serve"):
+            return info["Id"]
+    return None
+
+
+@pytest.fixture(scope="module")
+def paced_reference(assignments_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference solution, taking 3 s to build and 2 s to load: time to disturb each."""
+    folder = tmp_path_factory.mktemp("paced-reference")
+    source = (assignments_dir / "starter" / "reference" / "solution" / "solution.py").read_text()
+    for signature, seconds in (("def train(train_path, work_dir):\n", 3),
+                               ("def load(work_dir):\n", 2)):
+        assert signature in source
+        source = source.replace(signature, f"{signature}    import time\n"
+                                           f"    time.sleep({seconds})\n", 1)
+    (folder / "solution.py").write_text(source)
+    return folder
+
+
+def _disturbed_then_undisturbed(tmp_path: Path, assignments_dir: Path, reference: Path,
+                                runner_image: str, disturb, **settings: str
+                                ) -> tuple[dict, dict, dict, set[int], str]:
+    """Grade ``reference`` while ``disturb(container_id)`` hits its build (first attempt) and a
+    serve session (second attempt), each 1.2 s after it started (past the import, in train() or
+    load()); then grade it again, undisturbed. Returns both finals, the disturbed job, the
+    grading processes seen and the service's log."""
+    env = service_env(data_dir=tmp_path / "data", assignments_dir=assignments_dir,
+                      database_url=database_url("sqlite", tmp_path), port=free_port(),
+                      fake=False, GRADER_WORKERS="1", GRADER_DEMO="1",
+                      GRADER_RUNNER_IMAGE=runner_image, GRADER_MAX_ATTEMPTS="3", **settings)
+    run_cli(env, "reviewer", "create", REVIEWER, "--password-stdin", stdin=PASSWORD + "\n")
+    server = Server(env, tmp_path / "serve.log").start()
+    seen: set[int] = set()
+
+    def container_of(phase: str):
+        def find():
+            seen.update(_grading_children(server.proc.pid))
+            return _running_phase(seen, phase)
+        return find
+    try:
+        with server.client() as client:
+            client.headers["X-CSRF-Token"] = login(client)
+            token = client.post("/api/review/assignments/starter/invites",
+                                json={"cohort": "faults", "allowance": 2}).json()["token"]
+            archive = folder_zip(reference)
+            disturbed = upload(client, token, archive).json()["id"]
+            for phase in ("build", "serve"):
+                container_id = wait_for(container_of(phase), timeout=120, interval=0.1,
+                                        what=f"a {phase} container of the grading")
+                time.sleep(1.2)
+                disturb(container_id)
+            first = wait_final(client, token, disturbed, timeout=300)
+            [job] = client.get(f"/api/review/submissions/{disturbed}").json()["jobs"]
+            second = wait_final(client, token, upload(client, token, archive).json()["id"],
+                                timeout=120)
+            seen.update(_grading_children(server.proc.pid))
+    finally:
+        server.stop()
+    return first, second, job, seen, server.log.read_text(errors="replace")
+
+
+def _docker_kill(container_id: str) -> None:
+    subprocess.run(["docker", "kill", container_id], capture_output=True, check=False,
+                   timeout=30)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+def test_a_container_killed_from_outside_in_build_and_in_serve_is_retried_to_the_same_score(
+        tmp_path: Path, assignments_dir: Path, paced_reference: Path, runner_image: str) -> None:
+    """An operator's `docker kill` (or anything outside the grader ending its container) is no
+    outcome of the candidate's: the job is retried and ends as an undisturbed grading does."""
+    disturbed, undisturbed, job, graders, log = _disturbed_then_undisturbed(
+        tmp_path, assignments_dir, paced_reference, runner_image, _docker_kill)
+    assert undisturbed["status"] == "graded" and undisturbed["result"]["total"] == 100.0
+    assert disturbed["status"] == "graded"
+    assert disturbed["result"]["total"] == undisturbed["result"]["total"]
+    assert job["state"] == "done" and job["attempts"] == 3
+    retried = [line for line in log.splitlines() if "killed from outside the grader" in line]
+    assert len(retried) == 2, log[-3000:]
+    assert "the build phase could not run" in retried[0]
+    assert "the serve: behaviour phase could not run" in retried[1]
+    assert _our_containers(sorted(graders)) == []
