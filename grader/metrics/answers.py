@@ -49,8 +49,8 @@ def exact_match(prediction: str, gold: str | Sequence[str]) -> float:
 
 def _f1(prediction: str, gold: str) -> float:
     predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not predicted or not expected:
-        return float(predicted == expected)
+    if not predicted and not expected:
+        return 1.0  # both say nothing: agreement, as in SQuAD 2.0
     common = sum((Counter(predicted) & Counter(expected)).values())
     if common == 0:
         return 0.0
@@ -65,12 +65,12 @@ def token_f1(prediction: str, gold: str | Sequence[str]) -> float:
 
 def contains_answer(text: str, gold: str) -> bool:
     """Whether the normalised gold answer occurs in the normalised text as whole tokens."""
-    needle = normalize_answer(gold).split()
+    needle = normalize_answer(gold)
     if not needle:
         return False
-    haystack = normalize_answer(text).split()
-    width = len(needle)
-    return any(haystack[i:i + width] == needle for i in range(len(haystack) - width + 1))
+    # Normalised text is tokens joined by single spaces, so padding both sides with one space
+    # makes a substring match a whole-token match.
+    return f" {needle} " in f" {normalize_answer(text)} "
 
 
 def citation_support(citations: Iterable[str], gold: str | Sequence[str],

@@ -21,8 +21,10 @@ rubric would then score.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import compress
 
 import numpy as np
 
@@ -62,7 +64,7 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str],
     classes = sorted(set(y_true) | set(y_pred)) if labels is None else list(dict.fromkeys(labels))
     if not classes:
         raise ValueError("labels is empty")
-    hits = Counter(t for t, p in zip(y_true, y_pred, strict=True) if t == p)
+    hits = Counter(compress(y_true, map(operator.eq, y_true, y_pred)))
     true_count, predicted_count = Counter(y_true), Counter(y_pred)
     scores = []
     for label in classes:
@@ -74,7 +76,7 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str],
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     """The share of exact matches."""
     _check_pair(y_true, y_pred)
-    return float(np.mean([t == p for t, p in zip(y_true, y_pred, strict=True)]))
+    return float(np.mean(list(map(operator.eq, y_true, y_pred))))
 
 
 def one_hot(y_pred: Sequence[str]) -> list[dict[str, float]]:
@@ -101,7 +103,7 @@ def confidences(probabilities: Sequence[Mapping[str, float]]) -> tuple[list[str]
             raise ValueError(f"probabilities[{index}][{label!r}] = {value} is not in [0, 1]")
         labels.append(label)
         values.append(value)
-    return labels, np.asarray(values, dtype=float)
+    return labels, np.asarray(values)
 
 
 def _binned_gap(confidence: np.ndarray, outcome: np.ndarray, n_bins: int) -> float:
@@ -112,8 +114,9 @@ def _binned_gap(confidence: np.ndarray, outcome: np.ndarray, n_bins: int) -> flo
     """
     if n_bins < 1:
         raise ValueError("n_bins must be at least 1")
-    # Inner edges as the floats nearest b / n_bins, so a confidence of 0.2 is in (2/15, 3/15].
-    bins = np.searchsorted(np.arange(1, n_bins) / n_bins, confidence, side="left")
+    # Inner edges as the floats nearest b / n_bins, so a confidence of 0.2 is in (2/15, 3/15]:
+    # searchsorted's default side ("left") counts the edges strictly below each confidence.
+    bins = np.searchsorted(np.arange(1, n_bins) / n_bins, confidence)
     total = 0.0
     for b in np.unique(bins):
         members = bins == b
@@ -134,7 +137,7 @@ def expected_calibration_error(y_true: Sequence[str],
     """
     _check_pair(y_true, probabilities)
     predicted, confidence = confidences(probabilities)
-    correct = np.asarray([p == t for p, t in zip(predicted, y_true, strict=True)], dtype=float)
+    correct = np.array(list(map(operator.eq, predicted, y_true)))
     return _binned_gap(confidence, correct, n_bins)
 
 
@@ -160,7 +163,7 @@ def _as_probabilities(scores: np.ndarray) -> np.ndarray:
 def _curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives when flagging ``s >= t``, for every distinct score ``t``, highest
     first. Equal scores are flagged together: no order among tied inputs is assumed."""
-    order = np.argsort(-s, kind="stable")
+    order = np.argsort(-s)
     s, y = s[order], y[order]
     last_of_tie = np.r_[s[1:] != s[:-1], True]
     return np.cumsum(y)[last_of_tie], np.cumsum(~y)[last_of_tie]
@@ -220,4 +223,4 @@ def binary_calibration_error(labels: Sequence[int] | np.ndarray,
     ``|positive rate(bin) - mean probability(bin)|``. A constant equal to the base rate scores 0.
     """
     y, p = _binary(labels, probabilities)
-    return _binned_gap(_as_probabilities(p), y.astype(float), n_bins)
+    return _binned_gap(_as_probabilities(p), y, n_bins)

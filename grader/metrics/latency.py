@@ -11,6 +11,6 @@ __all__ = ["percentile_ms"]
 
 def percentile_ms(seconds: Sequence[float], percentile: float) -> float:
     """The given percentile of call durations, in milliseconds (linear interpolation)."""
-    if not seconds:
+    if len(seconds) == 0:
         raise ValueError("no calls were timed")
-    return float(np.percentile(np.asarray(seconds, dtype=float), percentile) * 1000.0)
+    return float(np.percentile(seconds, percentile) * 1000.0)

@@ -5,6 +5,7 @@ with every point kept, Brier), and a written-out oracle for calibration error.""
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -35,6 +36,11 @@ PRED = ["a", "b", "b", "b", "a"]
 SEEDS = range(40)
 
 
+def raises(message: str):
+    """pytest.raises for a ValueError saying exactly ``message``."""
+    return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
+
+
 def test_public_names() -> None:
     assert sorted(classification.__all__) == [
         "ECE_BINS", "accuracy", "average_precision", "binary_calibration_error", "brier_score",
@@ -58,7 +64,7 @@ def test_macro_f1_over_given_labels() -> None:
     assert macro_f1(TRUE, PRED, labels=["a", "b", "c", "d"]) == pytest.approx(1.3 / 4)
     # Only the named labels are averaged; a label named twice counts once.
     assert macro_f1(TRUE, PRED, labels=["b", "a", "b"]) == pytest.approx(1.3 / 2)
-    with pytest.raises(ValueError, match="labels is empty"):
+    with raises("labels is empty"):
         macro_f1(TRUE, PRED, labels=[])
 
 
@@ -90,9 +96,9 @@ def test_hard_labels_agree_with_scikit_learn(seed: int) -> None:
 
 @pytest.mark.parametrize("function", [macro_f1, accuracy, expected_calibration_error])
 def test_rejects_empty_and_mismatched_inputs(function) -> None:
-    with pytest.raises(ValueError, match="no labels"):
+    with raises("no labels to score"):
         function([], [])
-    with pytest.raises(ValueError, match="2 true labels but 1"):
+    with raises("2 true labels but 1 predictions"):
         function(["a", "b"], [{"a": 1.0}] if function is expected_calibration_error else ["a"])
 
 
@@ -164,7 +170,7 @@ def test_ece_bins_are_closed_on_the_right() -> None:
     assert binary_calibration_error([1, 0], [0.2, 0.19]) == pytest.approx(abs(0.5 - 0.195))
     assert binary_calibration_error([1, 0], [0.2, 0.21]) == pytest.approx((0.8 + 0.21) / 2)
     # 0 joins the first bin, 1 the last.
-    assert binary_calibration_error([0, 1], [0.0, 0.05]) == pytest.approx(abs(0.5 - 0.025))
+    assert binary_calibration_error([1, 0], [0.0, 0.05]) == pytest.approx(abs(0.5 - 0.025))
     assert binary_calibration_error([0, 1], [1.0, 0.95]) == pytest.approx(abs(0.5 - 0.975))
 
 
@@ -199,15 +205,21 @@ def test_confidence_ties_go_to_the_label_that_sorts_first() -> None:
 
 
 @pytest.mark.parametrize(("maps", "message"), [
-    ([{}], "is empty"),
-    ([{"a": 1.5}], "not in \\[0, 1\\]"),
-    ([{"a": -0.1, "b": -0.2}], "not in \\[0, 1\\]"),
+    ([{}], "probabilities[0] is empty"),
+    ([{"a": 1.5}], "probabilities[0]['a'] = 1.5 is not in [0, 1]"),
+    ([{"a": -0.1, "b": -0.2}], "probabilities[0]['a'] = -0.1 is not in [0, 1]"),
 ])
 def test_rejects_bad_probabilities(maps, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with raises(message):
         expected_calibration_error(["a"], maps)
-    with pytest.raises(ValueError, match="n_bins must be at least 1"):
+    with raises("n_bins must be at least 1"):
         expected_calibration_error(["a"], [{"a": 1.0}], n_bins=0)
+
+
+def test_a_top_probability_may_be_0_or_1() -> None:
+    labels, values = confidences([{"a": 0.0, "b": 0.0}, {"c": 1.0}])
+    assert labels == ["a", "c"]
+    assert values.tolist() == [0.0, 1.0]
 
 
 # --- binary scores --------------------------------------------------------------------------
@@ -313,32 +325,44 @@ def test_the_order_of_inputs_does_not_matter(seed: int) -> None:
 
 
 def test_binary_inputs_are_checked() -> None:
-    with pytest.raises(ValueError, match="no labels"):
+    with raises("no labels to score"):
         average_precision([], [])
-    with pytest.raises(ValueError, match="2 true labels but 3"):
+    with raises("2 true labels but 3 predictions"):
         brier_score([0, 1], [0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="0 or 1"):
+    with raises("binary labels must be 0 or 1"):
         recall_at_fpr([0, 2], [0.1, 0.2], 0.1)
-    with pytest.raises(ValueError, match="finite"):
+    with raises("every score must be a finite number"):
         average_precision([0, 1], [0.1, float("nan")])
-    with pytest.raises(ValueError, match="flat"):
-        average_precision([[0, 1]], [[0.1, 0.2]])
-    with pytest.raises(ValueError, match="at least one positive"):
+    for labels, scores in [([[0, 1]], [[0.1, 0.2]]), ([[0, 1]], [0.1, 0.2]),
+                           ([0, 1], [[0.1, 0.2]])]:
+        with raises("labels and scores must be flat sequences"):
+            average_precision(labels, scores)
+    with raises("average precision needs at least one positive label"):
         average_precision([0, 0], [0.1, 0.2])
-    with pytest.raises(ValueError, match="positive and negative"):
-        recall_at_fpr([1, 1], [0.1, 0.2], 0.1)
-    with pytest.raises(ValueError, match="positive and negative"):
-        recall_at_fpr([0, 0], [0.1, 0.2], 0.1)
+    for labels in ([1, 1], [0, 0]):
+        with raises("recall at a false-positive rate needs positive and negative labels"):
+            recall_at_fpr(labels, [0.1, 0.2], 0.1)
     for rate in (-0.01, 1.01):
-        with pytest.raises(ValueError, match="max_fpr"):
+        with raises(f"max_fpr must be in [0, 1], got {rate}"):
             recall_at_fpr([0, 1], [0.1, 0.2], rate)
     for bad in (-0.01, 1.01):
-        with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        with raises("probabilities must be in [0, 1]"):
             brier_score([0, 1], [0.5, bad])
-        with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        with raises("probabilities must be in [0, 1]"):
             binary_calibration_error([0, 1], [bad, 0.5])
-    with pytest.raises(ValueError, match="n_bins"):
+    with raises("n_bins must be at least 1"):
         binary_calibration_error([0, 1], [0.5, 0.5], n_bins=0)
+
+
+def test_hard_predictions_are_scores_too() -> None:
+    # 0/1 or True/False predictions rank and score like the probabilities 0.0 and 1.0.
+    y = [0, 1, 1, 0, 1]
+    for hard in ([False, True, False, False, True], [0, 1, 0, 0, 1]):
+        assert average_precision(y, hard) == pytest.approx(
+            average_precision(y, [float(v) for v in hard]))
+        assert recall_at_fpr(y, hard, 0.0) == pytest.approx(2 / 3)
+        assert brier_score(y, hard) == pytest.approx(0.2)
+        assert binary_calibration_error(y, hard) == pytest.approx(0.2)
 
 
 def test_numpy_arrays_are_accepted() -> None:

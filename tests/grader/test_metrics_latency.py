@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
+import numpy as np
 import pytest
 
 from grader.metrics import latency
 from grader.metrics.latency import percentile_ms
+
+
+def raises(message: str):
+    """pytest.raises for a ValueError saying exactly ``message``."""
+    return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
 
 
 def _type7(values: list[float], percentile: float) -> float:
@@ -43,8 +50,10 @@ def test_matches_linear_interpolation(seed: int) -> None:
 
 
 def test_rejects_no_timings_and_bad_percentiles() -> None:
-    with pytest.raises(ValueError, match="no calls were timed"):
+    with raises("no calls were timed"):
         percentile_ms([], 50)
+    with raises("no calls were timed"):
+        percentile_ms(np.array([]), 50)
     for bad in (-1, 101):
         with pytest.raises(ValueError):
             percentile_ms([0.1, 0.2], bad)
