@@ -62,7 +62,7 @@ from grader.store._queue import (
     queue_counts,
     release_job,
 )
-from grader.store._rescore import rescore_reports
+from grader.store._rescore import StoredGrading, replace_graded_reports, rescore_reports
 from grader.store._reviews import (
     Judgement,
     ReviewRefused,
@@ -88,6 +88,7 @@ from grader.store._submissions import (
     get_submission,
     jobs_for_submission,
     latest_report,
+    latest_stability,
     list_submissions,
     report_count,
     submission_for_invite,
@@ -116,6 +117,7 @@ __all__ = [
     "Reviewer",
     "ReviewerSession",
     "SortKey",
+    "StoredGrading",
     "StoredReport",
     "Submission",
     "SubmissionRefused",
@@ -143,6 +145,7 @@ __all__ = [
     "is_expired",
     "jobs_for_submission",
     "latest_report",
+    "latest_stability",
     "latest_submissions",
     "list_invites",
     "list_reviewers",
@@ -155,6 +158,7 @@ __all__ = [
     "record_decision",
     "record_manual_score",
     "release_job",
+    "replace_graded_reports",
     "report_count",
     "rescore_reports",
     "reveal_manual_scores",

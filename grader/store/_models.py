@@ -5,7 +5,8 @@
     invites            a candidate's link: the token's sha256, assignment, cohort, allowance, expiry
     submissions        an accepted upload, extracted under DATA_DIR/submissions/<files_dir>
     jobs               a grading of a submission: the queue, with leases (see grader.store._queue)
-    reports            one graded report per job (unique), its JSON document in ``body``
+    reports            one graded report per job (unique), its JSON document in ``body``, and
+                       whether its quality metrics match earlier gradings in ``stability``
     manual_scores      a reviewer's level for one manual rubric item of a submission (unique per
                        submission, reviewer and item), with when it was given and changed
     manual_reveals     when a reviewer began to see other reviewers' manual scores of a submission
@@ -164,6 +165,10 @@ class StoredReport(Base):
     total: Mapped[float | None] = mapped_column(Float, nullable=True)
     metrics: Mapped[str] = mapped_column(Text, comment="JSON {metric: value}, for cohort charts")
     body: Mapped[str] = mapped_column(Text, comment="the report's JSON document")
+    stability: Mapped[str | None] = mapped_column(
+        Text, nullable=True,
+        comment="JSON: the report set beside the submission's earlier gradings of the same "
+                "content, instance and runner image (grader.stability); NULL when none shares it")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select, update
 
 from grader.report import Report
@@ -110,12 +112,30 @@ def _held(session, claim: Claim) -> Job | None:
                           Job.state == JobState.RUNNING).with_for_update()).first()
 
 
-def complete_job(db: Database, claim: Claim, report: Report) -> bool:
-    """Store the report and mark the job done, in one transaction; False if the lease was lost."""
+Compare = Callable[[Report, list[tuple[int, Report]]], BaseModel | None]
+"""Sets a new report beside the submission's earlier graded reports (``(report id, report)``,
+newest first): ``grader.stability.compare``; what it returns is stored with the report."""
+EARLIER_COMPARED = 20
+
+
+def complete_job(db: Database, claim: Claim, report: Report, *,
+                 compare: Compare | None = None) -> bool:
+    """Store the report and mark the job done, in one transaction; False if the lease was lost.
+    With ``compare``, the report is first set beside the submission's latest earlier graded
+    reports, and the outcome stored in ``reports.stability``."""
     with db.write() as session:
         job = _held(session, claim)
         if job is None:
             return False
+        stability = None
+        if compare is not None:
+            earlier = session.scalars(
+                select(StoredReport).where(StoredReport.submission_id == claim.submission_id,
+                                           StoredReport.status == SubmissionStatus.GRADED)
+                .order_by(StoredReport.id.desc()).limit(EARLIER_COMPARED)).all()
+            found = compare(report, [(row.id, Report.model_validate_json(row.body))
+                                     for row in earlier])
+            stability = found.model_dump_json() if found is not None else None
         now = utcnow()
         job.state = JobState.DONE
         job.finished_at = now
@@ -124,7 +144,8 @@ def complete_job(db: Database, claim: Claim, report: Report) -> bool:
         session.add(StoredReport(submission_id=claim.submission_id, job_id=job.id,
                                  status=report.status.value, total=report.total,
                                  metrics=json.dumps({m.name: m.value for m in report.metrics}),
-                                 body=report.model_dump_json(), created_at=now))
+                                 body=report.model_dump_json(), stability=stability,
+                                 created_at=now))
         submission = session.get(Submission, claim.submission_id)
         assert submission is not None
         submission.status = report.status.value

@@ -96,6 +96,14 @@ def latest_report(session: Session, submission_id: int) -> Report | None:
     return Report.model_validate_json(stored.body) if stored else None
 
 
+def latest_stability(session: Session, submission_id: int) -> str | None:
+    """The JSON of the latest report's stability (``reports.stability``): None when there is no
+    report, or it shares its key with no earlier grading."""
+    return session.scalars(select(StoredReport.stability)
+                           .where(StoredReport.submission_id == submission_id)
+                           .order_by(StoredReport.id.desc()).limit(1)).first()
+
+
 def report_count(session: Session, submission_id: int) -> int:
     return session.scalar(select(func.count()).select_from(StoredReport)
                           .where(StoredReport.submission_id == submission_id)) or 0

@@ -1,5 +1,6 @@
 """Migrations: the newest revision is exactly the models, migrating again changes nothing, and
-revision 0002 (reviewer judgement) upgrades a store holding data and downgrades cleanly."""
+revisions 0002 (reviewer judgement) and 0003 (report stability) upgrade a store holding data and
+downgrade cleanly."""
 
 from __future__ import annotations
 
@@ -100,8 +101,8 @@ def test_revision_0002_adds_judgement_beside_existing_data(empty_db) -> None:
     assert current_revision(empty_db) == "0001"
     assert "manual_scores" not in inspect(empty_db.engine).get_table_names()
 
-    migrate(empty_db)
-    assert current_revision(empty_db) == head_revision() == "0002"
+    _to_revision(empty_db, "0002")
+    assert current_revision(empty_db) == "0002"
     assert {"manual_scores", "manual_reveals", "review_notes", "decisions"} <= set(
         inspect(empty_db.engine).get_table_names())
     record_manual_score(empty_db, submission_id=submission.id, reviewer_id=reviewer_id,
@@ -116,6 +117,38 @@ def test_revision_0002_adds_judgement_beside_existing_data(empty_db) -> None:
     tables = set(inspect(empty_db.engine).get_table_names())
     assert not tables & {"manual_scores", "manual_reveals", "review_notes", "decisions"}
     assert {"submissions", "reviewers"} <= tables
+    migrate(empty_db)
+    with empty_db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_revision_0003_adds_report_stability_beside_stored_reports(empty_db) -> None:
+    from sqlalchemy import text
+
+    _to_revision(empty_db, "0002")
+    with empty_db.write() as session:
+        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="x",
+                                  allowance=3, valid_for=timedelta(days=1), created_by="test")
+        invite_id = invite.id
+    submission = accept_submission(empty_db, invite_id=invite_id, sha256="0" * 64, size_bytes=1,
+                                   files_dir="old")
+    with empty_db.write() as session:
+        job_id = session.execute(text("SELECT id FROM jobs")).scalar_one()
+        session.execute(text(
+            "INSERT INTO reports (submission_id, job_id, status, total, metrics, body, "
+            "created_at) VALUES (:s, :j, 'graded', 1.0, '{}', '{}', CURRENT_TIMESTAMP)"),
+            {"s": submission.id, "j": job_id})
+    assert "stability" not in {c["name"] for c in inspect(empty_db.engine).get_columns("reports")}
+
+    migrate(empty_db)
+    assert current_revision(empty_db) == head_revision() == "0003"
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT total, stability FROM reports")).one() == (1.0, None)
+
+    _to_revision(empty_db, "0002", down=True)
+    assert "stability" not in {c["name"] for c in inspect(empty_db.engine).get_columns("reports")}
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT total FROM reports")).scalar_one() == 1.0
     migrate(empty_db)
     with empty_db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
