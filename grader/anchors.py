@@ -48,7 +48,7 @@ import sandbox
 from grader.instance import DEMO_ID, InstanceError, folder_sha256
 from grader.integrity import with_metrics
 from grader.report import Report, ReportAnchors, ReportStatus
-from grader.scoring import recorded_anchors, score
+from grader.scoring import recorded_anchors, rescore
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline
 
@@ -421,17 +421,10 @@ def rescored(report: Report, assignment: Assignment, anchors: Anchors) -> Report
         return None
     metrics = {m.name: m.value for m in report.metrics}
     failures = {m.name.partition(".")[0]: m.reason for m in report.metrics if m.reason}
-    tests = {suite.name: (sum(t.outcome == "passed" for t in report.hidden_tests
-                              if t.suite == suite.name),
-                          sum(t.suite == suite.name for t in report.hidden_tests))
-             for suite in assignment.hidden_tests}
-    card = score(assignment, metrics, tests, failures=failures, anchors=values)
-    placed = {c.id for c in assignment.rubric if c.metric is not None}
-    new = {c.id: c for c in card.components}
-    # Tests components do not depend on anchors: kept as graded (with their failure reasons).
-    components = [new[c.id] if c.id in placed and c.id in new else c for c in report.components]
-    exact = sum(c.weight * c.fraction for c in components)
-    total = min(100.0, max(0.0, round(exact, 2)))
+    # Metric components placed again; tests components keep their graded results (with their
+    # failure reasons), and the supporting ones are scaled by the new quality fraction.
+    card = rescore(assignment, report.components, metrics, failures=failures, anchors=values)
+    components, total = card.components, card.total
     message = report.message.replace(PROVISIONAL_NOTE, "")
     if report.total is not None:
         message = message.replace(f"Graded: {report.total:.1f} / 100.",

@@ -6,6 +6,12 @@ anchors) are an argument: those measured on the deployment's instance (``grader.
 default the ones recorded in ``assignment.yaml`` under the published seeds. Each component carries a
 sentence a reviewer can read without opening the rubric, such as
 "recall_at_10 0.850 is between bm25 (0.770, 50%) and reference (0.980, 100%)".
+
+The floor holds for the whole total: the quality components (``RubricComponent.resolved_role``)
+count in full, and their weighted mean fraction is the submission's quality fraction; every
+supporting component (hidden tests, calibration, speed) earns its fraction times the quality
+fraction, and its sentence says so. A submission whose quality sits at the floor therefore scores 0
+however many tests it passes, and one at the reference's quality keeps every supporting point.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.spec import Assignment, RubricComponent
 
-__all__ = ["AnchorValues", "ComponentScore", "ScoreCard", "recorded_anchors", "scale_points",
-           "score"]
+__all__ = ["AnchorValues", "ComponentScore", "ScoreCard", "quality_fraction", "recorded_anchors",
+           "rescore", "scale_points", "score"]
 
 AnchorValues: TypeAlias = Mapping[str, Mapping[str, float]]
 """baseline name -> ``harness.metric`` -> the baseline's value: what a metric is placed between."""
@@ -42,6 +48,9 @@ class ComponentScore(BaseModel):
     points: float = Field(ge=0)
     fraction: float = Field(ge=0, le=1)
     reason: str
+    unscaled: float | None = Field(
+        None, ge=0, le=1, description="a supporting component's fraction before it was scaled by "
+                                      "the quality fraction; none when its points were not scaled")
 
 
 class ScoreCard(BaseModel):
@@ -51,6 +60,9 @@ class ScoreCard(BaseModel):
 
     total: float = Field(ge=0, le=100)
     components: list[ComponentScore]
+    quality: float | None = Field(
+        description="the quality fraction the supporting components were scaled by; none when "
+                    "the rubric has no quality component")
 
 
 def _reached(value: float, anchors: Sequence[tuple[float, float]], higher_is_better: bool) -> int:
@@ -166,11 +178,48 @@ def _tests(suite: str, test_results: Mapping[str, tuple[int, int]],
     return passed / total, _with_failure(f"{passed} of {total} hidden tests passed", failure)
 
 
+def quality_fraction(assignment: Assignment, fractions: Mapping[str, float]) -> float | None:
+    """The weighted mean of the quality components' fractions (by component id); None when the
+    rubric has none (``Assignment`` refuses such a rubric, so only a model built without checks)."""
+    quality = [c for c in assignment.rubric if c.resolved_role == "quality"]
+    if not quality:
+        return None
+    return (sum(c.weight * fractions.get(c.id, 0.0) for c in quality)
+            / sum(c.weight for c in quality))
+
+
+# What a scaled component's sentence ends with; ``rescore`` cuts it off to scale again.
+_SCALED = "; scaled by the quality fraction"
+
+
+def _card(assignment: Assignment, placed: Mapping[str, tuple[float, str]]) -> ScoreCard:
+    """Each component's (fraction, sentence) before scaling in; the supporting ones scaled."""
+    quality = quality_fraction(assignment, {cid: f for cid, (f, _) in placed.items()})
+    components = []
+    exact_total = 0.0
+    for component in assignment.rubric:
+        fraction, reason = placed[component.id]
+        unscaled = None
+        if (component.resolved_role == "supporting" and quality is not None and quality < 1
+                and fraction > 0):
+            unscaled, fraction = fraction, fraction * quality
+            reason = (f"{reason}{_SCALED} {quality:.3f} (the quality components' weighted mean): "
+                      f"{unscaled:.1%} of its points become {fraction:.1%}")
+        exact_total += component.weight * fraction
+        components.append(ComponentScore(
+            id=component.id, title=component.title, weight=component.weight,
+            points=round(component.weight * fraction, 2), fraction=fraction, reason=reason,
+            unscaled=unscaled))
+    # Summed before rounding, so the total can differ from the sum of rounded points by 0.01.
+    return ScoreCard(total=min(100.0, max(0.0, round(exact_total, 2))), components=components,
+                     quality=quality)
+
+
 def score(assignment: Assignment, metrics: Mapping[str, float | None],
           test_results: Mapping[str, tuple[int, int]],
           failures: Mapping[str, str] | None = None,
           anchors: AnchorValues | None = None) -> ScoreCard:
-    """Score every rubric component.
+    """Score every rubric component, then scale the supporting ones by the quality fraction.
 
     ``metrics`` maps ``harness.metric`` to a value (None or absent scores 0); ``test_results``
     maps a suite to (passed, total); ``failures`` maps a harness, metric key or suite to why it
@@ -179,16 +228,35 @@ def score(assignment: Assignment, metrics: Mapping[str, float | None],
     """
     failures = failures or {}
     anchors = recorded_anchors(assignment) if anchors is None else anchors
-    components = []
-    exact_total = 0.0
+    placed = {}
     for component in assignment.rubric:
         if component.tests is not None:
-            fraction, reason = _tests(component.tests, test_results, failures)
+            placed[component.id] = _tests(component.tests, test_results, failures)
         else:
-            fraction, reason = _metric(component, assignment, metrics, failures, anchors)
-        exact_total += component.weight * fraction
-        components.append(ComponentScore(
-            id=component.id, title=component.title, weight=component.weight,
-            points=round(component.weight * fraction, 2), fraction=fraction, reason=reason))
-    # Summed before rounding, so the total can differ from the sum of rounded points by 0.01.
-    return ScoreCard(total=min(100.0, max(0.0, round(exact_total, 2))), components=components)
+            placed[component.id] = _metric(component, assignment, metrics, failures, anchors)
+    return _card(assignment, placed)
+
+
+def rescore(assignment: Assignment, graded: Sequence[ComponentScore],
+            metrics: Mapping[str, float | None], failures: Mapping[str, str] | None = None,
+            anchors: AnchorValues | None = None) -> ScoreCard:
+    """A graded card placed again on other anchors (``grader.anchors.rescored``).
+
+    Metric components are placed again (``metrics`` and ``failures`` as for ``score``); a tests
+    component does not depend on anchors and keeps its graded fraction and sentence (with the
+    reason its suite failed, which only the graded card still holds). Then the supporting
+    components are scaled again by the new quality fraction.
+    """
+    failures = failures or {}
+    anchors = recorded_anchors(assignment) if anchors is None else anchors
+    before = {c.id: c for c in graded}
+    placed = {}
+    for component in assignment.rubric:
+        if component.tests is None:
+            placed[component.id] = _metric(component, assignment, metrics, failures, anchors)
+        elif (old := before.get(component.id)) is None:
+            placed[component.id] = (0.0, f"no result: the {component.tests} tests did not run")
+        else:
+            placed[component.id] = (old.fraction if old.unscaled is None else old.unscaled,
+                                    old.reason.split(_SCALED, 1)[0])
+    return _card(assignment, placed)

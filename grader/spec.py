@@ -7,8 +7,9 @@
 3. cross-references (``Assignment`` checks these itself, so a model built in code holds them too):
    rubric metrics name a metric some harness declares, rubric tests name a declared suite, scale
    anchors name baselines that recorded that metric, phase calls name entry points of that phase,
-   and the rubric's weights sum to 100; manual rubric items have unique ids (distinct from the
-   automatic rubric's) and levels whose points strictly ascend from a non-negative floor;
+   and the rubric's weights sum to 100 with at least one quality component; manual rubric items
+   have unique ids (distinct from the automatic rubric's) and levels whose points strictly ascend
+   from a non-negative floor;
 4. the folder: the id equals the folder's name, every declared path exists inside the folder, the
    candidate bundle holds no hidden file, and phase limits only tighten the deployment's ceiling.
 
@@ -51,6 +52,7 @@ from pydantic import (
 from sandbox import Limits, parse_size
 
 __all__ = [
+    "SUPPORTING_SUFFIXES",
     "Anchor",
     "Assignment",
     "Baseline",
@@ -67,6 +69,7 @@ __all__ = [
     "Phases",
     "Release",
     "Reproducibility",
+    "Role",
     "RubricComponent",
     "Scale",
     "ServePhase",
@@ -312,9 +315,18 @@ class Scale(_Model):
         return _strictly_rising(anchors, "anchors", "increase")
 
 
+Role = Literal["quality", "supporting"]
+# Metrics that measure time or size: a submission that does nothing is fast and small, so by
+# default they only support quality, never stand for it.
+SUPPORTING_SUFFIXES = ("_ms", "_s", "_sec", "_seconds", "_bytes", "_kib", "_mib", "_gib")
+
+
 class RubricComponent(_Model):
     """Scores exactly one thing: a metric (``harness.metric``, placed on ``scale``) or the share of
-    passed tests in one hidden suite (``tests``)."""
+    passed tests in one hidden suite (``tests``). A ``quality`` component counts in full; a
+    ``supporting`` one (tests, calibration, speed) has its points scaled by the submission's
+    quality fraction (the weighted mean fraction of the quality components), so it never lifts a
+    submission that learned nothing."""
 
     id: Name
     title: str = Field(min_length=1, description="shown to reviewers and, if released, candidates")
@@ -322,6 +334,20 @@ class RubricComponent(_Model):
     metric: MetricKey | None = None
     tests: Name | None = None
     scale: Scale | None = None
+    role: Role | None = Field(
+        None, description="quality: measures the skill the assignment is about, counted in full; "
+                          "supporting: its points are scaled by the quality fraction. Default: "
+                          "supporting for tests and for metrics named like a time or a size "
+                          f"({', '.join(SUPPORTING_SUFFIXES)}), quality for other metrics")
+
+    @property
+    def resolved_role(self) -> Role:
+        """``role``, or its default when unset."""
+        if self.role is not None:
+            return self.role
+        if self.tests is not None or (self.metric or "").endswith(SUPPORTING_SUFFIXES):
+            return "supporting"
+        return "quality"
 
     @model_validator(mode="after")
     def _one_source(self) -> RubricComponent:
@@ -550,6 +576,11 @@ def _rubric_issues(a: Assignment) -> Iterator[tuple[Loc, str]]:
     total = sum(component.weight for component in a.rubric)
     if not math.isclose(total, 100.0, abs_tol=1e-9):
         yield ("rubric",), f"weights sum to {total:g}, not 100"
+    if all(component.resolved_role == "supporting" for component in a.rubric):
+        # Supporting points are scaled by the quality fraction: with no quality component there
+        # is nothing to scale them by, and nothing keeps a submission that learned nothing at 0.
+        yield ("rubric",), ("no quality component: mark the component that measures what the "
+                            "assignment is about `role: quality`")
     suites = [suite.name for suite in a.hidden_tests]
     baselines = {baseline.name: baseline for baseline in a.baselines}
     for index, component in enumerate(a.rubric):

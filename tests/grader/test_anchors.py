@@ -229,8 +229,9 @@ def test_a_report_before_its_anchors_is_provisional_and_is_re_scored_when_they_l
     assert early.anchors.source == "recorded"
     assert early.anchors.instance_id == settings.instance().id
     assert early.anchors.image_digest == DIGEST
-    # Recorded: constant 0.6 .. reference 1.0, so 0.7 earns a quarter of 70.
-    assert early.total == pytest.approx(70 * 0.25 + 30)
+    # Recorded: constant 0.6 .. reference 1.0, so 0.7 earns a quarter of 70, and the behaviour
+    # tests (2 of 2) a quarter of 30: supporting points are scaled by the quality fraction.
+    assert early.total == pytest.approx(70 * 0.25 + 30 * 0.25)
     assert early.message.endswith(PROVISIONAL_NOTE)
     assert early.metrics[0].baselines == {"constant": 0.6, "reference": 1.0}
 
@@ -238,13 +239,16 @@ def test_a_report_before_its_anchors_is_provisional_and_is_re_scored_when_they_l
     late = rescored(early, assignment, anchors)
     assert late is not None and late.anchors is not None
     assert late.anchors.source == "instance" and not late.anchors.provisional
-    # Measured: constant 0.4 .. reference 0.8, so 0.7 earns three quarters of 70.
-    assert late.total == pytest.approx(70 * 0.75 + 30)
+    # Measured: constant 0.4 .. reference 0.8, so 0.7 earns three quarters of 70 (and of 30).
+    assert late.total == pytest.approx(70 * 0.75 + 30 * 0.75)
     assert late.message == f"Graded: {late.total:.1f} / 100."
     assert late.metrics[0].baselines == {"constant": 0.4, "reference": 0.8}
     assert "between constant (0.400, 0%) and reference (0.800, 100%)" in (
         late.components[0].reason)
-    assert late.components[1] == early.components[1]
+    # The tests component keeps its graded result and is scaled by the new quality fraction.
+    assert (early.components[1].unscaled, late.components[1].unscaled) == (1.0, 1.0)
+    assert late.components[1].reason == early.components[1].reason.replace(
+        "0.250", "0.750").replace("become 25.0%", "become 75.0%")
     # Graded after they landed, the same submission scores the same and cites them.
     now = _graded(settings, assignment, scaffold,
                   anchors_for(settings, assignment, scaffold, DIGEST))
@@ -304,8 +308,8 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
         total = get_submission(session, submission.id).total  # type: ignore[union-attr]
     assert stored is not None and stored.anchors is not None
     assert stored.anchors.source == "instance" and not stored.anchors.provisional
-    assert stored.total == total == pytest.approx(70 * 0.75 + 30)
-    assert provisional.total == pytest.approx(70 * 0.25 + 30)
+    assert stored.total == total == pytest.approx(70 * 0.75 + 30 * 0.75)
+    assert provisional.total == pytest.approx(70 * 0.25 + 30 * 0.25)
     db.dispose()
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import pytest
 
-from grader.scoring import ScoreCard, scale_points, score
-from grader.spec import Assignment
+from grader.scoring import ComponentScore, ScoreCard, quality_fraction, rescore, scale_points, score
+from grader.spec import Assignment, SpecError
 
 # recall-like (higher is better) and latency-like (lower is better) scales, as (value, points)
 RECALL = [(0.01, 0.0), (0.77, 0.5), (0.98, 1.0)]
@@ -106,18 +107,30 @@ def test_a_full_score_card() -> None:
     card = score(make_assignment(), {RECALL_KEY: 0.875, LATENCY_KEY: 225.0},
                  {"behaviour": (7, 9)})
 
+    # Retrieval is the only quality component (0.75); latency (a timing) and the tests support
+    # it, so their fractions are scaled by 0.75.
+    assert card.quality == 0.75
     points = {c.id: c.points for c in card.components}
-    assert points == {"retrieval": 37.5, "latency": 10.0, "behaviour": 23.33}
-    # 37.5 + 10 + 30 * 7/9 = 70.8333...: summed exactly, then rounded
-    assert card.total == 70.83
+    assert points == {"retrieval": 37.5, "latency": 7.5, "behaviour": 17.5}
+    assert card.total == 62.5
+    scaled = "; scaled by the quality fraction 0.750 (the quality components' weighted mean): "
     assert reasons(card) == {
         "retrieval": "recall_at_10 0.875 is between bm25 (0.770, 50%) and reference (0.980, 100%)",
         "latency": "search_p95_ms 225.000 is between bm25 (400.000, 0%) and reference "
-                   "(50.000, 100%)",
-        "behaviour": "7 of 9 hidden tests passed",
+                   "(50.000, 100%)" + scaled + "50.0% of its points become 37.5%",
+        "behaviour": "7 of 9 hidden tests passed" + scaled + "77.8% of its points become 58.3%",
     }
     assert [c.weight for c in card.components] == [50, 20, 30]
-    assert card.components[2].fraction == pytest.approx(7 / 9)
+    assert card.components[2].fraction == pytest.approx(7 / 9 * 0.75)
+    assert card.components[2].unscaled == pytest.approx(7 / 9)
+    assert card.components[0].unscaled is None
+
+
+def test_a_total_is_summed_exactly_then_rounded() -> None:
+    card = score(make_assignment(), {RECALL_KEY: 0.98, LATENCY_KEY: 50.0},
+                 {"behaviour": (7, 9)})
+    assert [c.points for c in card.components] == [50.0, 20.0, 23.33]
+    assert card.total == 93.33  # 50 + 20 + 30 * 7/9 = 93.333..., rounded once
 
 
 @pytest.mark.parametrize(("metrics", "tests", "total"), [
@@ -127,7 +140,9 @@ def test_a_full_score_card() -> None:
                  id="beyond-the-reference-is-clamped"),
     pytest.param({RECALL_KEY: 0.0, LATENCY_KEY: 900.0}, {"behaviour": (0, 9)}, 0.0,
                  id="nothing"),
-    pytest.param({RECALL_KEY: 0.77}, {"behaviour": (3, 9)}, 35.0, id="baseline-level"),
+    pytest.param({RECALL_KEY: 0.77}, {"behaviour": (3, 9)}, 30.0, id="baseline-level"),
+    pytest.param({RECALL_KEY: 0.0, LATENCY_KEY: 1.0}, {"behaviour": (9, 9)}, 0.0,
+                 id="fast-and-passing-but-learned-nothing"),
 ])
 def test_totals(metrics: dict[str, float], tests: dict[str, tuple[int, int]],
                 total: float) -> None:
@@ -161,7 +176,9 @@ def test_missing_metrics_score_zero_with_a_reason(metrics: dict[str, float | Non
 
     retrieval = card.components[0]
     assert (retrieval.points, retrieval.fraction, retrieval.reason) == (0.0, 0.0, reason)
-    assert card.total == 30.0
+    # No quality, so the tests passed earn nothing.
+    assert card.total == 0.0
+    assert reasons(card)["behaviour"].endswith("100.0% of its points become 0.0%")
 
 
 @pytest.mark.parametrize(("results", "failures", "reason"), [
@@ -174,7 +191,7 @@ def test_missing_metrics_score_zero_with_a_reason(metrics: dict[str, float | Non
 ])
 def test_test_reasons(results: dict[str, tuple[int, int]], failures: dict[str, str],
                       reason: str) -> None:
-    card = score(make_assignment(), {}, results, failures=failures)
+    card = score(make_assignment(), {RECALL_KEY: 0.98}, results, failures=failures)
     assert reasons(card)["behaviour"] == reason
 
 
@@ -202,7 +219,7 @@ def test_anchors_given_replace_the_recorded_ones() -> None:
     card = score(make_assignment(), {RECALL_KEY: 0.7, LATENCY_KEY: 200.0}, {"behaviour": (9, 9)},
                  anchors=measured)
     assert {c.id: c.points for c in card.components} == {
-        "retrieval": 37.5, "latency": 10.0, "behaviour": 30.0}
+        "retrieval": 37.5, "latency": 7.5, "behaviour": 22.5}
     assert reasons(card)["retrieval"] == ("recall_at_10 0.700 is between bm25 (0.600, 50%) and "
                                           "reference (0.800, 100%)")
     # The default is the recorded scores.
@@ -219,3 +236,157 @@ def test_measured_anchors_that_do_not_improve_place_nothing_and_say_so() -> None
     assert card.components[0].points == 0.0
     assert "do not improve as their points rise" in reasons(card)["retrieval"]
     assert "constant 0.900 (0%)" in reasons(card)["retrieval"]
+
+
+# --- quality and supporting components ---------------------------------------------------------
+
+def with_rubric(assignment: Assignment, **updates: dict[str, Any]) -> Assignment:
+    """The assignment with some rubric components' fields changed (by id), unchecked."""
+    return assignment.model_copy(update={"rubric": [
+        c.model_copy(update=updates.get(c.id, {})) for c in assignment.rubric]})
+
+
+def rubric_spec(**roles: str) -> dict[str, Any]:
+    spec = make_assignment().model_dump(mode="json", exclude_none=True)
+    for component in spec["rubric"]:
+        if component["id"] in roles:
+            component["role"] = roles[component["id"]]
+    return spec
+
+
+def test_roles_default_to_quality_for_metrics_and_supporting_for_tests_times_and_sizes() -> None:
+    roles = {c.id: c.resolved_role for c in make_assignment().rubric}
+    assert roles == {"retrieval": "quality", "latency": "supporting", "behaviour": "supporting"}
+    explicit = Assignment.model_validate(rubric_spec(retrieval="quality", latency="quality",
+                                                     behaviour="quality"))
+    assert {c.resolved_role for c in explicit.rubric} == {"quality"}
+    for name in ("p95_ms", "train_seconds", "model_mib", "peak_bytes", "fit_s"):
+        component = make_assignment().rubric[0].model_copy(update={"metric": f"quality.{name}"})
+        assert component.resolved_role == "supporting", name
+
+
+def test_a_rubric_without_a_quality_component_is_refused() -> None:
+    with pytest.raises(SpecError, match="no quality component: mark the component that measures "
+                                         "what the assignment is about `role: quality`"):
+        Assignment.model_validate(rubric_spec(retrieval="supporting"))
+    with pytest.raises(ValueError, match="role"):
+        Assignment.model_validate(rubric_spec(behaviour="bonus"))
+
+
+def test_supporting_points_alone_never_lift_a_submission_at_the_quality_floor() -> None:
+    # Everything a trivial submission can have: instant answers, every test passed.
+    card = score(make_assignment(), {RECALL_KEY: 0.01, LATENCY_KEY: 0.0}, {"behaviour": (9, 9)})
+    assert card.quality == 0.0 and card.total == 0.0
+    for component in card.components[1:]:
+        assert (component.points, component.fraction, component.unscaled) == (0.0, 0.0, 1.0)
+        assert component.reason.endswith("; scaled by the quality fraction 0.000 (the quality "
+                                          "components' weighted mean): 100.0% of its points "
+                                          "become 0.0%")
+
+
+def test_at_the_references_quality_nothing_is_scaled() -> None:
+    card = score(make_assignment(), {RECALL_KEY: 0.99, LATENCY_KEY: 225.0}, {"behaviour": (5, 9)})
+    assert card.quality == 1.0
+    assert [c.unscaled for c in card.components] == [None, None, None]
+    assert reasons(card)["behaviour"] == "5 of 9 hidden tests passed"
+    assert card.total == pytest.approx(50 + 10 + 30 * 5 / 9, abs=0.005)
+
+
+def test_the_quality_fraction_is_the_weighted_mean_of_the_quality_components() -> None:
+    # Latency made a quality component (weight 20): (50 * 0.5 + 20 * 1.0) / 70.
+    assignment = with_rubric(make_assignment(), latency={"role": "quality"})
+    card = score(assignment, {RECALL_KEY: 0.77, LATENCY_KEY: 50.0}, {"behaviour": (9, 9)})
+    assert card.quality == pytest.approx(45 / 70)
+    assert quality_fraction(assignment, {"retrieval": 0.5, "latency": 1.0}) == pytest.approx(
+        45 / 70)
+    assert {c.id: c.points for c in card.components} == {
+        "retrieval": 25.0, "latency": 20.0, "behaviour": round(30 * 45 / 70, 2)}
+    assert "scaled by the quality fraction 0.643" in reasons(card)["behaviour"]
+
+
+def test_a_supporting_metric_is_scaled_like_the_tests() -> None:
+    # e.g. calibration: a constant base rate is perfectly calibrated, so it only supports.
+    assignment = with_rubric(make_assignment(), retrieval={"role": "supporting"},
+                             latency={"role": "quality"})
+    card = score(assignment, {RECALL_KEY: 0.98, LATENCY_KEY: 400.0}, {"behaviour": (9, 9)})
+    assert card.quality == 0.0 and card.total == 0.0
+    assert card.components[0].unscaled == 1.0
+    assert reasons(card)["retrieval"].startswith("recall_at_10 0.980 matches reference (0.980, "
+                                                 "100%); scaled by the quality fraction 0.000")
+
+
+def test_without_a_quality_component_nothing_is_scaled() -> None:
+    # Only a model built without its checks can have such a rubric (see the refusal above).
+    assignment = with_rubric(make_assignment(), retrieval={"role": "supporting"})
+    assert quality_fraction(assignment, {"retrieval": 1.0}) is None
+    card = score(assignment, {RECALL_KEY: 0.77, LATENCY_KEY: 225.0}, {"behaviour": (3, 9)})
+    assert card.quality is None
+    assert [c.unscaled for c in card.components] == [None, None, None]
+    assert card.total == 25.0 + 10.0 + 10.0
+    assert "scaled" not in " ".join(reasons(card).values())
+
+
+def test_when_everything_failed_the_reasons_say_why_and_nothing_is_scaled() -> None:
+    failures = {"retrieval": "the build phase timed out", "behaviour": "the build phase timed out"}
+    card = score(make_assignment(), {RECALL_KEY: None, LATENCY_KEY: None}, {}, failures=failures)
+    assert card.total == 0.0 and card.quality == 0.0
+    assert reasons(card) == {"retrieval": "no value: the build phase timed out",
+                             "latency": "no value: the build phase timed out",
+                             "behaviour": "no result: the build phase timed out"}
+    assert [c.unscaled for c in card.components] == [None, None, None]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_supporting_points_never_exceed_their_weight_times_the_quality(seed: int) -> None:
+    rng = random.Random(seed)
+    recall, latency = rng.uniform(0, 1), rng.uniform(0, 500)
+    passed = rng.randint(0, 9)
+    card = score(make_assignment(), {RECALL_KEY: recall, LATENCY_KEY: latency},
+                 {"behaviour": (passed, 9)})
+    quality = scale_points(recall, RECALL, True)
+    assert card.quality == pytest.approx(quality)
+    by_id = {c.id: c for c in card.components}
+    speed = scale_points(latency, [(400.0, 0.0), (50.0, 1.0)], False)  # bm25 .. reference
+    assert by_id["latency"].fraction == pytest.approx(speed * quality)
+    assert by_id["behaviour"].fraction == pytest.approx(passed / 9 * quality)
+    assert card.total <= 50 * quality + 50 * quality + 0.01
+
+
+# --- re-scoring on other anchors ---------------------------------------------------------------
+
+MEASURED = {"constant": {RECALL_KEY: 0.1},
+            "bm25": {RECALL_KEY: 0.6, LATENCY_KEY: 300.0},
+            "reference": {RECALL_KEY: 0.8, LATENCY_KEY: 100.0}}
+
+
+def test_rescoring_places_metrics_again_and_scales_the_graded_tests_by_the_new_quality() -> None:
+    metrics = {RECALL_KEY: 0.7, LATENCY_KEY: 200.0}
+    failures = {"behaviour": "the serve container exited"}
+    graded = score(make_assignment(), metrics, {"behaviour": (6, 9)}, failures=failures)
+    assert graded.quality == pytest.approx(0.5 * (0.7 - 0.01) / (0.77 - 0.01))
+    again = rescore(make_assignment(), graded.components, metrics, anchors=MEASURED)
+    assert again.quality == pytest.approx(0.75)
+    # The same as grading afresh on these anchors, failure reason included.
+    assert again == score(make_assignment(), metrics, {"behaviour": (6, 9)}, failures=failures,
+                          anchors=MEASURED)
+    assert reasons(again)["behaviour"] == (
+        "6 of 9 hidden tests passed (the serve container exited); scaled by the quality fraction "
+        "0.750 (the quality components' weighted mean): 66.7% of its points become 50.0%")
+    # Back on the recorded anchors: what was graded.
+    assert rescore(make_assignment(), again.components, metrics) == graded
+
+
+def test_rescoring_a_card_graded_before_scaling_existed_scales_its_tests() -> None:
+    old = [ComponentScore(id="retrieval", title="Retrieval quality", weight=50, points=0,
+                          fraction=0, reason="no value"),
+           ComponentScore(id="latency", title="Search latency", weight=20, points=0,
+                          fraction=0, reason="no value"),
+           ComponentScore(id="behaviour", title="Hidden behaviour tests", weight=30, points=30,
+                          fraction=1.0, reason="9 of 9 hidden tests passed")]
+    card = rescore(make_assignment(), old, {RECALL_KEY: 0.7}, anchors=MEASURED)
+    assert {c.id: c.points for c in card.components} == {
+        "retrieval": 37.5, "latency": 0.0, "behaviour": 22.5}
+    assert reasons(card)["behaviour"].startswith("9 of 9 hidden tests passed; scaled by the "
+                                                 "quality fraction 0.750")
+    missing = rescore(make_assignment(), old[:2], {RECALL_KEY: 0.7}, anchors=MEASURED)
+    assert reasons(missing)["behaviour"] == "no result: the behaviour tests did not run"
