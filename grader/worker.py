@@ -3,7 +3,9 @@
 A worker process runs a pool of slots (threads), never more than the host's CPUs allow at
 ``settings.limits.cpus`` per grading. Each slot loops: claim a job under a lease, start a child
 process (``python -m grader.worker``) that grades it, renew the lease every third of its length
-while the child runs, then store the report and mark the job done in one transaction.
+while the child runs, then store the report and mark the job done in one transaction (the report
+set beside the submission's earlier gradings: ``grader.stability`` flags the quality metrics that
+moved).
 
 Why a child process per grading: hidden suites run under pytest in the grading process, and pytest
 swaps process-wide state (stdout and stderr, import hooks, modules); two gradings in one process
@@ -59,6 +61,7 @@ from grader.pipeline import InfrastructureError
 from grader.report import Report
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline, SpecError
+from grader.stability import comparer
 from grader.store import (
     Claim,
     Database,
@@ -153,7 +156,9 @@ class _Slot:
             # while restarting) goes now, or at the next round if the engine is still away.
             self.pool.reap()
             return
-        if complete_job(self.pool.db, claim, report):
+        # Set beside the submission's earlier gradings: a quality metric that moved is flagged.
+        if complete_job(self.pool.db, claim, report,
+                        compare=comparer(settings, claim.assignment_id)):
             log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)
         else:
             log.warning("job %s: lease lost before the report was stored; discarded",

@@ -1,7 +1,8 @@
 """Reviewer pages and their JSON twins: assignments and cohorts, submissions (their integrity
-findings marked, and listed alone on request), full reports (engineering signals and integrity
-evidence included), submitted files, re-grade, CSV export, invites; and logging in and out. Manual
-scores, notes, decisions and similarity live in ``grader.web._judgement``.
+findings marked, and listed alone on request; a re-grade whose quality metrics moved marked
+nondeterministic), full reports (engineering signals, integrity evidence and stability
+included), submitted files, re-grade, CSV export, invites; and logging in and out. Manual scores,
+notes, decisions and similarity live in ``grader.web._judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from grader.anchors import anchors_overview
 from grader.instance import InstanceError
 from grader.report import Report
+from grader.stability import Stability
 from grader.store import (
     Judgement,
     QueueError,
@@ -41,6 +43,7 @@ from grader.store import (
     invite_candidate,
     jobs_for_submission,
     latest_report,
+    latest_stability,
     list_invites,
     list_submissions,
     open_session,
@@ -145,13 +148,14 @@ def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
 
 
 def _row(submission: Submission, decision: str | None = None,
-         integrity: IntegrityFlag | None = None) -> SubmissionRow:
+         integrity: IntegrityFlag | None = None, stability: Stability | None = None
+         ) -> SubmissionRow:
     return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
                          cohort=submission.cohort, label=submission.invite.label,
                          status=submission.status, total=submission.total,
                          sha256=submission.sha256, size_bytes=submission.size_bytes,
                          created_at=submission.created_at, graded_at=submission.graded_at,
-                         decision=decision, integrity=integrity)
+                         decision=decision, integrity=integrity, stability=stability)
 
 
 def _integrity_flag(report: Report | None) -> IntegrityFlag | None:
@@ -162,10 +166,16 @@ def _integrity_flag(report: Report | None) -> IntegrityFlag | None:
                          findings=section.findings, message=section.message)
 
 
+def _stability(session: Session, submission_id: int) -> Stability | None:
+    """The latest report's stability, as the worker stored it beside the report."""
+    found = latest_stability(session, submission_id)
+    return Stability.model_validate_json(found) if found is not None else None
+
+
 def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKey,
           order: str, *, flagged_only: bool = False) -> list[SubmissionRow]:
-    """A listing's rows, each with its current decision and its latest report's integrity
-    findings; with ``flagged_only``, only the rows that have some."""
+    """A listing's rows, each with its current decision, its latest report's integrity findings
+    and stability; with ``flagged_only``, only the rows that have integrity findings."""
     judged = cohort_judgements(session, assignment_id, cohort)
     rows = []
     for s in list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
@@ -174,7 +184,8 @@ def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKe
         if flagged_only and not (integrity is not None and integrity.flagged):
             continue
         decision = judged[s.id].decision if s.id in judged else None
-        rows.append(_row(s, decision.decision if decision else None, integrity))
+        rows.append(_row(s, decision.decision if decision else None, integrity,
+                         _stability(session, s.id)))
     return rows
 
 
@@ -211,7 +222,7 @@ def _detail(service: Service, session: Session, submission_id: int, files_prefix
     report = latest_report(session, submission.id)
     return SubmissionDetail(
         submission=_row(submission, judgement.decision.decision if judgement.decision else None,
-                        _integrity_flag(report)),
+                        _integrity_flag(report), _stability(session, submission.id)),
         report=report,
         jobs=[JobPublic.model_validate(job) for job in jobs_for_submission(session,
                                                                             submission.id)],
@@ -275,7 +286,8 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
                      "hidden_tests_passed", "hidden_tests_total",
                      *[f"manual.{item.id}" for item in items], "manual_points", "manual_max",
                      "combined", "combined_max", "decision", "decided_by", "decided_at",
-                     "notes_count", "integrity_flagged", "integrity_findings", "sha256",
+                     "notes_count", "integrity_flagged", "integrity_findings",
+                     "nondeterministic", "moved_metrics", "sha256",
                      "submitted_at", "graded_at"])
     for s in submissions:
         report = reports[s.id]
@@ -290,6 +302,7 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
                                  blind=viewer.reviewer_id not in judgement.revealed)
         decision = judgement.decision
         integrity = _integrity_flag(report)
+        stability = _stability(session, s.id)
         writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
                          _num(s.total), *[_num(points.get(c)) for c in components],
                          *[_num(values.get(m)) for m in metrics],
@@ -303,6 +316,10 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
                          judgement.notes,
                          "" if integrity is None else str(integrity.flagged).lower(),
                          "" if integrity is None else integrity.findings,
+                         "" if stability is None else str(stability.nondeterministic).lower(),
+                         "" if stability is None else "; ".join(
+                             f"{m.name} {m.old!r} -> {m.new!r}"
+                             for m in stability.moved),
                          s.sha256, s.created_at.isoformat(),
                          s.graded_at.isoformat() if s.graded_at else ""])
     return out.getvalue()
@@ -389,13 +406,16 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
 @router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],
             responses={200: {"content": {"text/csv": {}}, "description": "one row per "
                              "submission: status, total, points, metrics, tests, manual and "
-                             "combined points, decision, notes count, integrity findings"},
+                             "combined points, decision, notes count, integrity findings, "
+                             "nondeterminism"},
                        **AUTH_ERRORS})
 def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
                session: SessionDep, cohort: Cohort = None) -> Response:
     """A cohort (or every cohort) of an assignment as CSV: scores, metrics, tests, manual points
     (per the blind rule, as you may see them), combined points, decision, notes count, and
-    whether the integrity check flagged the latest report (with its number of findings)."""
+    whether the integrity check flagged the latest report (with its number of findings), and
+    whether it is a re-grade whose quality metrics moved (``nondeterministic``, with
+    ``moved_metrics``: each one's earlier and new value)."""
     return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
                          cohort)
 
@@ -504,6 +524,8 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
     found = service.catalog.get(assignment_id)
     rows = _rows(session, assignment_id, cohort, sort, order)
     flagged = sum(1 for row in rows if row.integrity is not None and row.integrity.flagged)
+    unstable = sum(1 for row in rows if row.stability is not None
+                   and row.stability.nondeterministic)
     if flagged_only:
         rows = [row for row in rows if row.integrity is not None and row.integrity.flagged]
     summaries = [s for s in cohort_summaries(session) if s.assignment_id == assignment_id]
@@ -513,7 +535,7 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
                   title=found[0].title if found else assignment_id, login=login,
                   assignment=found[0] if found else None, assignment_id=assignment_id,
                   rows=rows, cohorts=summaries, cohort=cohort, sort=sort.value, order=order,
-                  flagged_only=flagged_only, flagged=flagged,
+                  flagged_only=flagged_only, flagged=flagged, unstable=unstable,
                   invites=list_invites(session, assignment_id), created=created,
                   default_days=service.settings.invite_days,
                   similar=similarity(service, session, assignment_id, cohort))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.report import Report
 from grader.signals import FileOverlap
+from grader.stability import Stability
 from grader.store import Decision
 
 
@@ -148,6 +149,12 @@ class SubmissionRow(_Out):
     integrity: IntegrityFlag | None = Field(
         None, description="the latest report's integrity findings, in listings (None: no report "
                           "yet, or one made without the section)")
+    stability: Stability | None = Field(
+        None, description="the latest report set beside the submission's earlier gradings of "
+                          "the same assignment content, instance and runner image: "
+                          "nondeterministic when a quality metric moved, with each metric's old "
+                          "and new value (None: no report yet, or no earlier grading shares its "
+                          "key)")
 
 
 class JobPublic(_Out):
