@@ -39,7 +39,7 @@ from grader.authoring import AssignmentNotFound, find_assignment
 from grader.instance import folder_sha256
 from grader.integrity import with_metrics
 from grader.report import Report, ReportStatus
-from grader.scoring import ComponentScore, recorded_anchors, score
+from grader.scoring import ComponentScore, recorded_anchors, rescore
 from grader.settings import Settings
 from grader.spec import Assignment, SpecError
 from grader.store import Database, StoredGrading, replace_graded_reports
@@ -315,10 +315,11 @@ def rescore_report(report: Report, assignment: Assignment, *, assignment_sha256:
                   if rep.assignment_version != assignment.version else
                   f"version {assignment.version}, other files")
         have = {m.name for m in report.metrics}
-        suites = {t.suite for t in report.hidden_tests}
+        graded = {c.id for c in report.components}
+        # A tests component keeps its graded result, found by its id.
         lacking = ([c.metric for c in assignment.rubric if c.metric and c.metric not in have]
-                   + [f"the {c.tests} tests" for c in assignment.rubric
-                      if c.tests and c.tests not in suites])
+                   + [f"the {c.tests} tests ({c.id})" for c in assignment.rubric
+                      if c.tests and c.id not in graded])
         if lacking:
             return Placed(None, RescoreState.NEEDS_REGRADE, [],
                           f"content changed: needs a re-grade ({change}; the rubric scores "
@@ -344,20 +345,10 @@ def rescore_report(report: Report, assignment: Assignment, *, assignment_sha256:
 
     metrics = {m.name: m.value for m in report.metrics}
     failures = {m.name.partition(".")[0]: m.reason for m in report.metrics if m.reason}
-    tests = {suite.name: (sum(t.outcome == "passed" for t in report.hidden_tests
-                              if t.suite == suite.name),
-                          sum(t.suite == suite.name for t in report.hidden_tests))
-             for suite in assignment.hidden_tests}
-    card = score(assignment, metrics, tests, failures=failures, anchors=values)
-    before = {c.id: c for c in report.components}
-    tests_ids = {c.id for c in assignment.rubric if c.tests is not None}
-    # A tests component that scores as it did keeps its graded sentence (a suite's failure
-    # reason is only there).
-    components = [before[c.id] if c.id in tests_ids and c.id in before
-                  and before[c.id].weight == c.weight
-                  and math.isclose(before[c.id].fraction, c.fraction) else c
-                  for c in card.components]
-    total = card.total
+    # As ``grader.anchors.rescored``: metric components placed again, tests components keep
+    # their graded results, the supporting ones scaled by the new quality fraction.
+    card = rescore(assignment, report.components, metrics, failures=failures, anchors=values)
+    components, total = card.components, card.total
     message = report.message.replace(PROVISIONAL_NOTE, "")
     if report.total is not None:
         message = message.replace(f"Graded: {report.total:.1f} / 100.",

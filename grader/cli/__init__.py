@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from grader.__about__ import __version__
-from grader.cli import _anchors, _assignment, _grade, _invite, _reviewer, _sandbox, _serve
+from grader.cli import _anchors, _assignment, _grade, _invite, _rescore, _reviewer, _sandbox, _serve
 from grader.cli._output import console, print_json
 
 app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
@@ -13,6 +13,7 @@ app = typer.Typer(help="Auto-grader for machine-learning take-home assessments."
 app.add_typer(_sandbox.app, name="sandbox")
 app.add_typer(_assignment.app, name="assignment")
 _assignment.app.command("anchors")(_anchors.anchors)
+_assignment.app.command("rescore")(_rescore.rescore)
 app.command()(_grade.grade)
 app.command()(_serve.serve)
 app.command()(_serve.worker)

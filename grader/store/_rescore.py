@@ -78,14 +78,14 @@ def replace_graded_reports(db: Database, assignment_id: str,
             select(StoredReport.submission_id, func.max(StoredReport.id))
             .join(Submission, Submission.id == StoredReport.submission_id)
             .where(Submission.assignment_id == assignment_id)
-            .group_by(StoredReport.submission_id)).tuples().all())
+            .group_by(StoredReport.submission_id)).all())
         found = session.execute(
             select(StoredReport, Submission.cohort, Invite.label)
             .join(Submission, Submission.id == StoredReport.submission_id)
             .join(Invite, Invite.id == Submission.invite_id)
             .where(Submission.assignment_id == assignment_id,
                    StoredReport.status == SubmissionStatus.GRADED)
-            .order_by(StoredReport.id)).tuples().all()
+            .order_by(StoredReport.id)).all()
         for row, cohort, label in found:
             updated = replace(StoredGrading(
                 report_id=row.id, submission_id=row.submission_id, label=label, cohort=cohort,
