@@ -230,7 +230,8 @@ class Rescore(_Model):
     assignment_version: str
     assignment_sha256: str
     applied: bool = Field(description="the re-placed reports were written")
-    written: int = Field(description="stored reports replaced")
+    written: int = Field(description="stored reports replaced: those that moved, and those "
+                                     "that now cite other anchors though no component moved")
     rows: list[RescoreRow]
 
     def count(self, state: RescoreState) -> int:
