@@ -1,12 +1,32 @@
-"""Synthetic customer-support tickets, generated from a seed: the public splits and the hidden one.
+"""Synthetic customer-support tickets for one instance: its public splits and its hidden split.
 
-Trusted code: it lives in ``hidden/`` and never enters a candidate container. The public train and
-dev splits are committed in ``candidate/data/`` (regenerate them with the command below and the
-``public`` seed of ``assignment.yaml``); the hidden split is only ever built in memory by the
-harness and the hidden tests, from the ``hidden`` seed a deployment may override privately.
+Trusted code: it lives in ``hidden/`` and never enters a candidate container. The grader calls
+``public_files(seeds)`` and ``hidden_items(seeds)`` with the instance's seeds (``public`` and
+``hidden`` of ``assignment.yaml``, each derived from the deployment's secret; the published values
+make the demo instance, whose public files are committed in ``candidate/data/``):
 
-    python assignments/finetune_small/hidden/generate.py --seed 6106 \\
+    python assignments/finetune_small/hidden/generate.py \\
         --out assignments/finetune_small/candidate/data
+
+What the instance draws from its seeds, so that nothing about its hidden split can be tabulated
+or learnt from this file's output under other seeds:
+
+- the company's **world** (``public`` seed): its product brands, plan tiers and integrations are
+  invented from syllables (tens of millions of names), the ones customers use in the public splits
+  and the newer ones that only the shifted slice mentions;
+- every row: which intent, which wording, order numbers, amounts, e-mails, typos, casing.
+
+What a public file cannot give, a held-out **wording** of each intent, comes from content the
+repository does not hold:
+
+- a deployment's private content, ``hidden/content/shifted.jsonl`` beside this file (written by
+  the hiring team; see ``load_content`` for its form): the shifted slice's main requests, details
+  and side remarks are drawn from it;
+- the demo instance uses the example content ``hidden/content/example_shifted.jsonl`` instead
+  (public, like everything about the demo);
+- a private instance without private content has no held-out wordings: its shifted slice is the
+  world's new names and side remarks worded as another intent's request (see below). Every wording
+  this file can emit is learnable by anyone who runs it, so none can be held out.
 
 What makes the tickets realistic enough to separate methods:
 
@@ -14,14 +34,17 @@ What makes the tickets realistic enough to separate methods:
 - noise: typos, all-lower or all-caps tickets, greetings, closings and signatures, order numbers,
   e-mail addresses, amounts and dates;
 - two-intent tickets: a quarter mention a second intent after (or before) the main request, behind
-  a cue ("Also, ...", "Not my main question, but ..."); the label is the main request's intent;
+  a cue ("Also, ...", "Not my main question, but ..."); the label is the main request's intent.
+  Half of those side remarks are worded like another intent's request, so only the cue tells
+  which request is the ticket's;
 - label noise: 3% of public rows carry a wrong label, mostly a confusable intent; hidden labels are
   clean, so the hidden metrics measure the model, not the noise;
-- a shifted slice in the hidden split (``slice == "shifted"``): main requests, details, greetings,
-  closings, product names, plan names and feature names that never occur in the public splits.
-  Side remarks of two-intent tickets there use new or training wordings alike, so a familiar phrase
-  can pull a phrase-matching model away from the unfamiliar main request. Its classes are less
-  imbalanced (weights raised to the power 0.5) so its macro-F1 does not hang on a handful of rows.
+- a shifted slice in the hidden split (``slice == "shifted"``): tickets written later, naming the
+  world's newer products, plans and integrations, with greetings, closings and cues never seen in
+  the public splits; every one has a side remark, worded as in training or as another intent's
+  request, so a familiar phrase can pull a phrase-matching model away from the main request; the
+  main requests are worded as in the content above. Its classes are less imbalanced (weights
+  raised to the power 0.5) so its macro-F1 does not hang on a handful of rows.
 
 Everything is drawn from ``random.Random`` seeded with strings, so the output is the same bytes on
 every machine and Python version (string seeds are hashed with SHA-512, not ``hash()``).
@@ -33,21 +56,28 @@ import argparse
 import json
 import random
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "CONTENT_FILE",
     "DEV_SIZE",
+    "EXAMPLE_CONTENT_FILE",
     "HIDDEN_SHIFTED",
     "HIDDEN_SIZE",
     "INTENTS",
     "LABELS",
     "TRAIN_SIZE",
+    "Content",
+    "World",
+    "hidden_items",
     "hidden_split",
+    "load_content",
+    "public_files",
     "public_splits",
     "to_jsonl",
-    "write_public",
+    "world",
 ]
 
 TRAIN_SIZE = 2000
@@ -55,22 +85,66 @@ DEV_SIZE = 400
 HIDDEN_SIZE = 1000
 HIDDEN_SHIFTED = 400          # rows of the hidden split that form the shifted slice
 TWO_INTENT_RATE = 0.25
+CONTRAST_RATE = 0.12          # tickets that say which request they are not about
+SHIFTED_CONTRAST_RATE = 0.5   # the same in the shifted slice without held-out wordings
 LABEL_NOISE_RATE = 0.03       # public splits only
 SHIFTED_FLATTEN = 0.5         # the shifted slice's class weights are weights ** this
+
+HERE = Path(__file__).resolve().parent
+CONTENT_FILE = HERE / "content" / "shifted.jsonl"                  # a deployment's, private
+EXAMPLE_CONTENT_FILE = HERE / "content" / "example_shifted.jsonl"  # the demo's, public
+ASSIGNMENT_FILE = HERE.parent / "assignment.yaml"
 
 
 @dataclass(frozen=True)
 class Intent:
-    """One label: phrasings seen in the public splits, and held-out ones for the shifted slice."""
+    """One label and its wordings in the public splits (every one of them public)."""
 
     label: str
     weight: float
     phrasings: tuple[str, ...]
     details: tuple[str, ...]
     mentions: tuple[str, ...]           # a secondary-intent clause, lower case, no full stop
-    shifted: tuple[str, ...]
-    shifted_details: tuple[str, ...]
-    shifted_mentions: tuple[str, ...]
+
+
+# What a contrast ticket names ("This is not about X, it's about Y"): a noun phrase per intent that
+# starts with "the" and ends in a number drawn per ticket, so that only the frame around it,
+# never a neighbouring word (a bigram), says whether it is the ticket's request.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "refund_request": ("the refund for order {order}", "the money back for order {order}"),
+    "shipping_delay": ("the late delivery of order {order}",
+                       "the parcel that never arrived, order {order}"),
+    "password_reset": ("the password reset for account {order}",
+                       "the reset link for my password, account {order}"),
+    "billing_dispute": ("the double charge on my card ending {last4}",
+                        "the wrong charge on order {order}"),
+    "cancellation": ("the cancellation of order {order}",
+                     "the cancellation of my subscription, account {order}"),
+    "bug_report": ("the crash with error {error}", "the bug that shows error {error}"),
+    "account_locked": ("the locked account {order}", "the suspension of my account {order}"),
+    "plan_change": ("the plan change for account {order}", "the upgrade of account {order}"),
+    "invoice_copy": ("the copy of invoice {invoice}", "the invoice for order {order}"),
+    "feature_request": ("the feature suggestion in ticket {order}",
+                        "the feature idea I sent, ticket {order}"),
+    "address_change": ("the address change for order {order}",
+                       "the new delivery address for order {order}"),
+    "data_export": ("the export of my data, account {order}",
+                    "the download of all my data, account {order}"),
+    "privacy_request": ("the deletion of my personal data, account {order}",
+                        "the personal data you hold on account {order}"),
+    "payment_update": ("the new card ending {last4}", "the update of the card ending {last4}"),
+}
+# {main} is the ticket's request, {other} what it is not about; both roles see the same words.
+CONTRAST_FRAMES = (
+    "This is not about {other}, it's about {main}.",
+    "My question is about {main}, not about {other}.",
+    "Please ignore {other}, that's sorted. I need help with {main}.",
+    "I need help with {main}. Not with {other}, that's sorted.",
+    "Forget {other}; what I need is {main}.",
+    "What I need is {main}; forget {other}.",
+    "Earlier I asked about {other}, but now it's {main} I need help with.",
+    "It's {main} I'm writing about, {other} is fine now.",
+)
 
 
 INTENTS: tuple[Intent, ...] = (
@@ -103,29 +177,6 @@ INTENTS: tuple[Intent, ...] = (
             "I'd also like a refund for the {product2}",
             "please refund the {product2} I sent back",
         ),
-        shifted=(
-            "The {product} turned out to be useless for me, so I'm hoping you can reimburse "
-            "what I paid.",
-            "Could the {amount} I spent on the {product} be credited back to my card? I've "
-            "already posted it to your warehouse.",
-            "I shipped the {product} back to you; when will I see the payment reversed on my "
-            "bank account?",
-            "I'd like to be compensated for the {product}, it fell apart after one use and I'm "
-            "sending it back.",
-            "Please reimburse me for purchase {order}, I no longer need the item and it's "
-            "unopened.",
-            "I'm not keeping the {product}. How do I recover the {amount} I paid?",
-            "You have my {product} back in your hands since {date}, so where is my cash?",
-        ),
-        shifted_details=(
-            "It's still sealed in its wrapping.",
-            "A store credit won't do, I want the cash.",
-            "The courier gave me a receipt when they collected it.",
-        ),
-        shifted_mentions=(
-            "I'm hoping to be reimbursed for the other purchase too",
-            "the {product2} also needs to be paid back to me",
-        ),
     ),
     Intent(
         "shipping_delay", 0.13,
@@ -154,27 +205,6 @@ INTENTS: tuple[Intent, ...] = (
             "the tracking for {order2} isn't updating",
             "the {product2} I ordered is also late",
         ),
-        shifted=(
-            "Still no sign of the {product} I bought on {date}, the parcel seems lost somewhere "
-            "in transit.",
-            "The courier app has said 'in transit' for ages and nothing has turned up at my "
-            "door.",
-            "I've been waiting almost two weeks for the {product} to show up. Has it gone "
-            "missing?",
-            "Has parcel {order} even left your warehouse? Nothing has reached me.",
-            "The {product} was promised for {date} but my mailbox is still empty.",
-            "Your dispatch estimate was way off, my purchase still hasn't reached me.",
-            "How much longer until the {product} gets here? I'm sitting at home waiting.",
-        ),
-        shifted_details=(
-            "I even paid the premium postage.",
-            "The neighbours haven't received anything on my behalf either.",
-            "It was meant to be a birthday present.",
-        ),
-        shifted_mentions=(
-            "another parcel of mine is nowhere to be seen",
-            "the {product2} hasn't turned up either",
-        ),
     ),
     Intent(
         "password_reset", 0.11,
@@ -199,24 +229,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "I also forgot my password for the app",
             "the password reset email never came either",
-        ),
-        shifted=(
-            "I can't recall the secret phrase I use to sign on. Could you help me choose a new "
-            "one?",
-            "The email with the link to set new credentials never reaches my inbox.",
-            "My passcode isn't accepted any more and I no longer remember what it was.",
-            "How do I create fresh sign-in details? The old ones slipped my mind.",
-            "The 'set a new passphrase' link you mailed me has gone stale.",
-            "I blanked on the code I use to get into the {product} dashboard, how do I pick a "
-            "new one?",
-        ),
-        shifted_details=(
-            "I looked through the junk mail too.",
-            "I'm using {email} for it.",
-        ),
-        shifted_mentions=(
-            "I also can't recall my sign-on phrase",
-            "I need new sign-in details as well",
         ),
     ),
     Intent(
@@ -243,23 +255,6 @@ INTENTS: tuple[Intent, ...] = (
             "I was also charged twice last month",
             "there's also a charge of {amount} I don't recognise",
         ),
-        shifted=(
-            "My bank lists a {amount} debit from your company that I never authorised.",
-            "Someone at your end took payment two times for the same month.",
-            "The total you deducted on {date} doesn't match the price I agreed to.",
-            "I'm contesting a transaction of {amount} you took from my card ending {last4}.",
-            "Your system pulled funds from my account even though I'd already stopped the "
-            "service.",
-            "Why did {amount} leave my account on {date}? That's not a price I ever accepted.",
-        ),
-        shifted_details=(
-            "My bank told me to raise it with you first.",
-            "I've kept the transaction reference.",
-        ),
-        shifted_mentions=(
-            "I'm also querying an odd debit from last month",
-            "a payment of {amount} was taken twice as well",
-        ),
     ),
     Intent(
         "cancellation", 0.09,
@@ -283,23 +278,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "I'm thinking of cancelling my subscription",
             "I might cancel if this isn't fixed",
-        ),
-        shifted=(
-            "I'd like to end my membership with you at the close of this cycle and not be "
-            "renewed.",
-            "Please terminate the service for {email}, we're switching to a competitor.",
-            "Time to part ways: close my {plan} tier and stop it renewing.",
-            "I'm done with the service, how do I quit for good?",
-            "Don't renew me next month, I'm leaving.",
-            "We've decided to stop using your product; please wind down our contract.",
-        ),
-        shifted_details=(
-            "We found a cheaper tool.",
-            "No need for a retention call.",
-        ),
-        shifted_mentions=(
-            "I may walk away from the service altogether",
-            "we're considering ending the contract",
         ),
     ),
     Intent(
@@ -327,24 +305,6 @@ INTENTS: tuple[Intent, ...] = (
             "the app also crashes when I open settings",
             "there's a bug on the checkout page too",
         ),
-        shifted=(
-            "Whenever I tap the share icon, the whole {product} screen goes white and I'm "
-            "kicked to the home screen.",
-            "Something's off with the latest version: buttons stopped responding on my "
-            "{device}.",
-            "The numbers on the summary tab are wrong after midnight, looks like a glitch.",
-            "Your software just spins forever and then shuts itself down on {device}.",
-            "Code {error} pops up every time I attach a photo. Clearly a defect on your side.",
-            "Half the menu vanished after yesterday's version and the rest is unclickable.",
-        ),
-        shifted_details=(
-            "A fresh install made no difference.",
-            "My colleague sees the same thing on her machine.",
-        ),
-        shifted_mentions=(
-            "the screen also goes white now and then",
-            "there's another glitch when I attach files",
-        ),
     ),
     Intent(
         "account_locked", 0.07,
@@ -367,22 +327,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "my colleague's account is locked too",
             "my account also got locked at some point",
-        ),
-        shifted=(
-            "The system froze my profile after a few failed tries and now nothing lets me in.",
-            "I'm shut out of my workspace: a banner says access is restricted pending review.",
-            "Your security check has barred me from getting in since {date}. Can you lift it?",
-            "My user is frozen. The details I type are right but it refuses entry.",
-            "Access to my profile was deactivated without warning, please restore it.",
-            "Some automated guard banned my login and I can't get through the door.",
-        ),
-        shifted_details=(
-            "I haven't broken any rules.",
-            "My whole team depends on me getting back in today.",
-        ),
-        shifted_mentions=(
-            "my teammate's profile is frozen too",
-            "I'm also barred from the admin area",
         ),
     ),
     Intent(
@@ -407,22 +351,6 @@ INTENTS: tuple[Intent, ...] = (
             "I'd also like to upgrade to {plan2} at some point",
             "I'm planning to downgrade next month",
         ),
-        shifted=(
-            "Our team outgrew the {plan} tier, we'd like the bigger package.",
-            "Could we step down to something cheaper than {plan}? We only use a fraction of it.",
-            "Is it possible to go to a higher tier and pay yearly instead?",
-            "We need room for ten more colleagues, what's the next level up from {plan}?",
-            "I'd like a smaller package starting next month.",
-            "Move us onto the {plan2} tier, the current one is too limited.",
-        ),
-        shifted_details=(
-            "Any difference in price should apply from today.",
-            "We're hiring quickly this quarter.",
-        ),
-        shifted_mentions=(
-            "we may want the bigger package soon",
-            "we'll probably step down a tier later",
-        ),
     ),
     Intent(
         "invoice_copy", 0.06,
@@ -444,23 +372,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "could you also send me the invoice",
             "I'll need an invoice for this as well",
-        ),
-        shifted=(
-            "For my expense report I need the official paperwork showing what I paid on "
-            "{date}.",
-            "Our bookkeeper is asking for a billing document for purchase {order}.",
-            "Could you produce a receipt with our business address for tax purposes?",
-            "I lost the statement you issued for {amount}, can I have another?",
-            "Accounts payable needs proof of purchase with the tax breakdown.",
-            "Please mail the paperwork for the {amount} transaction to our finance team.",
-        ),
-        shifted_details=(
-            "It must show {company} as the buyer.",
-            "Our auditors want it by Friday.",
-        ),
-        shifted_mentions=(
-            "our bookkeeper needs the paperwork for it too",
-            "please include a receipt for the tax office",
         ),
     ),
     Intent(
@@ -484,21 +395,6 @@ INTENTS: tuple[Intent, ...] = (
             "it would be nice to have {feature}",
             "please consider adding {feature}",
         ),
-        shifted=(
-            "Have you thought about offering {feature}? I'd pay extra for it.",
-            "My wish for the roadmap: {feature}.",
-            "It'd be handy if one day the product supported {feature}.",
-            "Would your developers consider building {feature}?",
-            "Idea for you: {feature}. It's the one thing I'm missing.",
-        ),
-        shifted_details=(
-            "Happy to beta test it.",
-            "Half our office keeps asking me about it.",
-        ),
-        shifted_mentions=(
-            "an idea for your roadmap is {feature}",
-            "I'd pay extra for {feature}",
-        ),
     ),
     Intent(
         "address_change", 0.04,
@@ -518,21 +414,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "my address has changed too, it's {address}",
             "please update my address to {address}",
-        ),
-        shifted=(
-            "We relocated last month; the parcel for {order} should go to {address} instead.",
-            "Please redirect my purchase to my office at {address}.",
-            "I typed my street wrong at checkout, can the courier bring it to {address}?",
-            "My home details in your system are outdated, I live at {address} now.",
-            "Send the {product} to my new place at {address}, not the old flat.",
-        ),
-        shifted_details=(
-            "The old flat is empty now.",
-            "Reception at the office signs for parcels.",
-        ),
-        shifted_mentions=(
-            "I live at {address} now",
-            "please send future parcels to {address}",
         ),
     ),
     Intent(
@@ -555,22 +436,6 @@ INTENTS: tuple[Intent, ...] = (
             "I'd also like an export of my data",
             "how do I export my data",
         ),
-        shifted=(
-            "I'd like to take everything I've stored with you and move it to another tool. "
-            "How do I get it all out?",
-            "Is there a way to grab a full archive of my notes and attachments?",
-            "We need a dump of our workspace in a spreadsheet-friendly format.",
-            "How do I back up all my records to my own computer?",
-            "Could you package up all my content so I can keep it offline?",
-        ),
-        shifted_details=(
-            "A zip file is fine.",
-            "Our new tool can read spreadsheets.",
-        ),
-        shifted_mentions=(
-            "I'd like an archive of my stuff too",
-            "I want a backup of all my records",
-        ),
     ),
     Intent(
         "privacy_request", 0.025,
@@ -590,22 +455,6 @@ INTENTS: tuple[Intent, ...] = (
             "please also delete my personal data afterwards",
             "I want my personal information removed",
         ),
-        shifted=(
-            "Under the privacy law of my country I'm entitled to see every record you keep on "
-            "me. Please send it.",
-            "Erase anything that identifies me from your databases, I don't consent any more.",
-            "Which details about me have you stored and who did you share them with?",
-            "I want to be forgotten by your company entirely.",
-            "Please wipe my name, address and phone number from all your records.",
-        ),
-        shifted_details=(
-            "I withdraw every consent I gave.",
-            "The regulator will hear from me if this is ignored.",
-        ),
-        shifted_mentions=(
-            "afterwards I want to be forgotten entirely",
-            "please erase anything that identifies me",
-        ),
     ),
     Intent(
         "payment_update", 0.02,
@@ -624,22 +473,6 @@ INTENTS: tuple[Intent, ...] = (
         mentions=(
             "I also need to update my card details",
             "my card on file has expired too",
-        ),
-        shifted=(
-            "My bank issued me a new debit card ending {last4}; where do I enter it so the "
-            "next charge goes through?",
-            "I'd like future payments to come from a different account. How do I swap it?",
-            "The card you have for me is out of date, I'll give you a fresh one.",
-            "Can I pay with Apple Pay instead of the Visa you have saved?",
-            "Where in the settings do I put the details of my replacement debit card?",
-        ),
-        shifted_details=(
-            "The old one was lost.",
-            "I don't want any gap in the service.",
-        ),
-        shifted_mentions=(
-            "I also want future payments from a different account",
-            "I have a replacement debit card to give you",
         ),
     ),
 )
@@ -665,6 +498,78 @@ CONFUSABLE = {
 }
 
 
+
+# --- the instance's world ---------------------------------------------------------------------
+
+# Invented names: two or three of these, e.g. "Kavrel", "Tomisa". 72 syllables give over 370,000
+# names; a world draws 40 of them.
+SYLLABLES = (
+    "ka", "ve", "lo", "ri", "mo", "ta", "ne", "zu", "pa", "si", "do", "re", "bi", "fa", "gu",
+    "ha", "ji", "ko", "lu", "me", "no", "pe", "qui", "sa", "te", "vi", "wa", "xo", "ya", "zo",
+    "bra", "cle", "dri", "fro", "gla", "kre", "pli", "sta", "tro", "vra", "mar", "len", "dor",
+    "kin", "vel", "tis", "ron", "dal", "mir", "sen", "gor", "lin", "var", "tus", "nel", "ber",
+    "cor", "fen", "hal", "jor", "kes", "mun", "nor", "pax", "rel", "sol", "tam", "ven", "wyn",
+    "zel", "quo", "ash",
+)
+# What the company sells: every category occurs in training; the brands are the world's.
+CATEGORIES = (
+    "router", "earbuds", "desk lamp", "backpack", "water bottle", "keyboard", "fan", "webcam",
+    "hub", "smartwatch", "dashcam", "speaker", "blender", "e-reader", "pillow", "drone",
+    "headphones", "monitor", "charger", "thermostat", "doorbell camera", "kettle", "standing desk",
+    "mouse", "tablet stand", "power bank",
+)
+MODELS = ("", "", "", " Pro", " Mini", " Air", " Max", " 2", " X")
+# Everyday features (only training names them) and kinds of integration (named after invented
+# partner products, in training and in the shifted slice alike).
+FEATURES = ("dark mode", "CSV import", "keyboard shortcuts", "shared folders", "offline mode",
+            "recurring reminders", "bulk editing", "two-way calendar sync", "custom fields",
+            "colour-coded tags", "voice commands", "a home screen widget", "a Linux desktop client",
+            "a smartwatch companion app", "two-factor login with a hardware key", "PDF annotations",
+            "a public API", "read receipts", "a kanban view", "scheduled reports")
+INTEGRATION_KINDS = ("integration", "connector", "plug-in", "sync", "add-on")
+SEEN_PRODUCTS, NEW_PRODUCTS = 12, 8
+SEEN_PLANS, NEW_PLANS = 4, 4
+SEEN_FEATURES, SEEN_INTEGRATIONS, NEW_INTEGRATIONS = 7, 4, 6
+
+
+@dataclass(frozen=True)
+class World:
+    """The company of one instance: what its customers name, in the public splits and later."""
+
+    products: tuple[str, ...]
+    plans: tuple[str, ...]
+    features: tuple[str, ...]
+    new_products: tuple[str, ...]
+    new_plans: tuple[str, ...]
+    new_features: tuple[str, ...]
+
+
+def _invented(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))).capitalize()
+        if name not in taken and 4 <= len(name) <= 10:
+            taken.add(name)
+            return name
+
+
+def world(public_seed: int) -> World:
+    """The instance's world, drawn from its ``public`` seed (the hidden split shares it)."""
+    rng = random.Random(f"finetune_small/world/{public_seed}")
+    taken: set[str] = set()
+    categories = rng.sample(CATEGORIES, SEEN_PRODUCTS + NEW_PRODUCTS)
+    products = [f"{_invented(rng, taken)} {category}" if rng.random() < 0.8
+                else _invented(rng, taken) + rng.choice(MODELS[3:]) for category in categories]
+    plans = [_invented(rng, taken) for _ in range(SEEN_PLANS + NEW_PLANS)]
+    integrations = [f"a {_invented(rng, taken)} {rng.choice(INTEGRATION_KINDS)}"
+                    for _ in range(SEEN_INTEGRATIONS + NEW_INTEGRATIONS)]
+    features = rng.sample(FEATURES, SEEN_FEATURES) + integrations[:SEEN_INTEGRATIONS]
+    return World(products=tuple(products[:SEEN_PRODUCTS]), plans=tuple(plans[:SEEN_PLANS]),
+                 features=tuple(features),
+                 new_products=tuple(products[SEEN_PRODUCTS:]),
+                 new_plans=tuple(plans[SEEN_PLANS:]),
+                 new_features=tuple(integrations[SEEN_INTEGRATIONS:]))
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Surface material that is not intent-specific: the shifted slice has its own."""
@@ -672,47 +577,30 @@ class Vocabulary:
     products: tuple[str, ...]
     plans: tuple[str, ...]
     features: tuple[str, ...]
-    devices: tuple[str, ...]
     greetings: tuple[str, ...]
     closings: tuple[str, ...]
     after_cues: tuple[str, ...]      # before a secondary intent placed after the main one
     before_cues: tuple[str, ...]     # before a secondary intent placed first
+    error_style: str                 # "E123" or "0x1F2E"
 
 
-SEEN = Vocabulary(
-    products=("Nimbus Pro", "Nimbus Mini", "Orbit X2 router", "Pulse earbuds",
-              "Atlas standing desk", "Lumen desk lamp", "Vela backpack", "Cirrus Drive",
-              "Terra water bottle", "Flux keyboard", "Aero fan", "Nova webcam"),
-    plans=("Basic", "Plus", "Pro", "Business"),
-    features=("dark mode", "CSV import", "keyboard shortcuts", "a Slack integration",
-              "shared folders", "offline mode", "recurring reminders", "bulk editing",
-              "two-way calendar sync", "custom fields"),
-    devices=("iPhone", "Android", "Chrome", "Firefox", "Windows", "my Mac", "iPad", "Safari"),
-    greetings=("Hi,", "Hello,", "Hi team,", "Hello support,", "Dear Support Team,",
-               "Hey there,", "Good morning,", "Hi there!", "To whom it may concern,", "hey"),
-    closings=("Thanks.", "Thanks in advance!", "Please help.",
-              "Looking forward to hearing from you.", "Any help is appreciated.",
-              "This is urgent, please respond asap.", "Thank you for your help.", "Cheers."),
-    after_cues=("Also, ", "Separately, ", "P.S. ", "One more thing: ", "Unrelated, but ",
-                "Oh and ", "Side note: "),
-    before_cues=("Not my main question, but ", "Before I forget, ", "First a small thing: "),
-)
+SEEN_GREETINGS = ("Hi,", "Hello,", "Hi team,", "Hello support,", "Dear Support Team,",
+                  "Hey there,", "Good morning,", "Hi there!", "To whom it may concern,", "hey")
+SEEN_CLOSINGS = ("Thanks.", "Thanks in advance!", "Please help.",
+                 "Looking forward to hearing from you.", "Any help is appreciated.",
+                 "This is urgent, please respond asap.", "Thank you for your help.", "Cheers.")
+SEEN_AFTER_CUES = ("Also, ", "Separately, ", "P.S. ", "One more thing: ", "Unrelated, but ",
+                   "Oh and ", "Side note: ")
+SEEN_BEFORE_CUES = ("Not my main question, but ", "Before I forget, ", "First a small thing: ")
+NEW_GREETINGS = ("Hi,", "Hello,", "Greetings,", "Morning folks,", "Dear Sir or Madam,",
+                 "Hey support people,", "Good afternoon,")
+NEW_CLOSINGS = ("Much obliged.", "Appreciate a quick answer.", "Thanks.",
+                "Hope you can sort this out.", "Regards.")
+NEW_AFTER_CUES = ("Btw, ", "Another small thing - ", "On a different topic, ", "Additionally, ")
+NEW_BEFORE_CUES = ("Minor point first: ", "Quick aside before the real issue: ")
 
-SHIFTED = Vocabulary(
-    products=("Quasar hub", "Zephyr smartwatch", "Kestrel dashcam", "Tidal speaker",
-              "Marlow blender", "Juniper e-reader", "Solace pillow", "Vertex drone"),
-    plans=("Starter", "Scale", "Enterprise", "Premium"),
-    features=("a home screen widget", "voice commands", "a Linux desktop client",
-              "a Zapier connection", "colour-coded tags", "a smartwatch companion app"),
-    devices=("Samsung tablet", "Edge", "Linux laptop", "Pixel phone", "Chromebook"),
-    greetings=("Hi,", "Hello,", "Greetings,", "Morning folks,", "Dear Sir or Madam,",
-               "Hey support people,", "Good afternoon,"),
-    closings=("Much obliged.", "Appreciate a quick answer.", "Thanks.",
-              "Hope you can sort this out.", "Regards."),
-    after_cues=("Btw, ", "Another small thing - ", "On a different topic, ", "Additionally, "),
-    before_cues=("Minor point first: ", "Quick aside before the real issue: "),
-)
-
+DEVICES = ("iPhone", "Android", "Chrome", "Firefox", "Windows", "my Mac", "iPad", "Safari",
+           "Samsung tablet", "Edge", "Linux laptop", "Pixel phone", "Chromebook")
 FIRST_NAMES = ("Maria", "John", "Aisha", "Wei", "Lucas", "Sofia", "Omar", "Emma", "Raj",
                "Chloe", "Mateo", "Hannah", "Kenji", "Fatima", "Liam", "Olga", "Tom", "Priya",
                "Noah", "Ines", "Samuel", "Yara", "Ben", "Lena")
@@ -733,7 +621,107 @@ KEYBOARD_NEIGHBOURS = {
     "q": "wa", "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc",
     "y": "tu", "z": "x",
 }
+PLACEHOLDERS = frozenset({"product", "product2", "plan", "plan2", "order", "order2", "amount",
+                          "date", "days", "email", "feature", "device", "error", "invoice",
+                          "last4", "address", "company"})
 
+
+def _vocabularies(w: World) -> tuple[Vocabulary, Vocabulary]:
+    seen = Vocabulary(products=w.products, plans=w.plans, features=w.features,
+                      greetings=SEEN_GREETINGS, closings=SEEN_CLOSINGS,
+                      after_cues=SEEN_AFTER_CUES, before_cues=SEEN_BEFORE_CUES, error_style="E")
+    new = Vocabulary(products=w.new_products, plans=w.new_plans, features=w.new_features,
+                     greetings=NEW_GREETINGS, closings=NEW_CLOSINGS,
+                     after_cues=NEW_AFTER_CUES, before_cues=NEW_BEFORE_CUES, error_style="0x")
+    return seen, new
+
+
+# --- held-out wordings: private content --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Wordings:
+    """One intent's held-out wordings: main requests, details, side remarks (may be empty)."""
+
+    requests: tuple[str, ...]
+    details: tuple[str, ...]
+    mentions: tuple[str, ...]
+
+
+Content = dict[str, Wordings]
+CONTENT_KINDS = {"request": "requests", "detail": "details", "mention": "mentions"}
+MIN_REQUESTS = 3
+
+
+class ContentError(ValueError):
+    """A content file that cannot be used, with the line at fault."""
+
+
+def load_content(path: Path) -> Content:
+    """Held-out wordings from a JSONL file, one object per line:
+
+        {"label": "refund_request", "kind": "request",
+         "text": "Could the {amount} I spent on the {product} be credited back?"}
+
+    (each object on one line).
+    ``kind`` is ``request`` (a main request: at least three per intent, every intent),
+    ``detail`` (a sentence that may follow it) or ``mention`` (a side remark about this intent in
+    another intent's ticket: lower case, no full stop). ``text`` may use the placeholders
+    {product} {product2} {plan} {plan2} {order} {order2} {amount} {date} {days} {email} {feature}
+    {device} {error} {invoice} {last4} {address} {company}. Keep the wordings unlike the public
+    ones in ``INTENTS`` (that is what makes them held out) and never publish the file.
+    """
+    found: dict[str, dict[str, list[str]]] = {label: {k: [] for k in CONTENT_KINDS.values()}
+                                              for label in LABELS}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name} line {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ContentError(f"{where}: not JSON ({exc})") from exc
+        if not isinstance(item, dict) or set(item) != {"label", "kind", "text"}:
+            raise ContentError(f"{where}: expected an object with label, kind and text")
+        label, kind, text = item["label"], item["kind"], item["text"]
+        if label not in found:
+            raise ContentError(f"{where}: unknown label {label!r}")
+        if kind not in CONTENT_KINDS:
+            raise ContentError(f"{where}: kind must be one of {sorted(CONTENT_KINDS)}")
+        if not isinstance(text, str) or not text.strip():
+            raise ContentError(f"{where}: empty text")
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            raise ContentError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+        if names - PLACEHOLDERS:
+            raise ContentError(f"{where}: unknown placeholders {sorted(names - PLACEHOLDERS)}")
+        found[label][CONTENT_KINDS[kind]].append(text.strip())
+    for label, kinds in found.items():
+        if len(kinds["requests"]) < MIN_REQUESTS:
+            raise ContentError(f"{path.name}: {label} has {len(kinds['requests'])} requests; "
+                               f"give at least {MIN_REQUESTS}")
+    return {label: Wordings(requests=tuple(k["requests"]), details=tuple(k["details"]),
+                            mentions=tuple(k["mentions"])) for label, k in found.items()}
+
+
+def _published_seeds() -> dict[str, int]:
+    import yaml  # the grader's dependency; only read here, to recognise the demo instance
+
+    spec = yaml.safe_load(ASSIGNMENT_FILE.read_text(encoding="utf-8"))
+    return {str(k): int(v) for k, v in spec["reproducibility"]["seeds"].items()}
+
+
+def content_for(seeds: Mapping[str, int]) -> Content | None:
+    """The held-out wordings of this instance: the deployment's private content, the example for
+    the demo instance, or none (a private instance without private content)."""
+    if dict(seeds) == _published_seeds():
+        return load_content(EXAMPLE_CONTENT_FILE)
+    if CONTENT_FILE.is_file():
+        return load_content(CONTENT_FILE)
+    return None
+
+
+# --- tickets --------------------------------------------------------------------------------
 
 class _Slots(dict):
     """Values for a template's placeholders, drawn on first use so repeats agree."""
@@ -773,9 +761,9 @@ class _Slots(dict):
         if key == "feature":
             return rng.choice(vocabulary.features)
         if key == "device":
-            return rng.choice(vocabulary.devices)
+            return rng.choice(DEVICES)
         if key == "error":
-            if vocabulary is SHIFTED:
+            if vocabulary.error_style == "0x":
                 return "0x" + "".join(rng.choice("0123456789ABCDEF") for _ in range(4))
             return f"E{rng.randint(100, 999)}"
         if key == "invoice":
@@ -824,24 +812,41 @@ def _signature(rng: random.Random) -> str:
     ))
 
 
-def _ticket(rng: random.Random, intent: Intent, secondary: Intent | None, shifted: bool) -> str:
-    vocabulary = SHIFTED if shifted else SEEN
+@dataclass(frozen=True)
+class _Style:
+    """Where a ticket's wordings come from."""
+
+    vocabulary: Vocabulary
+    held_out: Content | None         # the shifted slice's held-out wordings, when there are any
+    contrast_rate: float             # share of tickets that name a request they are not about
+
+
+def _ticket(rng: random.Random, intent: Intent, secondary: Intent | None, style: _Style,
+            contrast: bool = False) -> str:
+    vocabulary = style.vocabulary
     slots = _Slots(rng, vocabulary)
-    phrasings = intent.shifted if shifted else intent.phrasings
-    details = intent.shifted_details if shifted else intent.details
-    body = [rng.choice(phrasings).format_map(slots)]
-    count = rng.choices((0, 1, 2), weights=(0.45, 0.4, 0.15))[0]
-    body += [d.format_map(slots) for d in rng.sample(details, min(count, len(details)))]
+    held = style.held_out[intent.label] if style.held_out is not None else None
+    phrasings = held.requests if held is not None else intent.phrasings
+    details = held.details if held is not None and held.details else intent.details
+    if contrast and secondary is not None:
+        other = rng.choice(TOPICS[secondary.label]).format_map(_Slots(rng, vocabulary))
+        body = [rng.choice(CONTRAST_FRAMES).format(
+            main=rng.choice(TOPICS[intent.label]).format_map(slots), other=other)]
+        secondary = None
+    else:
+        body = [rng.choice(phrasings).format_map(slots)]
+        count = rng.choices((0, 1, 2), weights=(0.45, 0.4, 0.15))[0]
+        body += [d.format_map(slots) for d in rng.sample(details, min(count, len(details)))]
     if secondary is not None:
         # In the shifted slice the side remark may be worded as in training: a familiar phrase
         # that lures a model matching phrases away from the unfamiliar main request.
         mentions = secondary.mentions
-        after_cues, before_cues = SEEN.after_cues, SEEN.before_cues
-        if shifted:
-            mentions = secondary.shifted_mentions + secondary.mentions
-            after_cues = SHIFTED.after_cues + after_cues
-            before_cues = SHIFTED.before_cues + before_cues
+        if style.held_out is not None:
+            mentions = style.held_out[secondary.label].mentions + mentions
         mention = rng.choice(mentions).format_map(slots)
+        after_cues, before_cues = vocabulary.after_cues, vocabulary.before_cues
+        if vocabulary.after_cues != SEEN_AFTER_CUES:
+            after_cues, before_cues = after_cues + SEEN_AFTER_CUES, before_cues + SEEN_BEFORE_CUES
         if rng.random() < 0.75:
             body.append(rng.choice(after_cues) + mention + ".")
         else:
@@ -887,8 +892,8 @@ def _label_counts(weights: Sequence[float], total: int) -> list[int]:
     return counts
 
 
-def _rows(rng: random.Random, size: int, *, shifted: bool, flatten: float = 1.0
-          ) -> list[tuple[str, str]]:
+def _rows(rng: random.Random, size: int, style: _Style, *, two_intent_rate: float,
+          flatten: float = 1.0) -> list[tuple[str, str]]:
     weights = [intent.weight ** flatten for intent in INTENTS]
     labels = [intent for intent, count in zip(INTENTS, _label_counts(weights, size), strict=True)
               for _ in range(count)]
@@ -896,10 +901,13 @@ def _rows(rng: random.Random, size: int, *, shifted: bool, flatten: float = 1.0
     rows = []
     for intent in labels:
         secondary = None
-        if rng.random() < TWO_INTENT_RATE:
+        contrast = rng.random() < style.contrast_rate
+        if contrast or rng.random() < two_intent_rate:
             others = [i for i in INTENTS if i is not intent]
-            secondary = rng.choices(others, weights=[i.weight for i in others])[0]
-        rows.append((_ticket(rng, intent, secondary, shifted), intent.label))
+            # Drawn as the main intent is, so that in a contrast ticket neither role is more
+            # likely to be the rarer intent: only the frame says which is the request.
+            secondary = rng.choices(others, weights=[i.weight ** flatten for i in others])[0]
+        rows.append((_ticket(rng, intent, secondary, style, contrast), intent.label))
     return rows
 
 
@@ -909,56 +917,81 @@ def _noisy(rng: random.Random, label: str) -> str:
     return rng.choice([other for other in LABELS if other != label])
 
 
-def _public(seed: int, name: str, size: int) -> list[dict[str, str]]:
-    rng = random.Random(f"finetune_small/{name}/{seed}")
+def _public(public_seed: int, name: str, size: int) -> list[dict[str, str]]:
+    rng = random.Random(f"finetune_small/{name}/{public_seed}")
     # Noise has its own stream, so the texts do not depend on the noise rate.
-    noise = random.Random(f"finetune_small/{name}/noise/{seed}")
+    noise = random.Random(f"finetune_small/{name}/noise/{public_seed}")
+    seen, _ = _vocabularies(world(public_seed))
+    style = _Style(vocabulary=seen, held_out=None,
+                   contrast_rate=CONTRAST_RATE)
     rows = []
-    for index, (text, label) in enumerate(_rows(rng, size, shifted=False)):
+    for index, (text, label) in enumerate(_rows(rng, size, style,
+                                                two_intent_rate=TWO_INTENT_RATE)):
         if noise.random() < LABEL_NOISE_RATE:
             label = _noisy(noise, label)
         rows.append({"id": f"{name}-{index:05d}", "text": text, "label": label})
     return rows
 
 
-def public_splits(seed: int) -> dict[str, list[dict[str, str]]]:
-    """The committed public data: ``{"train": [...], "dev": [...]}``, rows {id, text, label}."""
-    return {"train": _public(seed, "train", TRAIN_SIZE), "dev": _public(seed, "dev", DEV_SIZE)}
+def public_splits(public_seed: int) -> dict[str, list[dict[str, str]]]:
+    """The instance's public data: ``{"train": [...], "dev": [...]}``, rows {id, text, label}."""
+    return {"train": _public(public_seed, "train", TRAIN_SIZE),
+            "dev": _public(public_seed, "dev", DEV_SIZE)}
 
 
-def hidden_split(seed: int) -> list[dict[str, str]]:
-    """The hidden test rows {id, text, label, slice}; slice is "in_distribution" or "shifted"."""
-    rng = random.Random(f"finetune_small/hidden/{seed}")
-    tagged = [(text, label, "in_distribution")
-              for text, label in _rows(rng, HIDDEN_SIZE - HIDDEN_SHIFTED, shifted=False)]
+def hidden_split(public_seed: int, hidden_seed: int, held_out: Content | None
+                 ) -> list[dict[str, str]]:
+    """The hidden test rows {id, text, label, slice}; slice is "in_distribution" or "shifted".
+
+    ``held_out``: the shifted slice's wordings (``content_for``); without them its main requests
+    are worded as in training and every side remark is worded as another intent's request.
+    """
+    rng = random.Random(f"finetune_small/hidden/{public_seed}/{hidden_seed}")
+    seen, new = _vocabularies(world(public_seed))
+    in_distribution = _Style(vocabulary=seen, held_out=None, contrast_rate=CONTRAST_RATE)
+    shifted = _Style(vocabulary=new, held_out=held_out,
+                     contrast_rate=CONTRAST_RATE if held_out is not None
+                     else SHIFTED_CONTRAST_RATE)
+    tagged = [(text, label, "in_distribution") for text, label in
+              _rows(rng, HIDDEN_SIZE - HIDDEN_SHIFTED, in_distribution,
+                    two_intent_rate=TWO_INTENT_RATE)]
     tagged += [(text, label, "shifted") for text, label in
-               _rows(rng, HIDDEN_SHIFTED, shifted=True, flatten=SHIFTED_FLATTEN)]
+               _rows(rng, HIDDEN_SHIFTED, shifted, two_intent_rate=TWO_INTENT_RATE,
+                     flatten=SHIFTED_FLATTEN)]
     rng.shuffle(tagged)
     return [{"id": f"test-{index:05d}", "text": text, "label": label, "slice": slice_}
             for index, (text, label, slice_) in enumerate(tagged)]
+
+
+# --- the instance contract (grader.instance) ---------------------------------------------------
+
+def public_files(seeds: Mapping[str, int]) -> dict[str, bytes]:
+    """The instance's public data as mounted at /data: train.jsonl and dev.jsonl."""
+    return {f"{name}.jsonl": to_jsonl(rows).encode("utf-8")
+            for name, rows in public_splits(seeds["public"]).items()}
+
+
+def hidden_items(seeds: Mapping[str, int]) -> list[dict[str, str]]:
+    """The instance's hidden split, as the harness and the hidden tests evaluate it."""
+    return hidden_split(seeds["public"], seeds["hidden"], content_for(seeds))
 
 
 def to_jsonl(rows: Sequence[dict[str, str]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
-def write_public(seed: int, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, rows in public_splits(seed).items():
-        path = out / f"{name}.jsonl"
-        path.write_text(to_jsonl(rows), encoding="utf-8")
-        written.append(path)
-    return written
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, required=True, help="the public seed")
     parser.add_argument("--out", type=Path, required=True, help="folder for train/dev.jsonl")
+    parser.add_argument("--seed", type=int, help="the public seed (default: the published one)")
     args = parser.parse_args(argv)
-    for path in write_public(args.seed, args.out):
-        print(f"wrote {path}")
+    seeds = _published_seeds()
+    if args.seed is not None:
+        seeds["public"] = args.seed
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, content in public_files(seeds).items():
+        (args.out / name).write_bytes(content)
+        print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Evaluation harness: trusted code. Reaches the candidate only through `candidate`.
 
-The hidden split is generated in memory from ``context.seed("hidden")`` (a deployment may set that
-seed privately) and sent in batches of ``BATCH`` texts, the unit the latency figures are per.
+The hidden split is the instance's (``generate.hidden_items(context.seeds)``: drawn from the seeds
+the deployment's secret derives, and from its private content when it has some), generated in
+memory and sent in batches of ``BATCH`` texts, the unit the latency figures are per.
 
 Metrics (the quality ones rounded to 4 decimals, so re-grading on the same machine reproduces them
 exactly):
@@ -46,7 +47,7 @@ def _probabilities(candidate, texts: list[str]) -> list[dict[str, float]] | None
 
 
 def evaluate(candidate, context) -> dict[str, float]:
-    rows = context.load_module("generate").hidden_split(context.seed("hidden"))
+    rows = context.load_module("generate").hidden_items(context.seeds)
     texts = [row["text"] for row in rows]
     truth = [row["label"] for row in rows]
     predicted = _batched(candidate.predict, texts)

@@ -16,7 +16,7 @@ NOT_IMPLEMENTED = ("has no function 'predict_proba'", "NotImplementedError")
 
 def test_probabilities_sum_to_one(candidate, context):
     generator = context.load_module("generate")
-    texts = [row["text"] for row in generator.hidden_split(context.seed("hidden"))[:30]]
+    texts = [row["text"] for row in generator.hidden_items(context.seeds)[:30]]
     texts += ["", "refund " * 2000]
     try:
         maps = candidate.predict_proba(texts)
