@@ -96,10 +96,11 @@ def test_validate_schema_only_json(root: Path, tmp_path: Path) -> None:
 
 @pytest.mark.docker
 def test_try_grades_a_folder_directly(root: Path, tmp_path: Path, runner_image: str) -> None:
+    # On the published seeds, where the recorded anchors were measured: exactly the floor.
     done = grader("assignment", "try", "demo", str(root / "demo" / "reference" / "constant"),
-                  "--json", "--out", "out", root=root, cwd=tmp_path)
+                  "--json", "--out", "out", "--demo", root=root, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["total"] == 30.0
+    assert json.loads(done.stdout)["total"] == 0.0
 
 
 @pytest.mark.docker

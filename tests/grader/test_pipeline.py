@@ -80,11 +80,13 @@ def test_reference_reaches_full_points(grade, scaffold: Path) -> None:
     assert len(report.reproduction.submission_sha256) == 64
 
 
-def test_constant_baseline_gets_only_test_points(honest_constant: Report) -> None:
+def test_a_constant_passes_the_tests_yet_earns_nothing(honest_constant: Report) -> None:
     by_id = {c.id: c for c in honest_constant.components}
     assert by_id["accuracy"].points == 0.0
-    assert by_id["behaviour"].points == 30.0
-    assert honest_constant.total == 30.0
+    # The behaviour tests pass, but supporting points scale with quality, which is at the floor.
+    assert by_id["behaviour"].unscaled == 1.0
+    assert by_id["behaviour"].points == 0.0 and "quality fraction" in by_id["behaviour"].reason
+    assert honest_constant.total == 0.0
 
 
 def test_starter_stub_scores_zero_with_a_reason(grade, scaffold: Path) -> None:

@@ -44,7 +44,7 @@ def test_reference_and_baseline_are_graded_through_the_pipeline(
             detail = client.get(f"/api/review/submissions/{ids[0]}").json()
     finally:
         server.stop()
-    assert [f["result"]["total"] for f in finals] == [100.0, 30.0]
+    assert [f["result"]["total"] for f in finals] == [100.0, 0.0]
     report = detail["report"]
     assert {t["outcome"] for t in report["hidden_tests"]} == {"passed"}
     assert [p["outcome"] for p in report["phases"]] == ["ok", "ok", "ok"]
@@ -52,4 +52,4 @@ def test_reference_and_baseline_are_graded_through_the_pipeline(
     # A fresh data dir grades on its own private instance, never on the published seeds.
     assert report["reproduction"]["demo"] is False and report["reproduction"]["seeds"] == {}
     assert report["reproduction"]["instance_id"] == open_instance(tmp_path / "data").id
-    assert sorted(detail["cohort"]["totals"]) == [30.0, 100.0]
+    assert sorted(detail["cohort"]["totals"]) == [0.0, 100.0]

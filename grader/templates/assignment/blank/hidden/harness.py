@@ -6,5 +6,8 @@ def evaluate(candidate, context) -> dict[str, float]:
     # derived from the deployment's secret), exactly as hidden_items() gives it to the grader.
     rows = context.load_module("generate").hidden_items(context.seeds)
     predictions = candidate.predict([r["text"] for r in rows])
+    # An AssertionError about the answers is the candidate's failure; any other exception here
+    # is a bug of the harness, an infrastructure error that never scores a candidate zero.
+    assert len(predictions) == len(rows), f"{len(predictions)} labels for {len(rows)} texts"
     correct = sum(p == r["label"] for p, r in zip(predictions, rows, strict=True))
     return {"accuracy": correct / len(rows)}
