@@ -15,6 +15,8 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from grader.metrics._recording import recorded
+
 __all__ = [
     "citation_support",
     "contains_answer",
@@ -89,3 +91,10 @@ def citation_support(citations: Iterable[str], gold: str | Sequence[str],
         doc in passages and any(contains_answer(passages[doc], g) for g in golds)
         for doc in cited)
     return supported / len(cited)
+
+
+# Recorded while a harness runs, so each value can carry its interval (grader.metrics._recording);
+# wrapped here rather than decorated, so the mutation test still mutates the bodies.
+citation_support = recorded(citation_support)
+exact_match = recorded(exact_match)
+token_f1 = recorded(token_f1)

@@ -28,6 +28,8 @@ from itertools import compress
 
 import numpy as np
 
+from grader.metrics._recording import recorded
+
 __all__ = [
     "ECE_BINS",
     "accuracy",
@@ -224,3 +226,14 @@ def binary_calibration_error(labels: Sequence[int] | np.ndarray,
     """
     y, p = _binary(labels, probabilities)
     return _binned_gap(_as_probabilities(p), y, n_bins)
+
+
+# Recorded while a harness runs, so each value can carry its interval (grader.metrics._recording);
+# wrapped here rather than decorated, so the mutation test still mutates the bodies.
+accuracy = recorded(accuracy)
+average_precision = recorded(average_precision)
+binary_calibration_error = recorded(binary_calibration_error)
+brier_score = recorded(brier_score)
+expected_calibration_error = recorded(expected_calibration_error)
+macro_f1 = recorded(macro_f1)
+recall_at_fpr = recorded(recall_at_fpr)

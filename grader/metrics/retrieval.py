@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+from grader.metrics._recording import recorded
+
 __all__ = [
     "Qrels",
     "Run",
@@ -128,3 +130,10 @@ def mrr_at_k(qrels: Qrels, run: Run, k: int, *, min_relevance: int = 1) -> float
 def ndcg_at_k(qrels: Qrels, run: Run, k: int, *, min_relevance: int = 1) -> float:
     """Mean nDCG@k with linear gains (``gain = rel``) over the judged queries."""
     return _mean(per_query("ndcg", qrels, run, k, min_relevance=min_relevance))
+
+
+# Recorded while a harness runs, so each value can carry its interval (grader.metrics._recording);
+# wrapped here rather than decorated, so the mutation test still mutates the bodies.
+mrr_at_k = recorded(mrr_at_k)
+ndcg_at_k = recorded(ndcg_at_k)
+recall_at_k = recorded(recall_at_k)
