@@ -34,6 +34,8 @@ from pydantic import BaseModel
 
 import sandbox
 from grader.candidate import Candidate, CandidateFailure, blames_candidate
+from grader.intervals import Measured, intervals
+from grader.metrics._recording import recording
 
 __all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "load_hidden_module", "run_harness",
            "run_suite"]
@@ -231,7 +233,13 @@ def _forget_modules_under(folder: Path) -> None:
 
 def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenContext,
                 metrics: list[str]) -> dict[str, float]:
-    """Import a harness module and return its declared metrics (finite floats only)."""
+    """Import a harness module and return its declared metrics (finite floats only).
+
+    Each value is a ``grader.intervals.Measured``: a float carrying its 95% bootstrap interval
+    over the hidden items when ``evaluate()`` computed it through a ``grader.metrics`` function
+    (the calls are recorded while it runs; see ``grader.intervals`` for the rule); else its
+    interval is None.
+    """
     spec = importlib.util.spec_from_file_location(f"grader_harness_{name}", path)
     if spec is None or spec.loader is None:
         raise HarnessError(f"cannot import harness {path}")
@@ -240,7 +248,8 @@ def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenC
     evaluate = getattr(module, "evaluate", None)
     if not callable(evaluate):
         raise HarnessError(f"{path} defines no evaluate(candidate, context)")
-    values = evaluate(candidate, context)
+    with recording() as calls:
+        values = evaluate(candidate, context)
     if not isinstance(values, dict):
         raise HarnessError(f"{path}: evaluate() returned {type(values).__name__}, not a dict")
     undeclared = set(values) - set(metrics)
@@ -255,4 +264,5 @@ def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenC
         if not math.isfinite(value):
             raise HarnessError(f"{path}: {metric} is not finite ({value})")
         result[metric] = value
-    return result
+    found = intervals(result, calls, harness=name)
+    return {metric: Measured(value, found[metric]) for metric, value in result.items()}
