@@ -3,6 +3,11 @@
 Everything needed to reproduce a score is in ``reproduction``. Measurements that differ from run to
 run (durations, memory, timestamps) live only in fields whose names end in ``_seconds``, ``_bytes``,
 ``_ms`` or ``_at``, so two gradings of one submission compare equal once those are set aside.
+
+How sure a score is (``grader.intervals``): a metric's ``interval``, each component's points at
+its ends and the total's ``total_interval``. A ``MetricResult`` made from a ``Measured`` value takes
+its interval, and its ``value`` carries the interval again, so code that maps names to values
+(re-scoring a stored report) places the interval along with the value.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.__about__ import __version__
 from grader.hidden import TestCaseResult
 from grader.integrity import Integrity
-from grader.scoring import ComponentScore
+from grader.intervals import Measured, interval_of
+from grader.scoring import ComponentScore, total_interval
 from grader.signals import Signals
 
 __all__ = [
@@ -73,6 +79,28 @@ class MetricResult(_Model):
     baselines: dict[str, float] = Field(description="each baseline's value in the anchors used "
                                                     "(see Report.anchors)")
     reason: str = ""
+    interval: tuple[float, float] | None = Field(
+        None, description="the 95% bootstrap interval of the value over the hidden items "
+                          "(questions, rows) it was computed on: [low, high]. None when the "
+                          "harness did not compute the value through a grader.metrics function "
+                          "over its items (a timing, a flag, a figure computed by hand), or there "
+                          "is no value")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _interval_from_value(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "interval" not in data:
+            found = interval_of(data.get("value"))
+            if found is not None:
+                data = {**data, "interval": found}
+        return data
+
+    @model_validator(mode="after")
+    def _value_carries_interval(self) -> MetricResult:
+        if self.value is not None and self.interval is not None:
+            # Frozen, and validated just now: the same number, carrying its interval.
+            object.__setattr__(self, "value", Measured(self.value, self.interval))
+        return self
 
 
 class Reproduction(_Model):
@@ -113,6 +141,11 @@ class Report(_Model):
     message: str = Field(description="one sentence for the candidate: what happened")
     assignment_title: str
     total: float | None = Field(description="points out of 100")
+    total_interval: tuple[float, float] | None = Field(
+        None, description="the total's 95% interval: the sum of the components' points at each "
+                          "end of theirs (grader.scoring.total_interval); derived from the "
+                          "components whenever a report is made or read. None when a component "
+                          "has no interval")
     components: list[ComponentScore]
     metrics: list[MetricResult]
     hidden_tests: list[TestCaseResult]
@@ -129,6 +162,12 @@ class Report(_Model):
         None, description="the baselines' values the metrics were placed between (none in a "
                           "report made before anchors were measured per instance)")
     graded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="after")
+    def _derive_total_interval(self) -> Report:
+        # Frozen, and validated just now: the one value the components give.
+        object.__setattr__(self, "total_interval", total_interval(self.components, self.total))
+        return self
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
         """Only what the assignment releases to candidates (never logs unless released, and

@@ -12,6 +12,16 @@ count in full, and their weighted mean fraction is the submission's quality frac
 supporting component (hidden tests, calibration, speed) earns its fraction times the quality
 fraction, and its sentence says so. A submission whose quality sits at the floor therefore scores 0
 however many tests it passes, and one at the reference's quality keeps every supporting point.
+
+How sure the points are. A metric value that carries a 95% interval (``grader.intervals``) is
+placed at both ends of it too: scales are monotone, so the ends' points are the points' interval.
+A supporting component is scaled at each end by the quality fraction at that end, and the total's
+interval is the sum of the components' points at each end (``total_interval``): as if every metric
+sat at the same end at once, which they nearly do when measured on the same items (a little wider
+than a joint bootstrap of the total when they do not). A tests component, a metric without a
+value and one that cannot be placed score the same at both ends. A metric with a value but no
+interval (not computed through ``grader.metrics``) leaves its component without an interval, and
+so the total, and any supporting component if it is a quality one.
 """
 
 from __future__ import annotations
@@ -23,10 +33,11 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.intervals import Interval, interval_of
 from grader.spec import Assignment, RubricComponent
 
 __all__ = ["AnchorValues", "ComponentScore", "ScoreCard", "quality_fraction", "recorded_anchors",
-           "rescore", "scale_points", "score"]
+           "rescore", "scale_points", "score", "total_interval"]
 
 AnchorValues: TypeAlias = Mapping[str, Mapping[str, float]]
 """baseline name -> ``harness.metric`` -> the baseline's value: what a metric is placed between."""
@@ -51,6 +62,12 @@ class ComponentScore(BaseModel):
     unscaled: float | None = Field(
         None, ge=0, le=1, description="a supporting component's fraction before it was scaled by "
                                       "the quality fraction; none when its points were not scaled")
+    interval: tuple[float, float] | None = Field(
+        None, description="the points at the two ends of the 95% interval of what it scores: its "
+                          "metric's interval placed on the same scale, and for a supporting "
+                          "component scaled by the quality fraction at that end; a tests "
+                          "component's own points are fixed. None when its metric (or, for a "
+                          "supporting component, a quality metric) has a value but no interval")
 
 
 class ScoreCard(BaseModel):
@@ -63,6 +80,19 @@ class ScoreCard(BaseModel):
     quality: float | None = Field(
         description="the quality fraction the supporting components were scaled by; none when "
                     "the rubric has no quality component")
+    interval: tuple[float, float] | None = Field(
+        None, description="the total's 95% interval (``total_interval``)")
+
+
+def total_interval(components: Sequence[ComponentScore], total: float | None
+                   ) -> Interval | None:
+    """The total's 95% interval: the sum of the components' points at each end, widened by the
+    rounding of points to include the total; None when a component has no interval."""
+    if total is None or not components or any(c.interval is None for c in components):
+        return None
+    low = round(sum(c.interval[0] for c in components), 2)  # type: ignore[index]
+    high = round(sum(c.interval[1] for c in components), 2)  # type: ignore[index]
+    return max(0.0, min(low, total)), min(100.0, max(high, total))
 
 
 def _reached(value: float, anchors: Sequence[tuple[float, float]], higher_is_better: bool) -> int:
@@ -120,33 +150,43 @@ def _with_failure(sentence: str, failure: str | None) -> str:
     return f"{sentence} ({failure})" if failure else sentence
 
 
+# A placed fraction, its sentence, and its fractions at the ends of the interval (None: unknown).
+_Placed: TypeAlias = tuple[float, str, tuple[float, float] | None]
+_FIXED = (0.0, 0.0)  # zero for want of a value or a placement: no doubt about it
+
+
 def _metric(component: RubricComponent, assignment: Assignment,
             metrics: Mapping[str, float | None], failures: Mapping[str, str],
-            anchors: AnchorValues) -> tuple[float, str]:
+            anchors: AnchorValues) -> _Placed:
     assert component.metric is not None and component.scale is not None  # the spec ensures it
     key = component.metric
     harness, _, name = key.partition(".")
     failure = failures.get(key) or failures.get(harness)
     value = metrics.get(key)
     if value is None:
-        return 0.0, f"no value: {failure or f'the {harness} harness reported no {name}'}"
+        return 0.0, f"no value: {failure or f'the {harness} harness reported no {name}'}", _FIXED
     if math.isnan(value):
-        return 0.0, _with_failure(f"{name} is not a number (NaN)", failure)
+        return 0.0, _with_failure(f"{name} is not a number (NaN)", failure), _FIXED
     higher = assignment.metric(key).higher_is_better
     unrecorded = [anchor.baseline for anchor in component.scale.anchors
                   if key not in anchors.get(anchor.baseline, {})]
     if unrecorded:
         return 0.0, (f"{name} {_number(value)} is not placed: {', '.join(unrecorded)} recorded no "
-                     f"{key} yet (run `grader assignment baseline`)")
+                     f"{key} yet (run `grader assignment baseline`)"), _FIXED
     named = [(anchor.baseline, anchors[anchor.baseline][key], anchor.points)
              for anchor in component.scale.anchors]
+    scale = [(v, p) for _, v, p in named]
     try:
-        fraction = scale_points(value, [(v, p) for _, v, p in named], higher)
+        fraction = scale_points(value, scale, higher)
     except ValueError:
         # Possible with anchors measured on an instance: a floor that beat the plain baseline.
         shown = ", ".join(f"{b} {_number(v)} ({p:.0%})" for b, v, p in named)
         return 0.0, (f"{name} {_number(value)} is not placed: the anchors ({shown}) do not "
-                     "improve as their points rise")
+                     "improve as their points rise"), _FIXED
+    ends = None
+    if (interval := interval_of(value)) is not None:
+        placed = sorted(scale_points(end, scale, higher) for end in interval)
+        ends = (min(placed[0], fraction), max(placed[1], fraction))
 
     def at(index: int) -> str:
         baseline, anchor_value, points = named[index]
@@ -162,20 +202,22 @@ def _metric(component: RubricComponent, assignment: Assignment,
         sentence = f"{shown} beats {at(index)}"
     else:
         sentence = f"{shown} is between {at(index)} and {at(index + 1)}"
-    return fraction, _with_failure(sentence, failure)
+    return fraction, _with_failure(sentence, failure), ends
 
 
 def _tests(suite: str, test_results: Mapping[str, tuple[int, int]],
-           failures: Mapping[str, str]) -> tuple[float, str]:
+           failures: Mapping[str, str]) -> _Placed:
     failure = failures.get(suite)
     if suite not in test_results:
-        return 0.0, f"no result: {failure or f'the {suite} tests did not run'}"
+        return 0.0, f"no result: {failure or f'the {suite} tests did not run'}", _FIXED
     passed, total = test_results[suite]
     if not 0 <= passed <= total:
         raise ValueError(f"suite {suite}: {passed} passed of {total} is not a count")
     if total == 0:
-        return 0.0, _with_failure(f"no {suite} tests ran", failure)
-    return passed / total, _with_failure(f"{passed} of {total} hidden tests passed", failure)
+        return 0.0, _with_failure(f"no {suite} tests ran", failure), _FIXED
+    fraction = passed / total
+    return (fraction, _with_failure(f"{passed} of {total} hidden tests passed", failure),
+            (fraction, fraction))
 
 
 def quality_fraction(assignment: Assignment, fractions: Mapping[str, float]) -> float | None:
@@ -192,27 +234,46 @@ def quality_fraction(assignment: Assignment, fractions: Mapping[str, float]) -> 
 _SCALED = "; scaled by the quality fraction"
 
 
-def _card(assignment: Assignment, placed: Mapping[str, tuple[float, str]]) -> ScoreCard:
-    """Each component's (fraction, sentence) before scaling in; the supporting ones scaled."""
-    quality = quality_fraction(assignment, {cid: f for cid, (f, _) in placed.items()})
+def _quality_ends(assignment: Assignment, placed: Mapping[str, _Placed]
+                  ) -> tuple[float, float] | None:
+    """The quality fraction at each end of the quality components' intervals."""
+    ends = {cid: e for cid, (_, _, e) in placed.items()}
+    if any(ends[c.id] is None for c in assignment.rubric if c.resolved_role == "quality"):
+        return None
+    low = quality_fraction(assignment, {cid: e[0] for cid, e in ends.items() if e is not None})
+    high = quality_fraction(assignment, {cid: e[1] for cid, e in ends.items() if e is not None})
+    return None if low is None or high is None else (low, high)
+
+
+def _card(assignment: Assignment, placed: Mapping[str, _Placed]) -> ScoreCard:
+    """Each component's (fraction, sentence, ends) before scaling in; the supporting ones
+    scaled, at their ends by the quality fraction at that end."""
+    quality = quality_fraction(assignment, {cid: f for cid, (f, _, _) in placed.items()})
+    quality_ends = _quality_ends(assignment, placed)
     components = []
     exact_total = 0.0
     for component in assignment.rubric:
-        fraction, reason = placed[component.id]
+        fraction, reason, ends = placed[component.id]
         unscaled = None
-        if (component.resolved_role == "supporting" and quality is not None and quality < 1
-                and fraction > 0):
-            unscaled, fraction = fraction, fraction * quality
-            reason = (f"{reason}{_SCALED} {quality:.3f} (the quality components' weighted mean): "
-                      f"{unscaled:.1%} of its points become {fraction:.1%}")
+        if component.resolved_role == "supporting" and quality is not None:
+            if quality < 1 and fraction > 0:
+                unscaled, fraction = fraction, fraction * quality
+                reason = (f"{reason}{_SCALED} {quality:.3f} (the quality components' weighted "
+                          f"mean): {unscaled:.1%} of its points become {fraction:.1%}")
+            if ends is not None:
+                ends = (None if quality_ends is None
+                        else (ends[0] * quality_ends[0], ends[1] * quality_ends[1]))
         exact_total += component.weight * fraction
         components.append(ComponentScore(
             id=component.id, title=component.title, weight=component.weight,
             points=round(component.weight * fraction, 2), fraction=fraction, reason=reason,
-            unscaled=unscaled))
+            unscaled=unscaled,
+            interval=None if ends is None else (round(component.weight * ends[0], 2),
+                                                round(component.weight * ends[1], 2))))
     # Summed before rounding, so the total can differ from the sum of rounded points by 0.01.
-    return ScoreCard(total=min(100.0, max(0.0, round(exact_total, 2))), components=components,
-                     quality=quality)
+    total = min(100.0, max(0.0, round(exact_total, 2)))
+    return ScoreCard(total=total, components=components, quality=quality,
+                     interval=total_interval(components, total))
 
 
 def score(assignment: Assignment, metrics: Mapping[str, float | None],
@@ -221,7 +282,8 @@ def score(assignment: Assignment, metrics: Mapping[str, float | None],
           anchors: AnchorValues | None = None) -> ScoreCard:
     """Score every rubric component, then scale the supporting ones by the quality fraction.
 
-    ``metrics`` maps ``harness.metric`` to a value (None or absent scores 0); ``test_results``
+    ``metrics`` maps ``harness.metric`` to a value (None or absent scores 0; a
+    ``grader.intervals.Measured`` value is placed at its interval's ends too); ``test_results``
     maps a suite to (passed, total); ``failures`` maps a harness, metric key or suite to why it
     produced nothing, and that reason is given in the component's sentence. ``anchors`` are the
     baselines' values the metrics are placed between; default: ``recorded_anchors(assignment)``.
@@ -255,8 +317,10 @@ def rescore(assignment: Assignment, graded: Sequence[ComponentScore],
         if component.tests is None:
             placed[component.id] = _metric(component, assignment, metrics, failures, anchors)
         elif (old := before.get(component.id)) is None:
-            placed[component.id] = (0.0, f"no result: the {component.tests} tests did not run")
+            placed[component.id] = (0.0, f"no result: the {component.tests} tests did not run",
+                                    _FIXED)
         else:
-            placed[component.id] = (old.fraction if old.unscaled is None else old.unscaled,
-                                    old.reason.split(_SCALED, 1)[0])
+            fraction = old.fraction if old.unscaled is None else old.unscaled
+            placed[component.id] = (fraction, old.reason.split(_SCALED, 1)[0],
+                                    (fraction, fraction))
     return _card(assignment, placed)

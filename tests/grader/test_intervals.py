@@ -19,6 +19,9 @@ from grader.hidden import HiddenContext, run_harness
 from grader.intervals import Measured, interval_of
 from grader.metrics import answers, classification, retrieval
 from grader.metrics._recording import recording
+from grader.report import MetricResult, Report, ReportStatus, Reproduction
+from grader.scoring import ScoreCard, rescore, scale_points, score
+from grader.spec import Assignment
 
 # --- each metric recomputed on a draw is the metric of the drawn items ---------------------------
 
@@ -298,3 +301,159 @@ def test_run_harness_attaches_an_interval_to_each_value_computed_through_grader_
                         context=context, metrics=["macro_f1", "accuracy", "by_hand", "calls"])
     assert {k: interval_of(v) for k, v in again.items()} == {
         k: interval_of(v) for k, v in values.items()}
+
+
+# --- points at the interval's ends ---------------------------------------------------------------
+
+
+def _assignment(*, calibration_role: str = "supporting") -> Assignment:
+    spec: dict[str, Any] = {
+        "id": "fraud", "title": "Fraud", "version": "1.0.0", "summary": "Rank payments.",
+        "candidate": {"bundle": "candidate", "max_submissions": 3},
+        "entry_points": [
+            {"name": "train", "phase": "build", "params": {"work_dir": "string"},
+             "returns": "null"},
+            {"name": "load", "phase": "serve", "params": {"work_dir": "string"},
+             "returns": "null"},
+        ],
+        "phases": {"build": {"call": "train", "arguments": {"work_dir": "/work"}},
+                   "serve": {"load": "load", "call_timeout": 10}},
+        "hidden_tests": [{"name": "behaviour", "path": "hidden/tests"}],
+        "harnesses": [{"name": "quality", "path": "hidden/harness.py", "metrics": [
+            {"name": "pr_auc", "higher_is_better": True},
+            {"name": "ece", "higher_is_better": False},
+        ]}],
+        "rubric": [
+            {"id": "ranking", "title": "Ranking", "weight": 60, "metric": "quality.pr_auc",
+             "scale": {"anchors": [{"baseline": "constant", "points": 0.0},
+                                   {"baseline": "logreg", "points": 0.5},
+                                   {"baseline": "reference", "points": 1.0}]}},
+            {"id": "calibration", "title": "Calibration", "weight": 20, "metric": "quality.ece",
+             "role": calibration_role,
+             "scale": {"anchors": [{"baseline": "constant", "points": 0.0},
+                                   {"baseline": "reference", "points": 1.0}]}},
+            {"id": "behaviour", "title": "Behaviour", "weight": 20, "tests": "behaviour"},
+        ],
+        "baselines": [
+            {"name": "constant", "path": "reference/constant",
+             "scores": {"quality.pr_auc": 0.02, "quality.ece": 0.2}},
+            {"name": "logreg", "path": "reference/logreg", "scores": {"quality.pr_auc": 0.42}},
+            {"name": "reference", "path": "reference/solution",
+             "scores": {"quality.pr_auc": 0.82, "quality.ece": 0.01}},
+        ],
+        "reproducibility": {"tolerance": 0.02},
+    }
+    return Assignment.model_validate(spec)
+
+
+PR_AUC, ECE = "quality.pr_auc", "quality.ece"
+
+
+def test_each_component_shows_its_points_at_the_interval_ends_on_the_same_scale() -> None:
+    card = score(_assignment(), {PR_AUC: Measured(0.62, (0.52, 0.70)),
+                                 ECE: Measured(0.05, (0.03, 0.08))}, {"behaviour": (3, 4)})
+    ranking, calibration, behaviour = card.components
+    pr = [(0.02, 0.0), (0.42, 0.5), (0.82, 1.0)]
+    low_q, q, high_q = (scale_points(v, pr, True) for v in (0.52, 0.62, 0.70))
+    assert card.quality == pytest.approx(q)
+    assert ranking.interval == (round(60 * low_q, 2), round(60 * high_q, 2))
+    assert ranking.interval[0] < ranking.points < ranking.interval[1]  # type: ignore[index]
+    # Lower is better: the high ECE is the low end. Supporting: scaled by quality at that end.
+    ece = [(0.2, 0.0), (0.01, 1.0)]
+    calibration_ends = (scale_points(0.08, ece, False) * low_q,
+                        scale_points(0.03, ece, False) * high_q)
+    assert calibration.interval == (round(20 * calibration_ends[0], 2),
+                                    round(20 * calibration_ends[1], 2))
+    # The tests are not resampled, but their points scale with quality at each end.
+    assert behaviour.interval == (round(20 * 0.75 * low_q, 2), round(20 * 0.75 * high_q, 2))
+    low = sum(c.interval[0] for c in card.components)  # type: ignore[index]
+    high = sum(c.interval[1] for c in card.components)  # type: ignore[index]
+    assert card.interval == (round(low, 2), round(high, 2))
+    assert card.interval[0] < card.total < card.interval[1]  # type: ignore[index]
+
+
+def test_a_value_without_an_interval_leaves_its_component_and_the_total_without_one() -> None:
+    card = score(_assignment(), {PR_AUC: Measured(0.62, (0.52, 0.70)), ECE: 0.05},
+                 {"behaviour": (3, 4)})
+    assert [c.interval is None for c in card.components] == [False, True, False]
+    assert card.interval is None
+    # A quality metric without one: every supporting component's scale is unknown too.
+    card = score(_assignment(), {PR_AUC: 0.62, ECE: Measured(0.05, (0.03, 0.08))},
+                 {"behaviour": (3, 4)})
+    assert [c.interval for c in card.components] == [None, None, None]
+    # As a quality component, calibration stands on its own.
+    card = score(_assignment(calibration_role="quality"),
+                 {PR_AUC: 0.62, ECE: Measured(0.05, (0.03, 0.08))}, {"behaviour": (3, 4)})
+    assert [c.interval is None for c in card.components] == [True, False, True]
+
+
+def test_no_value_scores_zero_at_both_ends() -> None:
+    card = score(_assignment(), {PR_AUC: Measured(0.62, (0.52, 0.70)), ECE: None},
+                 {}, failures={"quality": "the evaluation stopped"})
+    assert card.components[1].interval == (0.0, 0.0)
+    assert card.components[2].interval == (0.0, 0.0)  # the suite did not run
+    assert card.interval == (card.components[0].interval)
+
+
+def test_a_zero_width_interval_gives_zero_width_points() -> None:
+    card = score(_assignment(), {PR_AUC: Measured(0.62, (0.62, 0.62)),
+                                 ECE: Measured(0.05, (0.05, 0.05))}, {"behaviour": (3, 4)})
+    assert all(c.interval == (c.points, c.points) for c in card.components)
+    assert card.interval == (card.total, card.total)
+
+
+def test_rescoring_places_the_ends_on_the_new_anchors() -> None:
+    assignment = _assignment()
+    metrics = {PR_AUC: Measured(0.62, (0.52, 0.70)), ECE: Measured(0.05, (0.03, 0.08))}
+    graded = score(assignment, metrics, {"behaviour": (3, 4)})
+    other = {"constant": {PR_AUC: 0.1, ECE: 0.3}, "logreg": {PR_AUC: 0.6},
+             "reference": {PR_AUC: 0.9, ECE: 0.02}}
+    again = rescore(assignment, graded.components, metrics, anchors=other)
+    fresh = score(assignment, metrics, {"behaviour": (3, 4)}, anchors=other)
+    assert [c.interval for c in again.components] == [c.interval for c in fresh.components]
+    assert again.interval == fresh.interval != graded.interval
+
+
+# --- reports carry them ------------------------------------------------------------------------
+
+
+def _report(card: ScoreCard, metrics: list[MetricResult]) -> Report:
+    return Report(
+        status=ReportStatus.GRADED, message=f"Graded: {card.total:.1f} / 100.",
+        assignment_title="Fraud", total=card.total, components=card.components, metrics=metrics,
+        hidden_tests=[], phases=[],
+        reproduction=Reproduction(
+            runner_image="runner:test", runner_image_digest=None, assignment_id="fraud",
+            assignment_version="1.0.0", assignment_sha256="0" * 64, submission_sha256=None,
+            instance_id="demo", demo=True, public_data_sha256=None, seeds={}, limits={}))
+
+
+def test_a_report_carries_metric_component_and_total_intervals_through_json() -> None:
+    values = {PR_AUC: Measured(0.62, (0.52, 0.70)), ECE: Measured(0.05, (0.03, 0.08))}
+    card = score(_assignment(), values, {"behaviour": (3, 4)})
+    metrics = [MetricResult(name=name, value=value, higher_is_better=True, baselines={})
+               for name, value in values.items()]
+    assert [m.interval for m in metrics] == [(0.52, 0.70), (0.03, 0.08)]
+    report = _report(card, metrics)
+    assert report.total_interval == card.interval
+    again = Report.model_validate_json(report.model_dump_json())
+    assert again == report
+    assert again.total_interval == card.interval
+    assert [interval_of(m.value) for m in again.metrics] == [(0.52, 0.70), (0.03, 0.08)]
+    # The total's interval always follows the components, whatever a document says.
+    body = report.model_dump(mode="json")
+    body["total_interval"] = [0.0, 100.0]
+    assert Report.model_validate(body).total_interval == card.interval
+    plain = MetricResult(name=PR_AUC, value=0.62, higher_is_better=True, baselines={})
+    assert plain.interval is None and type(plain.value) is float
+
+
+def test_a_report_without_intervals_reads_as_before() -> None:
+    card = score(_assignment(), {PR_AUC: 0.62, ECE: 0.05}, {"behaviour": (3, 4)})
+    body = _report(card, []).model_dump(mode="json")
+    del body["total_interval"]
+    for component in body["components"]:
+        del component["interval"]
+    report = Report.model_validate(body)
+    assert report.total_interval is None
+    assert all(c.interval is None for c in report.components)
