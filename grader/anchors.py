@@ -419,6 +419,7 @@ def rescored(report: Report, assignment: Assignment, anchors: Anchors) -> Report
         image_digest=reproduction.runner_image_digest, anchors=anchors)
     if now_cited.provisional:
         return None
+    # Each value carries its interval (``MetricResult.value``), placed along with it.
     metrics = {m.name: m.value for m in report.metrics}
     failures = {m.name.partition(".")[0]: m.reason for m in report.metrics if m.reason}
     # Metric components placed again; tests components keep their graded results (with their
@@ -432,8 +433,8 @@ def rescored(report: Report, assignment: Assignment, anchors: Anchors) -> Report
     metric_results = [m.model_copy(update={"baselines": {
         name: scores[m.name] for name, scores in values.items() if m.name in scores}})
         for m in report.metrics]
-    update = {"total": total, "components": components, "metrics": metric_results,
-              "message": message, "anchors": now_cited}
+    update = {"total": total, "total_interval": card.interval, "components": components,
+              "metrics": metric_results, "message": message, "anchors": now_cited}
     if report.integrity is not None:  # its metric findings are placed on the anchors too
         update["integrity"] = with_metrics(report.integrity, assignment, metrics, values)
     return report.model_copy(update=update)

@@ -15,13 +15,18 @@ import numpy as np
 import pytest
 
 from grader import intervals
-from grader.hidden import HiddenContext, run_harness
+from grader.anchors import anchors_for, measure_missing, rescored
+from grader.authoring import new_assignment
+from grader.hidden import HiddenContext, TestCaseResult, run_harness
 from grader.intervals import Measured, interval_of
 from grader.metrics import answers, classification, retrieval
 from grader.metrics._recording import recording
+from grader.pipeline import _Grading
 from grader.report import MetricResult, Report, ReportStatus, Reproduction
 from grader.scoring import ScoreCard, rescore, scale_points, score
-from grader.spec import Assignment
+from grader.settings import Settings
+from grader.spec import Assignment, Baseline, load_assignment
+from sandbox import Limits
 
 # --- each metric recomputed on a draw is the metric of the drawn items ---------------------------
 
@@ -457,3 +462,47 @@ def test_a_report_without_intervals_reads_as_before() -> None:
     report = Report.model_validate(body)
     assert report.total_interval is None
     assert all(c.interval is None for c in report.components)
+
+
+def test_the_pipelines_report_and_its_re_scoring_keep_the_intervals(tmp_path: Path) -> None:
+    """The pipeline's report step on a finished grading (no containers), then the report
+    re-scored on the instance's anchors once they land (grader.anchors.rescored)."""
+    scaffold = new_assignment(tmp_path / "assignments", "starter")
+    assignment = load_assignment(scaffold)
+    settings = Settings(data_dir=tmp_path / "data", assignments_dir=scaffold.parent,
+                        instance_secret="0123456789abcdef" * 4)
+    digest = "sha256:" + "ab" * 32
+    key = next(c.metric for c in assignment.rubric if c.metric is not None)
+    recorded = [b.scores[key] for b in assignment.baselines if key in b.scores]
+    low, high = min(recorded), max(recorded)
+    value = Measured(low + 0.6 * (high - low), (low + 0.45 * (high - low),
+                                                low + 0.75 * (high - low)))
+    tests = {suite.name: (2, 2) for suite in assignment.hidden_tests}
+
+    grading = _Grading(assignment, scaffold, settings.assignment_instance(assignment, scaffold),
+                       scaffold, "runner", Limits(), lambda _m: None,
+                       anchors_for(settings, assignment, scaffold, digest))
+    grading.metrics = {key: value}
+    grading.tests = [TestCaseResult(suite=suite, name=f"t{i}", outcome="passed",
+                                    duration_seconds=0.0, message="")
+                     for suite in tests for i in range(2)]
+    early = Report.model_validate_json(grading.report(digest, "f" * 64).model_dump_json())
+    assert early.anchors is not None and early.anchors.provisional
+    assert next(m.interval for m in early.metrics if m.name == key) == value.interval
+    metric_component = next(c.id for c in assignment.rubric if c.metric == key)
+    component = next(c for c in early.components if c.id == metric_component)
+    assert component.interval is not None
+    assert component.interval[0] < component.points < component.interval[1]
+    assert early.total_interval is not None
+    assert early.total_interval[0] < early.total < early.total_interval[1]  # type: ignore[operator]
+
+    def grade(baseline: Baseline) -> dict[str, float]:  # the instance's anchors: all lower
+        return {name: score - 0.1 * (high - low) for name, score in baseline.scores.items()}
+
+    anchors = measure_missing(settings, assignment, scaffold, grade=grade, image_digest=digest)
+    late = rescored(early, assignment, anchors)
+    assert late is not None and late.total_interval is not None
+    fresh = score(assignment, {key: value}, tests, anchors=anchors.scores)
+    assert late.components == fresh.components
+    assert late.total_interval == fresh.interval != early.total_interval
+    assert Report.model_validate_json(late.model_dump_json()) == late
