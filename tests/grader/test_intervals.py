@@ -22,7 +22,7 @@ from grader.intervals import Measured, interval_of
 from grader.metrics import answers, classification, retrieval
 from grader.metrics._recording import recording
 from grader.pipeline import _Grading
-from grader.report import MetricResult, Report, ReportStatus, Reproduction
+from grader.report import MetricResult, Report, ReportStatus, Reproduction, render_html
 from grader.scoring import ScoreCard, rescore, scale_points, score
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline, load_assignment
@@ -506,3 +506,23 @@ def test_the_pipelines_report_and_its_re_scoring_keep_the_intervals(tmp_path: Pa
     assert late.components == fresh.components
     assert late.total_interval == fresh.interval != early.total_interval
     assert Report.model_validate_json(late.model_dump_json()) == late
+
+
+DASH = "\N{EN DASH}"
+
+
+def test_the_html_report_shows_the_intervals() -> None:
+    values = {PR_AUC: Measured(0.62, (0.52, 0.70)), ECE: 0.05}
+    card = score(_assignment(calibration_role="quality"), values, {"behaviour": (3, 4)})
+    metrics = [MetricResult(name=name, value=value, higher_is_better=True, baselines={})
+               for name, value in values.items()]
+    html = render_html(_report(card, metrics))
+    assert f"0.5200{DASH}0.7000" in html  # the metric's
+    ranking = card.components[0].interval
+    assert ranking is not None and f"{ranking[0]:.2f}{DASH}{ranking[1]:.2f}" in html
+    assert card.interval is None and 'id="total-interval"' not in html  # ECE has none
+    card = score(_assignment(), {PR_AUC: values[PR_AUC], ECE: Measured(0.05, (0.03, 0.08))},
+                 {"behaviour": (3, 4)})
+    html = render_html(_report(card, metrics))
+    low, high = card.interval  # type: ignore[misc]
+    assert f"(95% interval {low:.1f}{DASH}{high:.1f})" in html
