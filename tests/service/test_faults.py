@@ -4,6 +4,7 @@ the grader's side is retried, never scored."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import time
@@ -209,7 +210,7 @@ def _disturbed_then_undisturbed(tmp_path: Path, assignments_dir: Path, reference
     env = service_env(data_dir=tmp_path / "data", assignments_dir=assignments_dir,
                       database_url=database_url("sqlite", tmp_path), port=free_port(),
                       fake=False, GRADER_WORKERS="1", GRADER_DEMO="1",
-                      GRADER_RUNNER_IMAGE=runner_image, GRADER_MAX_ATTEMPTS="3", **settings)
+                      GRADER_RUNNER_IMAGE=runner_image, **{"GRADER_MAX_ATTEMPTS": "3", **settings})
     run_cli(env, "reviewer", "create", REVIEWER, "--password-stdin", stdin=PASSWORD + "\n")
     server = Server(env, tmp_path / "serve.log").start()
     seen: set[int] = set()
@@ -262,4 +263,118 @@ def test_a_container_killed_from_outside_in_build_and_in_serve_is_retried_to_the
     assert len(retried) == 2, log[-3000:]
     assert "the build phase could not run" in retried[0]
     assert "the serve: behaviour phase could not run" in retried[1]
+    assert _our_containers(sorted(graders)) == []
+
+
+# --- a real engine restart -----------------------------------------------------------------------
+
+RESTART_OPT_IN = "GRADER_TEST_RESTART_ENGINE"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+DOCKERD_LOG = Path("/var/log/dockerd.log")  # where scripts/setup.sh's dockerd writes
+_engines_started: list[subprocess.Popen] = []
+
+
+def _engine_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10,
+                              check=False).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _local_dockerd() -> tuple[int, list[str]] | None:
+    """The process and command line of the dockerd on this machine that serves DOCKER_HOST (by
+    default the one listening on the default socket, as scripts/setup.sh starts it)."""
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = [a.decode() for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except (OSError, ValueError):
+            continue
+        if not argv or Path(argv[0]).name != "dockerd":
+            continue
+        hosts = [value for flag, value in itertools.pairwise(argv)
+                 if flag in ("-H", "--host")]
+        hosts += [a.split("=", 1)[1] for a in argv if a.startswith(("-H=", "--host="))]
+        if host in hosts or (not hosts and host == DEFAULT_HOST):
+            return int(entry.name), argv
+    return None
+
+
+def _start_dockerd(argv: list[str]) -> None:
+    """As scripts/setup.sh does (`nohup dockerd >/var/log/dockerd.log 2>&1 &`), in a session of
+    its own so that nothing of this test's process group takes it down; another engine's log
+    goes beside its pid file."""
+    pidfile = next((value for flag, value in itertools.pairwise(argv)
+                    if flag in ("-p", "--pidfile")), None)
+    log_path = Path(pidfile).with_name("dockerd.log") if pidfile else DOCKERD_LOG
+    with log_path.open("ab") as log:
+        _engines_started.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                                 stderr=subprocess.STDOUT,
+                                                 start_new_session=True))
+
+
+def _restart_engine(measured: list[dict[str, float]]) -> None:
+    """Stop the local dockerd (SIGTERM: it stops every container), start it again, and wait until
+    `docker info` answers; each step bounded."""
+    found = _local_dockerd()
+    assert found is not None, "the local dockerd went away"
+    pid, argv = found
+    began = time.monotonic()
+    os.kill(pid, 15)
+    try:
+        wait_for(lambda: not _alive(pid), timeout=60, interval=0.05, what="dockerd to stop")
+    finally:
+        if _alive(pid):
+            os.kill(pid, 9)
+            wait_for(lambda: not _alive(pid), timeout=10, interval=0.05, what="dockerd to die")
+        stopped = time.monotonic()
+        _start_dockerd(argv)
+        wait_for(_engine_answers, timeout=60, interval=0.2, what="the restarted engine to answer")
+    measured.append({"stop_seconds": round(stopped - began, 2),
+                     "start_seconds": round(time.monotonic() - stopped, 2)})
+
+
+@pytest.fixture
+def restartable_engine() -> object:
+    """The local dockerd serving DOCKER_HOST, restored whatever the test does. Opt-in: a restart
+    stops every container on the engine, other tests' included (a private engine for the test:
+    `dockerd -H unix:///tmp/d/docker.sock --data-root ... --exec-root ... --pidfile ...` with the
+    runner image loaded, and DOCKER_HOST pointing at it)."""
+    if os.environ.get(RESTART_OPT_IN) != "1":
+        pytest.skip(f"restarts the Docker Engine (every container on it stops): set "
+                    f"{RESTART_OPT_IN}=1 to run it, as root, where nothing else uses the engine")
+    found = _local_dockerd()
+    if os.geteuid() != 0 or found is None:
+        pytest.fail(f"{RESTART_OPT_IN}=1 needs root and the dockerd serving DOCKER_HOST running "
+                    "on this machine (as scripts/setup.sh starts it)", pytrace=False)
+    yield found
+    if not _engine_answers():  # never leave the machine without its engine
+        if _local_dockerd() is None:
+            _start_dockerd(found[1])
+        wait_for(_engine_answers, timeout=60, interval=0.2, what="the engine to answer again")
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(420)
+def test_the_engine_restarted_in_build_and_in_serve_is_retried_to_the_same_score(
+        tmp_path: Path, assignments_dir: Path, paced_reference: Path, runner_image: str,
+        restartable_engine: object) -> None:
+    """What happened for real to a fraud_detection reference (graded 0 for a build the engine
+    lost): the same grading now retries, and ends as an undisturbed grading does."""
+    measured: list[dict[str, float]] = []
+    disturbed, undisturbed, job, graders, log = _disturbed_then_undisturbed(
+        tmp_path, assignments_dir, paced_reference, runner_image,
+        lambda _container: _restart_engine(measured),
+        GRADER_MAX_ATTEMPTS="5", GRADER_RETRY_BACKOFF_SECONDS="2")
+    retried = [line for line in log.splitlines() if "-> queued" in line]
+    print("engine restarts:", measured, f"attempts: {job['attempts']}, totals: "
+          f"{disturbed['result']['total']} vs {undisturbed['result']['total']}", "retried:",
+          *retried, sep="\n")
+    assert undisturbed["status"] == "graded" and undisturbed["result"]["total"] == 100.0
+    assert disturbed["status"] == "graded"
+    assert disturbed["result"]["total"] == undisturbed["result"]["total"]
+    assert job["state"] == "done" and job["attempts"] >= 3
+    assert "the build phase could not run" in retried[0]
+    assert any("serve: behaviour phase could not run" in line for line in retried[1:])
     assert _our_containers(sorted(graders)) == []
