@@ -1,8 +1,9 @@
 """Reviewer pages and their JSON twins: assignments and cohorts, submissions (their integrity
 findings marked, and listed alone on request; a re-grade whose quality metrics moved marked
-nondeterministic), full reports (engineering signals, integrity evidence and stability
-included), submitted files, re-grade, CSV export, invites; and logging in and out. Manual scores,
-notes, decisions and similarity live in ``grader.web._judgement``.
+nondeterministic; ranked by total, candidates whose totals cannot be told apart marked), full
+reports (engineering signals, integrity evidence and stability included), submitted files,
+re-grade, CSV export, invites; and logging in and out. Manual scores, notes, decisions and
+similarity live in ``grader.web._judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import quote
 
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from grader.anchors import anchors_overview
 from grader.instance import InstanceError
-from grader.report import Report
+from grader.report import Report, ReportStatus
 from grader.stability import Stability
 from grader.store import (
     Judgement,
@@ -85,6 +87,7 @@ from grader.web._schemas import (
     ManualScorePublic,
     Problem,
     Regraded,
+    Standing,
     SubmissionDetail,
     SubmissionRow,
 )
@@ -148,14 +151,46 @@ def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
 
 
 def _row(submission: Submission, decision: str | None = None,
-         integrity: IntegrityFlag | None = None, stability: Stability | None = None
-         ) -> SubmissionRow:
+         integrity: IntegrityFlag | None = None, stability: Stability | None = None,
+         standing: Standing | None = None) -> SubmissionRow:
     return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
                          cohort=submission.cohort, label=submission.invite.label,
                          status=submission.status, total=submission.total,
                          sha256=submission.sha256, size_bytes=submission.size_bytes,
                          created_at=submission.created_at, graded_at=submission.graded_at,
-                         decision=decision, integrity=integrity, stability=stability)
+                         decision=decision, integrity=integrity, stability=stability,
+                         standing=standing)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _standings(graded: Sequence[tuple[Submission, Report | None]]) -> dict[int, Standing]:
+    """Each graded submission's standing: every candidate's latest graded submission ranked by
+    total (ties by submission id), with the ranks whose total intervals overlap its own."""
+    latest: dict[int, tuple[Submission, Report]] = {}
+    for submission, report in graded:
+        if report is None or report.status != ReportStatus.GRADED or report.total is None:
+            continue
+        held = latest.get(submission.invite_id)
+        if held is None or submission.id > held[0].id:
+            latest[submission.invite_id] = (submission, report)
+    ranked = sorted(latest.values(),
+                    key=lambda pair: (-(pair[1].total or 0.0), pair[0].id))
+    rank_of = {submission.id: rank for rank, (submission, _) in enumerate(ranked, 1)}
+    found = {}
+    for submission, report in graded:
+        if report is None or report.status != ReportStatus.GRADED or report.total is None:
+            continue
+        rank, mine = rank_of.get(submission.id), report.total_interval
+        apart = [] if rank is None or mine is None else [
+            other for other, (_, theirs) in enumerate(ranked, 1)
+            if other != rank and theirs.total_interval is not None
+            and _overlap(mine, theirs.total_interval)]
+        found[submission.id] = Standing(rank=rank, ranked=len(ranked), total_interval=mine,
+                                        indistinct_from=apart)
+    return found
 
 
 def _integrity_flag(report: Report | None) -> IntegrityFlag | None:
@@ -177,15 +212,18 @@ def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKe
     """A listing's rows, each with its current decision, its latest report's integrity findings
     and stability; with ``flagged_only``, only the rows that have integrity findings."""
     judged = cohort_judgements(session, assignment_id, cohort)
+    submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
+                                   descending=order == "desc")
+    reports = {s.id: latest_report(session, s.id) for s in submissions}
+    standings = _standings([(s, reports[s.id]) for s in submissions])
     rows = []
-    for s in list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
-                              descending=order == "desc"):
-        integrity = _integrity_flag(latest_report(session, s.id))
+    for s in submissions:
+        integrity = _integrity_flag(reports[s.id])
         if flagged_only and not (integrity is not None and integrity.flagged):
             continue
         decision = judged[s.id].decision if s.id in judged else None
         rows.append(_row(s, decision.decision if decision else None, integrity,
-                         _stability(session, s.id)))
+                         _stability(session, s.id), standings.get(s.id)))
     return rows
 
 
@@ -275,13 +313,15 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
     submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort,
                                    sort=SortKey.DATE, descending=False)
     reports: dict[int, Report | None] = {s.id: latest_report(session, s.id) for s in submissions}
+    standings = _standings([(s, reports[s.id]) for s in submissions])
     components = sorted({c.id for r in reports.values() if r for c in r.components})
     metrics = sorted({m.name for r in reports.values() if r for m in r.metrics})
     items, _ = manual_rubric(service, assignment_id)
     judged = cohort_judgements(session, assignment_id, cohort)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["submission_id", "label", "cohort", "status", "total",
+    writer.writerow(["submission_id", "label", "cohort", "status", "total", "total_low",
+                     "total_high", "rank", "indistinct_from",
                      *[f"points.{c}" for c in components], *[f"metric.{m}" for m in metrics],
                      "hidden_tests_passed", "hidden_tests_total",
                      *[f"manual.{item.id}" for item in items], "manual_points", "manual_max",
@@ -303,8 +343,15 @@ def _csv(service: Service, session: Session, assignment_id: str, cohort: str | N
         decision = judgement.decision
         integrity = _integrity_flag(report)
         stability = _stability(session, s.id)
+        standing = standings.get(s.id)
+        interval = standing.total_interval if standing is not None else None
         writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
-                         _num(s.total), *[_num(points.get(c)) for c in components],
+                         _num(s.total), _num(interval[0] if interval else None),
+                         _num(interval[1] if interval else None),
+                         "" if standing is None or standing.rank is None else standing.rank,
+                         "" if standing is None else "; ".join(
+                             str(rank) for rank in standing.indistinct_from),
+                         *[_num(points.get(c)) for c in components],
                          *[_num(values.get(m)) for m in metrics],
                          sum(t.outcome == "passed" for t in tests), len(tests),
                          *[_num(manual.get(item.id)) for item in items],
@@ -379,8 +426,9 @@ def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, sessio
                     cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc",
                     flagged: FlaggedOnly = False) -> list[SubmissionRow]:
     """An assignment's submissions, optionally of one cohort, sorted by score, status or date,
-    each with its current decision and its integrity findings (``flagged=true``: only those
-    with some)."""
+    each with its current decision, its integrity findings (``flagged=true``: only those
+    with some) and its standing (rank by total, and the ranks whose total intervals overlap
+    its own: it cannot be told apart from them)."""
     return _rows(session, assignment_id, cohort, sort, order, flagged_only=flagged)
 
 
@@ -405,13 +453,17 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
 
 @router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],
             responses={200: {"content": {"text/csv": {}}, "description": "one row per "
-                             "submission: status, total, points, metrics, tests, manual and "
-                             "combined points, decision, notes count, integrity findings, "
-                             "nondeterminism"},
+                             "submission: status, total (with its 95% interval, rank and the "
+                             "ranks it cannot be told apart from), points, metrics, tests, "
+                             "manual and combined points, decision, notes count, integrity "
+                             "findings, nondeterminism"},
                        **AUTH_ERRORS})
 def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
                session: SessionDep, cohort: Cohort = None) -> Response:
-    """A cohort (or every cohort) of an assignment as CSV: scores, metrics, tests, manual points
+    """A cohort (or every cohort) of an assignment as CSV: scores (the total with its 95%
+    interval, ``total_low`` and ``total_high``; ``rank`` among each candidate's latest graded
+    submission; ``indistinct_from``: the ranks whose intervals overlap it, so it cannot be told
+    apart from them), metrics, tests, manual points
     (per the blind rule, as you may see them), combined points, decision, notes count, and
     whether the integrity check flagged the latest report (with its number of findings), and
     whether it is a re-grade whose quality metrics moved (``nondeterministic``, with

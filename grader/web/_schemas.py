@@ -133,6 +133,22 @@ class IntegrityFlag(BaseModel):
     message: str
 
 
+class Standing(BaseModel):
+    """Where a submission's total stands in a listing, and whether it can be told apart from the
+    others: each candidate's latest graded submission is ranked by total (1: highest), and two
+    totals cannot be told apart when their 95% intervals overlap."""
+
+    rank: int | None = Field(description="this candidate's rank by total among the listing's "
+                                         "candidates; None when this is not the candidate's "
+                                         "latest graded submission")
+    ranked: int = Field(description="how many candidates are ranked")
+    total_interval: tuple[float, float] | None = Field(
+        description="the report's total interval (Report.total_interval)")
+    indistinct_from: list[int] = Field(
+        default_factory=list, description="the ranks whose total intervals overlap this one's: "
+                                          "it cannot be told apart from them")
+
+
 class SubmissionRow(_Out):
     id: int
     assignment_id: str
@@ -155,6 +171,9 @@ class SubmissionRow(_Out):
                           "nondeterministic when a quality metric moved, with each metric's old "
                           "and new value (None: no report yet, or no earlier grading shares its "
                           "key)")
+    standing: Standing | None = Field(
+        None, description="in listings: its rank by total and the ranks it cannot be told apart "
+                          "from (None: no graded report)")
 
 
 class JobPublic(_Out):

@@ -5,6 +5,8 @@ reviewers (the cohort marks totals that cannot be told apart)."""
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import math
 import pickle
 import textwrap
@@ -13,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from grader import intervals
 from grader.anchors import anchors_for, measure_missing, rescored
@@ -23,9 +26,17 @@ from grader.metrics import answers, classification, retrieval
 from grader.metrics._recording import recording
 from grader.pipeline import _Grading
 from grader.report import MetricResult, Report, ReportStatus, Reproduction, render_html
-from grader.scoring import ScoreCard, rescore, scale_points, score
-from grader.settings import Settings
+from grader.scoring import ComponentScore, ScoreCard, rescore, scale_points, score
+from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
 from grader.spec import Assignment, Baseline, load_assignment
+from grader.store import (
+    accept_submission,
+    claim_job,
+    complete_job,
+    create_reviewer,
+    invite_candidate,
+)
+from grader.web import create_app
 from sandbox import Limits
 
 # --- each metric recomputed on a draw is the metric of the drawn items ---------------------------
@@ -526,3 +537,97 @@ def test_the_html_report_shows_the_intervals() -> None:
     html = render_html(_report(card, metrics))
     low, high = card.interval  # type: ignore[misc]
     assert f"(95% interval {low:.1f}{DASH}{high:.1f})" in html
+
+
+# --- reviewers see them; the cohort marks totals that cannot be told apart ---------------------
+
+EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
+
+
+def _stored_report(total: float, interval: tuple[float, float] | None) -> Report:
+    component = ComponentScore(id="quality", title="Quality", weight=100.0, points=total,
+                               fraction=total / 100, reason="placed", interval=interval)
+    metric = MetricResult(name="retrieval.recall_at_10", value=total / 100,
+                          higher_is_better=True, baselines={},
+                          interval=None if interval is None else (interval[0] / 100,
+                                                                  interval[1] / 100))
+    card = ScoreCard(total=total, components=[component], quality=total / 100)
+    return _report(card, [metric])
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings(data_dir=data, assignments_dir=BUILT_IN_ASSIGNMENTS, demo=True,
+                        database_url=f"sqlite:///{data / 'grader.db'}")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        db = app.state.service.db
+        with db.write() as session:
+            create_reviewer(session, EMAIL, PASSWORD)
+        ids = {}
+        for label, graded in [("Ada", [(50.0, (44.0, 56.0)), (80.0, (75.0, 85.0))]),
+                              ("Grace", [(78.0, (72.0, 83.0))]),
+                              ("Alan", [(60.0, (55.0, 64.0))]),
+                              ("Edsger", [(59.0, None)])]:
+            invite, _ = invite_candidate(db, assignment_id="rag_pipeline", max_submissions=3,
+                                         cohort="spring", label=label, allowance=None,
+                                         valid_days=1, created_by=EMAIL)
+            for number, (total, interval) in enumerate(graded):
+                submission = accept_submission(db, invite_id=invite.id, sha256="0" * 64,
+                                               size_bytes=100, files_dir=f"{label}{number}")
+                claim = claim_job(db, worker="test", lease_seconds=60,
+                                  max_attempts=settings.max_attempts)
+                assert claim is not None and claim.submission_id == submission.id
+                assert complete_job(db, claim, _stored_report(total, interval))
+                ids[label if number == len(graded) - 1 else f"{label} (earlier)"] = submission.id
+        response = client.post("/api/review/login", json={"email": EMAIL, "password": PASSWORD})
+        assert response.status_code == 200
+        yield client, ids
+
+
+def test_the_cohort_json_ranks_candidates_and_marks_those_that_cannot_be_told_apart(
+        cohort: Any) -> None:
+    client, ids = cohort
+    rows = client.get("/api/review/assignments/rag_pipeline/submissions",
+                      params={"cohort": "spring"}).json()
+    standing = {row["id"]: row["standing"] for row in rows}
+    assert standing[ids["Ada"]] == {"rank": 1, "ranked": 4, "total_interval": [75.0, 85.0],
+                                    "indistinct_from": [2]}
+    assert standing[ids["Grace"]]["rank"] == 2 and standing[ids["Grace"]]["indistinct_from"] == [1]
+    assert standing[ids["Alan"]]["rank"] == 3 and standing[ids["Alan"]]["indistinct_from"] == []
+    # Without an interval it is ranked but nothing can be said about telling it apart.
+    assert standing[ids["Edsger"]] == {"rank": 4, "ranked": 4, "total_interval": None,
+                                       "indistinct_from": []}
+    # Only a candidate's latest graded submission is ranked.
+    assert standing[ids["Ada (earlier)"]]["rank"] is None
+
+
+def test_the_cohort_page_and_csv_show_it(cohort: Any) -> None:
+    client, ids = cohort
+    page = client.get("/review/assignments/rag_pipeline?cohort=spring").text
+    assert 'id="standing-legend"' in page
+    table = page[page.index('<table id="submissions">'):].split("</table>")[0]
+    rows = {int(chunk.split('"', 1)[0]): chunk for chunk in
+            table.split('<tr class=""><td><a href="/review/submissions/')[1:]}
+    assert "#1 <span class=\"flag indistinct\">cannot be told apart from #2</span>" in rows[
+        ids["Ada"]]
+    assert "cannot be told apart from #1" in rows[ids["Grace"]]
+    assert "#3" in rows[ids["Alan"]] and "cannot be told apart" not in rows[ids["Alan"]]
+    assert f"75.0{DASH}85.0" in rows[ids["Ada"]]
+    exported = client.get("/api/review/assignments/rag_pipeline/export.csv",
+                          params={"cohort": "spring"}).text
+    table = {int(r["submission_id"]): r for r in csv.DictReader(io.StringIO(exported))}
+    assert (table[ids["Ada"]]["total_low"], table[ids["Ada"]]["total_high"]) == ("75", "85")
+    assert table[ids["Ada"]]["rank"] == "1" and table[ids["Ada"]]["indistinct_from"] == "2"
+    assert table[ids["Edsger"]]["total_low"] == "" and table[ids["Edsger"]]["rank"] == "4"
+    assert table[ids["Ada (earlier)"]]["rank"] == ""
+
+
+def test_the_report_page_shows_the_intervals(cohort: Any) -> None:
+    client, ids = cohort
+    page = client.get(f"/review/submissions/{ids['Ada']}").text
+    assert f"(95% interval 75.0{DASH}85.0)" in page
+    assert f"75.00{DASH}85.00" in page  # the component's points at the ends
+    assert f"0.75{DASH}0.85" in page    # the metric's interval
+    assert "(95% interval" not in client.get(f"/review/submissions/{ids['Edsger']}").text
