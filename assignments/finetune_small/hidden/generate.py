@@ -12,8 +12,8 @@ What the instance draws from its seeds, so that nothing about its hidden split c
 or learnt from this file's output under other seeds:
 
 - the company's **world** (``public`` seed): its product brands, plan tiers and integrations are
-  invented from syllables (tens of millions of names), the ones customers use in the public splits
-  and the newer ones that only the shifted slice mentions;
+  invented from syllables (over 370,000 names), the ones customers use in the public splits and
+  the newer ones that only the shifted slice mentions;
 - every row: which intent, which wording, order numbers, amounts, e-mails, typos, casing.
 
 What a public file cannot give, a held-out **wording** of each intent, comes from content the
@@ -24,9 +24,9 @@ repository does not hold:
   and side remarks are drawn from it;
 - the demo instance uses the example content ``hidden/content/example_shifted.jsonl`` instead
   (public, like everything about the demo);
-- a private instance without private content has no held-out wordings: its shifted slice is the
-  world's new names and side remarks worded as another intent's request (see below). Every wording
-  this file can emit is learnable by anyone who runs it, so none can be held out.
+- a private instance without private content has no held-out wordings: every wording this file
+  can emit is learnable by anyone who runs it, with its label, so none can be held out. Its
+  shifted slice is the world's new names and, for half its tickets, contrast tickets (below).
 
 What makes the tickets realistic enough to separate methods:
 
@@ -34,17 +34,20 @@ What makes the tickets realistic enough to separate methods:
 - noise: typos, all-lower or all-caps tickets, greetings, closings and signatures, order numbers,
   e-mail addresses, amounts and dates;
 - two-intent tickets: a quarter mention a second intent after (or before) the main request, behind
-  a cue ("Also, ...", "Not my main question, but ..."); the label is the main request's intent.
-  Half of those side remarks are worded like another intent's request, so only the cue tells
-  which request is the ticket's;
+  a cue ("Also, ...", "Not my main question, but ..."); the label is the main request's intent;
+- contrast tickets (12%): "This is not about <topic>, it's about <topic>", the label being the
+  topic the ticket is about. Every topic starts with "the" and ends in a number drawn per ticket,
+  and the other intent is drawn as the main one is, so the two roles are exchangeable for a bag
+  of words: no amount of data lifts one above a coin toss on them, while a model that reads the
+  frame gets them right;
 - label noise: 3% of public rows carry a wrong label, mostly a confusable intent; hidden labels are
   clean, so the hidden metrics measure the model, not the noise;
 - a shifted slice in the hidden split (``slice == "shifted"``): tickets written later, naming the
   world's newer products, plans and integrations, with greetings, closings and cues never seen in
-  the public splits; every one has a side remark, worded as in training or as another intent's
-  request, so a familiar phrase can pull a phrase-matching model away from the main request; the
-  main requests are worded as in the content above. Its classes are less imbalanced (weights
-  raised to the power 0.5) so its macro-F1 does not hang on a handful of rows.
+  the public splits, and main requests worded as the held-out content says. Side remarks of
+  two-intent tickets there use held-out or training wordings alike, so a familiar phrase can pull
+  a phrase-matching model away from the unfamiliar main request. Its classes are less imbalanced
+  (weights raised to the power 0.5) so its macro-F1 does not hang on a handful of rows.
 
 Everything is drawn from ``random.Random`` seeded with strings, so the output is the same bytes on
 every machine and Python version (string seeds are hashed with SHA-512, not ``hash()``).
@@ -62,15 +65,19 @@ from pathlib import Path
 
 __all__ = [
     "CONTENT_FILE",
+    "CONTRAST_FRAMES",
     "DEV_SIZE",
     "EXAMPLE_CONTENT_FILE",
     "HIDDEN_SHIFTED",
     "HIDDEN_SIZE",
     "INTENTS",
     "LABELS",
+    "TOPICS",
     "TRAIN_SIZE",
     "Content",
+    "ContentError",
     "World",
+    "content_for",
     "hidden_items",
     "hidden_split",
     "load_content",
@@ -502,7 +509,7 @@ CONFUSABLE = {
 # --- the instance's world ---------------------------------------------------------------------
 
 # Invented names: two or three of these, e.g. "Kavrel", "Tomisa". 72 syllables give over 370,000
-# names; a world draws 40 of them.
+# names; a world draws 38 of them.
 SYLLABLES = (
     "ka", "ve", "lo", "ri", "mo", "ta", "ne", "zu", "pa", "si", "do", "re", "bi", "fa", "gu",
     "ha", "ji", "ko", "lu", "me", "no", "pe", "qui", "sa", "te", "vi", "wa", "xo", "ya", "zo",
@@ -518,7 +525,7 @@ CATEGORIES = (
     "headphones", "monitor", "charger", "thermostat", "doorbell camera", "kettle", "standing desk",
     "mouse", "tablet stand", "power bank",
 )
-MODELS = ("", "", "", " Pro", " Mini", " Air", " Max", " 2", " X")
+MODELS = (" Pro", " Mini", " Air", " Max", " 2", " X")    # a brand sold without a category
 # Everyday features (only training names them) and kinds of integration (named after invented
 # partner products, in training and in the shifted slice alike).
 FEATURES = ("dark mode", "CSV import", "keyboard shortcuts", "shared folders", "offline mode",
@@ -558,7 +565,7 @@ def world(public_seed: int) -> World:
     taken: set[str] = set()
     categories = rng.sample(CATEGORIES, SEEN_PRODUCTS + NEW_PRODUCTS)
     products = [f"{_invented(rng, taken)} {category}" if rng.random() < 0.8
-                else _invented(rng, taken) + rng.choice(MODELS[3:]) for category in categories]
+                else _invented(rng, taken) + rng.choice(MODELS) for category in categories]
     plans = [_invented(rng, taken) for _ in range(SEEN_PLANS + NEW_PLANS)]
     integrations = [f"a {_invented(rng, taken)} {rng.choice(INTEGRATION_KINDS)}"
                     for _ in range(SEEN_INTEGRATIONS + NEW_INTEGRATIONS)]
