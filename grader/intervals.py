@@ -18,7 +18,8 @@ Other arguments (``k``, ``max_fpr``, ``n_bins``, ``labels`` of ``macro_f1``) sta
 rounded to 2 or more decimals (harnesses round to make re-grades reproduce exactly; the interval's
 ends are then rounded alike); a whole number (0, 1) matches only exactly, so a flag is never
 mistaken for a rounded metric. Exact matches win over rounded ones. When several calls match, each
-returned value takes the earliest call no earlier returned value took: a harness that computes
+returned value takes the earliest call no earlier returned value took (the earliest of all when
+every one was taken: one metric returned under two names): a harness that computes
 ``recall_at_5`` then ``recall_at_10`` and returns them in that order gets each its own call even
 when their values coincide. A value no call produced (computed by hand, a timing, a flag) gets no
 interval (None).
