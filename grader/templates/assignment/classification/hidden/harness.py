@@ -10,6 +10,9 @@ def evaluate(candidate, context) -> dict[str, float]:
     rows = generate.hidden_items(context.seeds)
     truth = [r["label"] for r in rows]
     predictions = candidate.predict([r["text"] for r in rows])
+    # An AssertionError about the answers is the candidate's failure; any other exception here
+    # is a bug of the harness, an infrastructure error that never scores a candidate zero.
+    assert len(predictions) == len(rows), f"{len(predictions)} labels for {len(rows)} texts"
     # Rounded to 4 decimals, so a re-run reproduces the recorded score exactly.
     return {"macro_f1": round(macro_f1(truth, predictions, labels=list(generate.LABELS)), 4),
             "accuracy": round(accuracy(truth, predictions), 4)}
