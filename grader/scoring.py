@@ -173,13 +173,14 @@ def _metric(component: RubricComponent, assignment: Assignment,
     if unrecorded:
         return 0.0, (f"{name} {_number(value)} is not placed: {', '.join(unrecorded)} recorded no "
                      f"{key} yet (run `grader assignment baseline`)"), _FIXED
-    named = [(anchor.baseline, anchors[anchor.baseline][key], anchor.points)
-             for anchor in component.scale.anchors]
+    named, set_aside = _in_order(sorted(
+        ((anchor.baseline, anchors[anchor.baseline][key], anchor.points)
+         for anchor in component.scale.anchors), key=lambda anchor: anchor[2]), higher)
     scale = [(v, p) for _, v, p in named]
     try:
         fraction = scale_points(value, scale, higher)
     except ValueError:
-        # Possible with anchors measured on an instance: a floor that beat the plain baseline.
+        # The lowest and highest anchors out of order (a floor that beat the reference): no scale.
         shown = ", ".join(f"{b} {_number(v)} ({p:.0%})" for b, v, p in named)
         return 0.0, (f"{name} {_number(value)} is not placed: the anchors ({shown}) do not "
                      "improve as their points rise"), _FIXED
@@ -202,7 +203,36 @@ def _metric(component: RubricComponent, assignment: Assignment,
         sentence = f"{shown} beats {at(index)}"
     else:
         sentence = f"{shown} is between {at(index)} and {at(index + 1)}"
+    if set_aside:
+        sentence += "; " + ", ".join(
+            f"{b} ({_number(v)}) set aside: measured out of order between its neighbours"
+            for b, v, _ in set_aside)
     return fraction, _with_failure(sentence, failure), ends
+
+
+_Named: TypeAlias = tuple[str, float, float]  # baseline, its metric value, its points
+
+
+def _in_order(named: Sequence[_Named], higher_is_better: bool
+              ) -> tuple[list[_Named], list[_Named]]:
+    """The anchors (by rising points) that keep the scale rising, and those set aside.
+
+    Anchors measured on an instance can come out of order: a middle baseline (a frozen encoder
+    between TF-IDF and a fine-tuned model) may score below the one beneath it on that instance's
+    data. Placing nothing would score every candidate zero; the lowest and highest anchors keep
+    the scale, and a middle one that does not lie between its kept neighbours is set aside.
+    """
+    if len(named) <= 2:
+        return list(named), []
+    sign = 1.0 if higher_is_better else -1.0
+    top = named[-1]
+    kept, aside = [named[0]], []
+    for anchor in named[1:-1]:
+        if sign * kept[-1][1] <= sign * anchor[1] <= sign * top[1]:
+            kept.append(anchor)
+        else:
+            aside.append(anchor)
+    return [*kept, top], aside
 
 
 def _tests(suite: str, test_results: Mapping[str, tuple[int, int]],

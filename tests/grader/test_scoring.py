@@ -238,6 +238,23 @@ def test_measured_anchors_that_do_not_improve_place_nothing_and_say_so() -> None
     assert "constant 0.900 (0%)" in reasons(card)["retrieval"]
 
 
+def test_a_middle_anchor_measured_out_of_order_is_set_aside_and_said() -> None:
+    # On an instance's data a middle baseline can score below the one beneath it (finetune's
+    # frozen encoder below TF-IDF); the floor and the reference still make a scale.
+    measured = {"constant": {RECALL_KEY: 0.1},
+                "bm25": {RECALL_KEY: 0.05, LATENCY_KEY: 300.0},
+                "reference": {RECALL_KEY: 0.9, LATENCY_KEY: 100.0}}
+    card = score(make_assignment(), {RECALL_KEY: 0.5}, {}, anchors=measured)
+    assert card.components[0].points == 25.0  # halfway between constant (0.1) and reference (0.9)
+    assert reasons(card)["retrieval"] == (
+        "recall_at_10 0.500 is between constant (0.100, 0%) and reference (0.900, 100%); "
+        "bm25 (0.050) set aside: measured out of order between its neighbours")
+    above_the_top = {**measured, "bm25": {RECALL_KEY: 0.95, LATENCY_KEY: 300.0}}
+    card = score(make_assignment(), {RECALL_KEY: 0.5}, {}, anchors=above_the_top)
+    assert card.components[0].points == 25.0 and "bm25 (0.950) set aside" in reasons(card)[
+        "retrieval"]
+
+
 # --- quality and supporting components ---------------------------------------------------------
 
 def with_rubric(assignment: Assignment, **updates: dict[str, Any]) -> Assignment:
