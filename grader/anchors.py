@@ -48,7 +48,7 @@ import sandbox
 from grader.instance import DEMO_ID, InstanceError, folder_sha256
 from grader.integrity import with_metrics
 from grader.report import Report, ReportAnchors, ReportStatus
-from grader.scoring import recorded_anchors, rescore
+from grader.scoring import AnchorValues, recorded_anchors, rescore
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline
 
@@ -419,22 +419,31 @@ def rescored(report: Report, assignment: Assignment, anchors: Anchors) -> Report
         image_digest=reproduction.runner_image_digest, anchors=anchors)
     if now_cited.provisional:
         return None
+    return placed_again(report, assignment, values, now_cited)
+
+
+def placed_again(report: Report, assignment: Assignment, values: AnchorValues,
+                 cited: ReportAnchors) -> Report:
+    """``report`` placed on other anchors (``values``, cited as ``cited``), a pure function of its
+    metrics and graded test results: metric components placed again, tests components keep their
+    graded results (with their failure reasons), the supporting ones scaled by the new quality
+    fraction; the message, each metric's anchors and the integrity findings follow."""
     # Each value carries its interval (``MetricResult.value``), placed along with it.
     metrics = {m.name: m.value for m in report.metrics}
     failures = {m.name.partition(".")[0]: m.reason for m in report.metrics if m.reason}
-    # Metric components placed again; tests components keep their graded results (with their
-    # failure reasons), and the supporting ones are scaled by the new quality fraction.
     card = rescore(assignment, report.components, metrics, failures=failures, anchors=values)
-    components, total = card.components, card.total
     message = report.message.replace(PROVISIONAL_NOTE, "")
     if report.total is not None:
         message = message.replace(f"Graded: {report.total:.1f} / 100.",
-                                  f"Graded: {total:.1f} / 100.", 1)
+                                  f"Graded: {card.total:.1f} / 100.", 1)
+    if cited.provisional:
+        message += PROVISIONAL_NOTE
     metric_results = [m.model_copy(update={"baselines": {
         name: scores[m.name] for name, scores in values.items() if m.name in scores}})
         for m in report.metrics]
-    update = {"total": total, "total_interval": card.interval, "components": components,
-              "metrics": metric_results, "message": message, "anchors": now_cited}
+    update = {"total": card.total, "total_interval": card.interval,
+              "components": card.components, "metrics": metric_results, "message": message,
+              "anchors": cited}
     if report.integrity is not None:  # its metric findings are placed on the anchors too
         update["integrity"] = with_metrics(report.integrity, assignment, metrics, values)
     return report.model_copy(update=update)

@@ -34,12 +34,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.anchors import PROVISIONAL_NOTE, Anchors, anchors_for, placing
+from grader.anchors import Anchors, anchors_for, placed_again, placing
 from grader.authoring import AssignmentNotFound, find_assignment
 from grader.instance import folder_sha256
-from grader.integrity import with_metrics
 from grader.report import Report, ReportStatus
-from grader.scoring import ComponentScore, recorded_anchors, rescore
+from grader.scoring import ComponentScore, recorded_anchors
 from grader.settings import Settings
 from grader.spec import Assignment, SpecError
 from grader.store import Database, StoredGrading, replace_graded_reports
@@ -344,26 +343,8 @@ def rescore_report(report: Report, assignment: Assignment, *, assignment_sha256:
         prefix = (f"content changed ({change}), its metrics hold: the baselines score the same "
                   f"({compared} values compared); ")
 
-    metrics = {m.name: m.value for m in report.metrics}
-    failures = {m.name.partition(".")[0]: m.reason for m in report.metrics if m.reason}
-    # As ``grader.anchors.rescored``: metric components placed again, tests components keep
-    # their graded results, the supporting ones scaled by the new quality fraction.
-    card = rescore(assignment, report.components, metrics, failures=failures, anchors=values)
-    components, total = card.components, card.total
-    message = report.message.replace(PROVISIONAL_NOTE, "")
-    if report.total is not None:
-        message = message.replace(f"Graded: {report.total:.1f} / 100.",
-                                  f"Graded: {total:.1f} / 100.", 1)
-    if now_cited.provisional:
-        message += PROVISIONAL_NOTE
-    update = {
-        "total": total, "components": components, "message": message, "anchors": now_cited,
-        "metrics": [m.model_copy(update={"baselines": {
-            name: scores[m.name] for name, scores in values.items() if m.name in scores}})
-            for m in report.metrics]}
-    if report.integrity is not None:  # its metric findings are placed on the anchors too
-        update["integrity"] = with_metrics(report.integrity, assignment, metrics, values)
-    placed = report.model_copy(update=update)
+    placed = placed_again(report, assignment, values, now_cited)
+    components, total = placed.components, placed.total
 
     changes = _changes(report.components, components)
     moved = bool(changes) or report.total is None or abs(report.total - total) >= POINTS_TOLERANCE
