@@ -286,8 +286,9 @@ def test_a_failing_generator_is_a_note_not_a_failure(tmp_path: Path, rag: Assign
 
 def test_a_perfect_metric_is_flagged(rag: Assignment) -> None:
     reference = rag.baseline("reference").scores
+    ndcg = reference["retrieval.ndcg_at_10"]
     found = find_implausible_metrics(rag, {"retrieval.recall_at_10": 1.0,
-                                           "retrieval.ndcg_at_10": reference["retrieval.ndcg_at_10"],
+                                           "retrieval.ndcg_at_10": ndcg,
                                            "retrieval.search_p50_ms": 0.0})
     assert [(f.metric, f.kind, f.reference) for f in found] == [
         ("retrieval.recall_at_10", "perfect", "reference")]
