@@ -80,6 +80,9 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
 
 def _summary(report: Report) -> None:
     console.print(report.message)
+    if report.total_interval is not None:
+        low, high = report.total_interval
+        console.print(f"95% interval of the total over the hidden items: {low:.1f} to {high:.1f}")
     table = Table("component", "points", "weight", "why")
     for component in report.components:
         table.add_row(component.title, f"{component.points:.2f}", str(component.weight),
