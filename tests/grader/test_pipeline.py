@@ -96,9 +96,12 @@ def test_starter_stub_scores_zero_with_a_reason(grade, scaffold: Path) -> None:
     assert report.phases[0].outcome != "ok" or "NotImplementedError" in report.phases[0].message
 
 
-def test_grading_twice_gives_identical_reports(grade, scaffold: Path) -> None:
-    first = grade(scaffold / "reference" / "solution")
-    second = grade(scaffold / "reference" / "solution")
+def test_grading_twice_on_a_private_instance_gives_identical_reports(grade,
+                                                                    scaffold: Path) -> None:
+    instance = Instance(b"another fixed secret, for a private instance of the scaffold")
+    first = grade(scaffold / "reference" / "solution", instance)
+    second = grade(scaffold / "reference" / "solution", instance)
+    assert not first.reproduction.demo
     assert _stable(first.model_dump(mode="json")) == _stable(second.model_dump(mode="json"))
 
 
