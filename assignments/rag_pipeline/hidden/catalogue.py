@@ -74,7 +74,9 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 # name -> (format, lowest, highest, step): the value is a draw from the range, printed with the
 # format; it is the gold answer exactly as the page prints it. Ranges are wide on purpose: a figure
 # of one instance says nothing about another's. Kinds not listed are drawn by the generator:
-# person, team, setting (from the article's own parts), uptime, maintenance.
+# person, team, setting (from the article's own parts), uptime, maintenance. Dollar amounts and bare
+# counts start at 10: the answer metrics normalise "$5" to "5", which an archived page's revision
+# number would state.
 VALUE_KINDS: dict[str, tuple[str, int, int, int]] = {
     "rate": ("{:,} requests per minute", 60, 30000, 10),
     "upload_mb": ("{} MB", 10, 4000, 5),
@@ -128,7 +130,7 @@ VALUE_KINDS: dict[str, tuple[str, int, int, int]] = {
     "rest_hours": ("{} hours", 6, 72, 1),
     "gift_usd": ("${}", 10, 800, 5),
     "register_days": ("{} days", 1, 60, 1),
-    # support articles (a bare count starts at 10: never a revision number on the same page)
+    # support articles
     "fix_seconds": ("{} seconds", 10, 3600, 5),
     "fix_minutes": ("{} minutes", 2, 360, 1),
     "fix_mb": ("{} MB", 16, 16384, 16),
