@@ -1,15 +1,12 @@
 """Evaluation harness: trusted code. Reaches the candidate only through `candidate`.
 
-The hidden split is generated here, in memory, from the deployment's private seed: a `recent`
-slice (the weeks after the public data) and a `shift` slice (the holiday season, when customers
-travel and shop in bursts and fraudsters change tactics).
+The hidden split is generated here, in memory, from the instance's seeds (`generate.hidden_items`):
+a `recent` slice (the weeks after the public data, in the world of the `public` seed) and a `shift`
+slice (the holiday season the `hidden` seed draws, when customers shop differently and fraudsters
+bring a new tactic).
 """
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -24,17 +21,6 @@ from grader.metrics.latency import percentile_ms
 BATCH = 200
 LABEL = "is_fraud"
 HIDDEN_ONLY = (LABEL, "slice")
-
-
-def _generator(hidden_dir: Path):
-    """hidden/generate.py, loaded under a name no other assignment's module can take."""
-    name = "_fraud_detection_generate"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(hidden_dir) / "generate.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def score(rows: list[dict], predictions: list[float]) -> dict[str, float]:
@@ -60,8 +46,12 @@ def score(rows: list[dict], predictions: list[float]) -> dict[str, float]:
     }
 
 
+SEEDS = ("public", "hidden")
+
+
 def hidden_rows(context) -> list[dict]:
-    return _generator(context.hidden_dir).hidden_rows(context.seed("hidden"))
+    generate = context.load_module("generate")
+    return generate.hidden_items({name: context.seed(name) for name in SEEDS})
 
 
 def evaluate(candidate, context) -> dict[str, float]:

@@ -8,11 +8,8 @@ batch they arrive in.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import math
-import sys
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +17,8 @@ HIDDEN_ONLY = ("is_fraud", "slice")
 
 
 @cache
-def _sample(hidden_dir: str, seed: int) -> tuple[dict, ...]:
-    name = "_fraud_detection_generate"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(hidden_dir) / "generate.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    rows = sys.modules[name].hidden_rows(seed, customers=25)
+def _sample(generate, public_seed: int, hidden_seed: int) -> tuple[dict, ...]:
+    rows = generate.hidden_rows(public_seed, hidden_seed, customers=25)
     clean = [{k: v for k, v in r.items() if k not in HIDDEN_ONLY} for r in rows]
     # Every kind of row: online and in store, both slices, fraud and not, spread over time.
     return tuple(clean[:: max(1, len(clean) // 60)])
@@ -35,7 +26,9 @@ def _sample(hidden_dir: str, seed: int) -> tuple[dict, ...]:
 
 @pytest.fixture
 def rows(context) -> list[dict]:
-    return copy.deepcopy(list(_sample(str(context.hidden_dir), context.seed("hidden"))))
+    generate = context.load_module("generate")
+    sample = _sample(generate, context.seed("public"), context.seed("hidden"))
+    return copy.deepcopy(list(sample))
 
 
 @pytest.fixture
