@@ -129,6 +129,7 @@ def _report(signals: Signals | None) -> Report:
         "reproduction": {"runner_image": "img", "runner_image_digest": None,
                          "assignment_id": "a", "assignment_version": "1",
                          "assignment_sha256": "0", "submission_sha256": None, "seeds": {},
+                         "instance_id": "demo", "demo": True, "public_data_sha256": None,
                          "limits": {}}})
 
 
