@@ -225,7 +225,7 @@ def _tactic(rng: np.random.Generator, kind: str, origins: tuple[int, ...],
     cats, cat_p = _categories(rng, 2, 4, CARD_PRESENT if present else None)
     hour = _hour(rng)
     far = float(rng.uniform(0.3, 0.95))
-    in_store = float(rng.uniform(0.2, 0.9))
+    in_store = 0.0 if kind == "relay" else float(rng.uniform(0.2, 0.9))
     where = {"takeover": "origin", "testing": str(rng.choice(["origin", "travel"])),
              "counterfeit": str(rng.choice(["travel", "origin"])), "quiet": "home",
              "proxy": "near", "hijack": "home", "skimming": "near", "relay": "home"}[kind]
