@@ -30,7 +30,7 @@ from grader.instance import (
 )
 from grader.intake import IntakeRules
 from grader.integrity import MIN_ITEMS_FOUND, File, find_copies, item_texts
-from grader.pipeline import grade_zip
+from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report
 from grader.settings import BUILT_IN_ASSIGNMENTS
 from grader.spec import Assignment, SpecError, load_assignment
@@ -227,11 +227,19 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
               _anchors_recorded(assignment)]
     if run_solutions:
         grade = _grader(assignment, folder, runner_image, ceiling, intake)
-        reports = {b.name: grade(folder / b.path) for b in assignment.baselines}
+        try:
+            reports = {b.name: grade(folder / b.path) for b in assignment.baselines}
+            starter = grade(folder / assignment.candidate.bundle)
+        except InfrastructureError as exc:
+            # An author's bug in hidden code (or the engine) stops grading: say so, as a check.
+            checks.append(Check(name="trusted_code_runs", ok=False,
+                                detail=f"grading a recorded solution stopped on the grader's "
+                                       f"side, not the solution's: {exc}"))
+            return ValidationReport(assignment=assignment.id, checks=checks)
         checks += [_baseline_reproduces(assignment, name, report)
                    for name, report in reports.items()]
         checks.append(_top_anchors_pass(assignment, reports))
-        checks.append(_starter_fails(assignment, grade(folder / assignment.candidate.bundle)))
+        checks.append(_starter_fails(assignment, starter))
     return ValidationReport(assignment=assignment.id, checks=checks)
 
 

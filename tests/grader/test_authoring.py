@@ -374,13 +374,26 @@ def test_validate_catches_a_hidden_test_the_reference_cannot_pass(scaffold: Path
                                                                    runner_image: str) -> None:
     tests = scaffold / "hidden" / "tests" / "test_behaviour.py"
     tests.write_text(tests.read_text() + "\n\ndef test_leftover(candidate):\n"
-                     "    candidate.classify(['x'])\n")
+                     "    assert candidate.predict(['x']) == ['classify']\n")
     report = validate_assignment(scaffold, runner_image=runner_image, ceiling=Limits(),
                                  intake=IntakeRules())
     failed = {c.name: c.detail for c in report.checks if not c.ok}
     assert list(failed) == ["top_anchor_passes_hidden_tests"]
     assert "reference: test_behaviour.py::test_leftover" in failed["top_anchor_passes_hidden_tests"]
     assert "classify" in failed["top_anchor_passes_hidden_tests"]
+
+
+def test_validate_reports_a_bug_in_hidden_code_as_the_graders_side(scaffold: Path,
+                                                                    runner_image: str) -> None:
+    tests = scaffold / "hidden" / "tests" / "test_behaviour.py"
+    # Not an assertion about the answers: the author's own mistake, never a candidate's zero.
+    tests.write_text(tests.read_text() + "\n\ndef test_leftover(candidate):\n"
+                     "    candidate.classify(['x'])\n")
+    report = validate_assignment(scaffold, runner_image=runner_image, ceiling=Limits(),
+                                 intake=IntakeRules())
+    failed = {c.name: c.detail for c in report.checks if not c.ok}
+    assert list(failed) == ["trusted_code_runs"]
+    assert "'classify' is not an entry point" in failed["trusted_code_runs"]
 
 
 SPEC_WITH_COMMENTS = """\
