@@ -29,10 +29,10 @@ the lines or values that raised it, to be read, not obeyed. Four checks:
   bundle is looked for, word for word (case, punctuation and JSON escapes aside), in every file of
   the submission, binary files included (a pickled lookup table holds its strings as they are).
   ``MIN_ITEMS_FOUND`` distinct items or more are a finding.
-- **Implausible metrics.** Each rubric metric that measures quality (not a timing or a size: see
-  ``NOT_QUALITY_SUFFIXES``) whose value is perfect (1 for a share where higher is better, 0 where
-  lower is better) while the reference's is not, or that beats the reference (the scale's top
-  anchor) by more than a margin: ``SHARE_MARGIN`` (absolute) for a metric whose anchors all lie in
+- **Implausible metrics.** Each rubric metric that measures quality (not a timing or a size:
+  see ``grader.spec.SUPPORTING_SUFFIXES``) whose value is perfect (1 for a share where higher is
+  better, 0 where lower is better) while the reference's is not, or that beats the reference
+  (the scale's top anchor) by more than a margin: ``SHARE_MARGIN`` (absolute) for a metric whose anchors all lie in
   [0, 1], else half the gap between the reference and the anchor below it.
 
 ``check_integrity`` runs them all and never raises: a failure inside it is the grader's problem,
@@ -66,7 +66,7 @@ from grader.scoring import AnchorValues, recorded_anchors
 from grader.signals._common import clip, decode_source, is_test_path, read_regular_file
 from grader.signals.dependencies import _imports as absolute_imports
 from grader.signals.similarity import SHINGLE_TOKENS, _normalised_tokens
-from grader.spec import Assignment
+from grader.spec import SUPPORTING_SUFFIXES, Assignment
 
 __all__ = [
     "CopyFinding",
@@ -107,7 +107,6 @@ MIN_ITEMS_FOUND = 3
 MAX_ITEM_EXAMPLES = 10
 MAX_ITEM_TEXTS = 100_000
 SHARE_MARGIN = 0.05
-NOT_QUALITY_SUFFIXES = ("_ms", "_s", "_sec", "_seconds", "_bytes", "_kib", "_mib", "_gib")
 # What is read: the whole submission (no folder is skipped: a copy may hide anywhere), within caps.
 MAX_FILES = 5_000
 MAX_FILE_BYTES = 4 * 1024**2
@@ -689,7 +688,7 @@ def find_implausible_metrics(assignment: Assignment, values: Mapping[str, float 
     findings = []
     for component in assignment.rubric:
         key = component.metric
-        if key is None or component.scale is None or key.endswith(NOT_QUALITY_SUFFIXES):
+        if key is None or component.scale is None or key.endswith(SUPPORTING_SUFFIXES):
             continue
         value = values.get(key)
         if value is None or not math.isfinite(value):

@@ -40,12 +40,11 @@ from grader.instance import folder_sha256
 from grader.report import Report, ReportStatus
 from grader.scoring import ComponentScore, recorded_anchors
 from grader.settings import Settings
-from grader.spec import Assignment, SpecError
+from grader.spec import SUPPORTING_SUFFIXES, Assignment, SpecError
 from grader.store import Database, StoredGrading, replace_graded_reports
 
 __all__ = [
     "REL_TOLERANCE",
-    "TIMING_SUFFIXES",
     "ComponentChange",
     "MovedMetric",
     "Rescore",
@@ -63,7 +62,6 @@ __all__ = [
 ]
 
 # Host measurements of time or size (as in ``grader.spec``, whose rubric makes them supporting).
-TIMING_SUFFIXES = ("_ms", "_s", "_sec", "_seconds", "_bytes", "_kib", "_mib", "_gib")
 REL_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12  # values at zero: a relative tolerance alone would demand exact zeros
 POINTS_TOLERANCE = 0.005  # points are rounded to 2 places
@@ -99,7 +97,7 @@ class Stability(_Model):
 
 def is_timing(name: str, latency: Collection[str] = ()) -> bool:
     """Whether a metric measures time or size on the host (set aside when comparing gradings)."""
-    return name in latency or name.rpartition(".")[2].endswith(TIMING_SUFFIXES)
+    return name in latency or name.rpartition(".")[2].endswith(SUPPORTING_SUFFIXES)
 
 
 def latency_metrics(assignment: Assignment) -> frozenset[str]:
