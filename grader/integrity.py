@@ -32,8 +32,8 @@ the lines or values that raised it, to be read, not obeyed. Four checks:
 - **Implausible metrics.** Each rubric metric that measures quality (not a timing or a size:
   see ``grader.spec.SUPPORTING_SUFFIXES``) whose value is perfect (1 for a share where higher is
   better, 0 where lower is better) while the reference's is not, or that beats the reference
-  (the scale's top anchor) by more than a margin: ``SHARE_MARGIN`` (absolute) for a metric whose anchors all lie in
-  [0, 1], else half the gap between the reference and the anchor below it.
+  (the scale's top anchor) by more than a margin: ``SHARE_MARGIN`` (absolute) for a metric whose
+  anchors all lie in [0, 1], else half the gap between the reference and the anchor below it.
 
 ``check_integrity`` runs them all and never raises: a failure inside it is the grader's problem,
 recorded in the section (``checked`` false, with the reason) while the report is still produced.
