@@ -25,7 +25,8 @@ they are not yet measured for its content and runner image: at start, then every
 ``ANCHORS_EVERY_SECONDS`` (an errored baseline again after ``ANCHORS_RETRY_SECONDS``). It takes
 a grading slot while it grades (the pool never runs more gradings than ``concurrency``), and
 once an assignment's anchors are complete it re-scores that assignment's provisional reports in
-the store.
+the store. A provisional report stored after that sweep (graded while the last baseline was) is
+placed on the anchors as it is stored.
 
 Exceptions:
 
@@ -49,7 +50,9 @@ from pathlib import Path
 
 import sandbox
 from grader.anchors import (
+    Anchors,
     AnchorsError,
+    anchors_for,
     measure_missing,
     measured_scores,
     rescored,
@@ -160,6 +163,8 @@ class _Slot:
         if complete_job(self.pool.db, claim, report,
                         compare=comparer(settings, claim.assignment_id)):
             log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)
+            if report.anchors is not None and report.anchors.provisional:
+                self.pool.place_if_anchored(claim.assignment_id, report)
         else:
             log.warning("job %s: lease lost before the report was stored; discarded",
                         claim.job_id)
@@ -327,13 +332,26 @@ class WorkerPool:
             except (sandbox.SandboxError, InstanceError, OSError) as exc:
                 log.warning("anchors of %s cannot be measured now: %s", assignment.id, exc)
                 continue
-            if anchors.source == "instance" and anchors.complete:
-                changed = rescore_reports(self.db, assignment.id,
-                                          lambda report, a=assignment, m=anchors:
-                                          rescored(report, a, m))
-                if changed:
-                    log.info("anchors of %s: %d provisional report(s) re-scored",
-                             assignment.id, changed)
+            self._rescore(assignment, anchors)
+
+    def place_if_anchored(self, assignment_id: str, report: Report) -> None:
+        """A provisional report just stored, placed on its instance's anchors if they completed
+        while it was graded: the sweep that followed them ran before it was stored."""
+        root = self.settings.assignments_dir
+        for name, assignment in list_assignments(root):
+            if isinstance(assignment, Assignment) and assignment.id == assignment_id:
+                self._rescore(assignment, anchors_for(
+                    self.settings, assignment, root / name,
+                    report.reproduction.runner_image_digest))
+                return
+
+    def _rescore(self, assignment: Assignment, anchors: Anchors) -> None:
+        if anchors.source == "instance" and anchors.complete:
+            changed = rescore_reports(self.db, assignment.id,
+                                      lambda report: rescored(report, assignment, anchors))
+            if changed:
+                log.info("anchors of %s: %d provisional report(s) re-scored",
+                         assignment.id, changed)
 
     def _baseline_grader(self, assignment: Assignment) -> Callable[[Baseline], dict[str, float]]:
         def grade(baseline: Baseline) -> dict[str, float]:

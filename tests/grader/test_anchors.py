@@ -47,7 +47,7 @@ from grader.store import (
     latest_report,
     migrate,
 )
-from grader.worker import WorkerPool
+from grader.worker import WorkerPool, submissions_root
 from sandbox import Limits
 
 SECRET = "0123456789abcdef" * 4
@@ -311,6 +311,50 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
     assert stored.total == total == pytest.approx(70 * 0.75 + 30 * 0.75)
     assert provisional.total == pytest.approx(70 * 0.25 + 30 * 0.25)
     db.dispose()
+
+
+def racing_child_grade(request: GradingRequest, settings: Settings) -> Report:
+    """GRADER_WORKER_GRADER: a submission graded while its instance's anchors land, so it reads
+    them incomplete (provisional) and they are complete before its report is stored."""
+    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+    early = anchors_for(settings, assignment, folder, DIGEST)
+    assert measure(settings, assignment, folder, FakeGrade()).complete
+    return _graded(settings, assignment, folder, early)
+
+
+def test_a_report_stored_after_its_anchors_landed_is_placed_on_them(
+        settings: Settings, scaffold: Path, assignment: Assignment,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep that follows the last anchor ran before this report was stored: storing it
+    places it, or it would stay provisional for good."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
+    settings = settings.model_copy(update={"worker_grader": "test_anchors:racing_child_grade"})
+    db = Database(settings.resolved_database_url())
+    migrate(db)
+    with db.write() as session:
+        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="",
+                                  allowance=10, valid_for=timedelta(days=1), created_by="t")
+        invite_id = invite.id
+    (submissions_root(settings) / "s1").mkdir(parents=True)
+    submission = accept_submission(db, invite_id=invite_id, sha256="f" * 64, size_bytes=1,
+                                   files_dir="s1")
+    pool = WorkerPool(settings, db, concurrency=1, anchors=False).start()
+    try:
+        deadline = time.monotonic() + 60
+        while (stored := _latest(db, submission.id)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        pool.stop()
+    assert stored is not None and stored.anchors is not None
+    assert stored.anchors.source == "instance" and not stored.anchors.provisional
+    assert stored.total == pytest.approx(70 * 0.75 + 30 * 0.75)
+    db.dispose()
+
+
+def _latest(db: Database, submission_id: int) -> Report | None:
+    with db.read() as session:
+        return latest_report(session, submission_id)
 
 
 @pytest.mark.docker
