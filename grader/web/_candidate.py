@@ -68,7 +68,7 @@ def candidate_view(service: Service, access: CandidateAccess, submission: Submis
         result = {"status": "error", "message": ERRORED_MESSAGE}
     elif final and report is not None:
         found = service.catalog.get(submission.assignment_id)
-        fields = list(found[0].release.candidate_fields) if found else []
+        fields = list(found.assignment.release.candidate_fields) if found else []
         result = report.for_candidate(fields)
     return CandidateSubmission(id=submission.id, status=submission.status, final=final,
                                created_at=submission.created_at, graded_at=submission.graded_at,
@@ -85,8 +85,8 @@ def _invite_view(service: Service, access: CandidateAccess, session) -> Candidat
              for s in submissions]
     return CandidateInvite(
         assignment_id=invite.assignment_id,
-        assignment_title=found[0].title if found else invite.assignment_id,
-        summary=found[0].summary if found else "", label=invite.label,
+        assignment_title=found.assignment.title if found else invite.assignment_id,
+        summary=found.assignment.summary if found else "", label=invite.label,
         allowance=invite.allowance, used=len(submissions),
         remaining=max(0, invite.allowance - len(submissions)), expires_at=invite.expires_at,
         expired=is_expired(invite), starter_url=f"{_base(access)}/starter.zip",
@@ -167,9 +167,9 @@ def _problem(code: int, detail: str, rule: str | None = None) -> JSONResponse:
 def _invite_page(request: Request, service: Service, access: CandidateAccess, session, *,
                  error: Problem | None = None, status_code: int = 200) -> Response:
     found = service.catalog.get(access.invite.assignment_id)
-    readme = service.catalog.readme(*found) if found else ""
+    readme = service.catalog.readme(found.assignment, found.folder) if found else ""
     return render(request, "candidate_invite.html.j2", status_code=status_code,
-                  title=found[0].title if found else "Assignment",
+                  title=found.assignment.title if found else "Assignment",
                   invite=_invite_view(service, access, session), readme=readme, error=error,
                   csrf_token=service.signing.candidate_csrf(access.token),
                   base=_base(access), max_mib=service.settings.intake.max_compressed_bytes
@@ -188,14 +188,14 @@ def starter_bundle(access: CandidateToken, service: ServiceDep) -> Response:
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this assignment is not available")
     try:
-        path = service.catalog.starter_bundle(*found)
+        path = service.catalog.starter_bundle(found.assignment, found.folder)
     except (InstanceError, BundleRefused) as exc:
-        log.error("the starter bundle of %s cannot be made: %s", found[0].id, exc)
+        log.error("the starter bundle of %s cannot be made: %s", found.assignment.id, exc)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "the starter bundle cannot be made right now; the grader's "
                             "operators can see why in its log") from exc
     return FileResponse(path, media_type="application/zip",
-                        filename=f"{found[0].id}-starter.zip")
+                        filename=f"{found.assignment.id}-starter.zip")
 
 
 @router.post("/i/{token}/upload", include_in_schema=False)
@@ -225,5 +225,5 @@ def page_status(request: Request, access: CandidateToken, submission_id: Submiss
     view = candidate_view(service, access, submission, report)
     found = service.catalog.get(submission.assignment_id)
     return render(request, "candidate_status.html.j2", title="Submission status", view=view,
-                  assignment_title=found[0].title if found else submission.assignment_id,
+                  assignment_title=found.assignment.title if found else submission.assignment_id,
                   base=_base(access), refresh_seconds=None if view.final else 3)

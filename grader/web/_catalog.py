@@ -22,6 +22,14 @@ class Entry:
     error: str | None
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A valid assignment the service offers, and the folder it was read from."""
+
+    assignment: Assignment
+    folder: Path
+
+
 class Catalog:
     """Assignments by id; a spec is parsed again only when its assignment.yaml changes."""
 
@@ -30,7 +38,7 @@ class Catalog:
         self.bundles = bundles
         self.settings = settings
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Assignment, Path]] = {}
+        self._cache: dict[str, tuple[float, CatalogEntry]] = {}
 
     def entries(self) -> list[Entry]:
         found = []
@@ -41,7 +49,7 @@ class Catalog:
                 found.append(Entry(name, parsed, self.root / name, None))
         return found
 
-    def get(self, assignment_id: str) -> tuple[Assignment, Path] | None:
+    def get(self, assignment_id: str) -> CatalogEntry | None:
         """The assignment, or None when there is no valid one by this id."""
         spec = self.root / assignment_id / "assignment.yaml"
         try:
@@ -51,14 +59,15 @@ class Catalog:
         with self._lock:
             cached = self._cache.get(assignment_id)
             if cached and cached[0] == stamp:
-                return cached[1], cached[2]
+                return cached[1]
         try:
             assignment, folder = find_assignment(self.root, assignment_id)
         except (AssignmentNotFound, SpecError):
             return None
+        entry = CatalogEntry(assignment, folder)
         with self._lock:
-            self._cache[assignment_id] = (stamp, assignment, folder)
-        return assignment, folder
+            self._cache[assignment_id] = (stamp, entry)
+        return entry
 
     def readme(self, assignment: Assignment, folder: Path) -> str:
         bundle = folder / assignment.candidate.bundle

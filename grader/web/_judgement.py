@@ -162,7 +162,7 @@ def manual_rubric(service: Service, assignment_id: str) -> tuple[list[ManualItem
     if found is None:
         return [], ("the assignment's spec cannot be read, so its manual rubric is unknown; "
                     "scores already given are kept")
-    return list(found[0].manual_rubric), None
+    return list(found.assignment.manual_rubric), None
 
 
 def _decision(record: DecisionRecord) -> DecisionPublic:

@@ -296,7 +296,7 @@ def _invite(service: Service, assignment_id: str, body: InviteCreate, created_by
                                                        "invalid)")
     invite, token = invite_candidate(
         service.db, assignment_id=assignment_id,
-        max_submissions=found[0].candidate.max_submissions, cohort=body.cohort,
+        max_submissions=found.assignment.candidate.max_submissions, cohort=body.cohort,
         label=body.label, allowance=body.allowance,
         valid_days=body.valid_days or service.settings.invite_days, created_by=created_by)
     return InviteCreated(id=invite.id, token=token,
@@ -584,8 +584,8 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
     if found is None and not summaries:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment")
     return render(request, "review_assignment.html.j2",
-                  title=found[0].title if found else assignment_id, login=login,
-                  assignment=found[0] if found else None, assignment_id=assignment_id,
+                  title=found.assignment.title if found else assignment_id, login=login,
+                  assignment=found.assignment if found else None, assignment_id=assignment_id,
                   rows=rows, cohorts=summaries, cohort=cohort, sort=sort.value, order=order,
                   flagged_only=flagged_only, flagged=flagged, unstable=unstable,
                   invites=list_invites(session, assignment_id), created=created,
@@ -644,7 +644,7 @@ def page_submission(request: Request, login: ReviewerPage, submission_id: Submis
                   report=report, histogram=histogram, strips=strips,
                   mine={score.item_id: score for score in detail.judgement.scores if score.mine},
                   others=others,
-                  released=list(found[0].release.candidate_fields) if found else [],
+                  released=list(found.assignment.release.candidate_fields) if found else [],
                   pending=detail.submission.status in ("queued", "grading"))
 
 

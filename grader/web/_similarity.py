@@ -69,7 +69,8 @@ def similarity_view(*, session: Session, catalog: Catalog, cache: SimilarityCach
                 "were compared.")
         compared = compared[-MAX_COMPARED:]
     found = catalog.get(assignment_id)
-    starter = (found[1] / found[0].candidate.bundle) if found else submissions_root / "-absent-"
+    starter = (found.folder / found.assignment.candidate.bundle if found
+               else submissions_root / "-absent-")
     if found is None:
         note = (note + " " if note else "") + ("The assignment's spec cannot be read, so its "
                                                "starter code was not set aside.")

@@ -150,7 +150,7 @@ def accept_upload(service: Service, invite: Invite, received: Received) -> Submi
     found = service.catalog.get(invite.assignment_id)
     if found is None:
         raise SubmissionRefused("This assignment is not available right now; try again later.")
-    assignment, _ = found
+    assignment = found.assignment
     with service.db.read() as session:
         check_can_submit(service, invite, used_submissions(session, invite.id))
     files_dir = uuid.uuid4().hex
