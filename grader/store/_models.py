@@ -2,7 +2,8 @@
 
     reviewers          accounts that read reports (argon2id hashes)
     reviewer_sessions  one row per login; the cookie carries the token, the row its sha256
-    invites            a candidate's link: the token's sha256, assignment, cohort, allowance, expiry
+    invites            a candidate's link: the token's sha256, assignment, cohort, allowance,
+                       expiry, and its time box (working-time limit, accommodation, extensions)
     submissions        an accepted upload, extracted under DATA_DIR/submissions/<files_dir>
     jobs               a grading of a submission: the queue, with leases (see grader.store._queue)
     reports            one graded report per job (unique), its JSON document in ``body``, and
@@ -113,6 +114,18 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="")
+    time_limit_seconds: Mapped[int | None] = mapped_column(
+        Integer, nullable=True,
+        comment="working time from the first bundle download; NULL: only the window applies")
+    extra_time_percent: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        comment="an accommodation: the working-time limit lengthened by this percentage")
+    extension_seconds: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        comment="working time reviewers added after the invite was made")
+    started_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True,
+        comment="the first download of the starter bundle; NULL until then")
 
 
 class Submission(Base):

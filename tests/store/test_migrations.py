@@ -1,26 +1,26 @@
 """Migrations: the newest revision is exactly the models, migrating again changes nothing, and
-revisions 0002 (reviewer judgement) and 0003 (report stability) upgrade a store holding data and
-downgrade cleanly."""
+revisions 0002 (reviewer judgement), 0003 (report stability) and 0004 (time-boxed invites) upgrade
+a store holding data and downgrade cleanly.
+
+A store at an older revision is seeded with SQL of that revision's shape: the models are always
+the newest schema, so they cannot read or write an older one."""
 
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from _kit import database_url
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 import grader.store
 from grader.store import (
     Base,
     Database,
     Decision,
-    accept_submission,
-    create_invite,
     create_reviewer,
     current_revision,
     get_submission,
@@ -89,15 +89,29 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path):
     database.dispose()
 
 
+def _seed_submission(db) -> int:
+    """An invite, its submission and a queued job, as revision 0001 stores them; the submission's
+    id."""
+    with db.write() as session:
+        session.execute(text(
+            "INSERT INTO invites (token_sha256, assignment_id, cohort, label, allowance, "
+            "expires_at, created_at, created_by) VALUES ('t', 'starter', 'c', 'x', 3, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'test')"))
+        session.execute(text(
+            "INSERT INTO submissions (invite_id, assignment_id, cohort, sha256, size_bytes, "
+            "files_dir, status, created_at) SELECT id, 'starter', 'c', :sha, 1, 'old', 'queued', "
+            "CURRENT_TIMESTAMP FROM invites"), {"sha": "0" * 64})
+        session.execute(text(
+            "INSERT INTO jobs (submission_id, state, attempts, run_after, last_error, created_at) "
+            "SELECT id, 'queued', 0, CURRENT_TIMESTAMP, '', CURRENT_TIMESTAMP FROM submissions"))
+        return session.execute(text("SELECT id FROM submissions")).scalar_one()
+
+
 def test_revision_0002_adds_judgement_beside_existing_data(empty_db) -> None:
     _to_revision(empty_db, "0001")
     with empty_db.write() as session:
-        reviewer = create_reviewer(session, "old@example.com", "a long enough password")
-        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="x",
-                                  allowance=3, valid_for=timedelta(days=1), created_by="test")
-        reviewer_id, invite_id = reviewer.id, invite.id
-    submission = accept_submission(empty_db, invite_id=invite_id, sha256="0" * 64, size_bytes=1,
-                                   files_dir="old")
+        reviewer_id = create_reviewer(session, "old@example.com", "a long enough password").id
+    submission_id = _seed_submission(empty_db)
     assert current_revision(empty_db) == "0001"
     assert "manual_scores" not in inspect(empty_db.engine).get_table_names()
 
@@ -105,13 +119,14 @@ def test_revision_0002_adds_judgement_beside_existing_data(empty_db) -> None:
     assert current_revision(empty_db) == "0002"
     assert {"manual_scores", "manual_reveals", "review_notes", "decisions"} <= set(
         inspect(empty_db.engine).get_table_names())
-    record_manual_score(empty_db, submission_id=submission.id, reviewer_id=reviewer_id,
+    migrate(empty_db)
+    record_manual_score(empty_db, submission_id=submission_id, reviewer_id=reviewer_id,
                         item_id="readme", points=2.0, item_ids=["readme"])
-    record_decision(empty_db, submission_id=submission.id, reviewer_id=reviewer_id,
+    record_decision(empty_db, submission_id=submission_id, reviewer_id=reviewer_id,
                     decision=Decision.HOLD)
     with empty_db.read() as session:
-        assert [s.points for s in manual_scores(session, submission.id)] == [2.0]
-        assert get_submission(session, submission.id).files_dir == "old"
+        assert [s.points for s in manual_scores(session, submission_id)] == [2.0]
+        assert get_submission(session, submission_id).files_dir == "old"
 
     _to_revision(empty_db, "0001", down=True)
     tables = set(inspect(empty_db.engine).get_table_names())
@@ -123,25 +138,17 @@ def test_revision_0002_adds_judgement_beside_existing_data(empty_db) -> None:
 
 
 def test_revision_0003_adds_report_stability_beside_stored_reports(empty_db) -> None:
-    from sqlalchemy import text
-
     _to_revision(empty_db, "0002")
-    with empty_db.write() as session:
-        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="x",
-                                  allowance=3, valid_for=timedelta(days=1), created_by="test")
-        invite_id = invite.id
-    submission = accept_submission(empty_db, invite_id=invite_id, sha256="0" * 64, size_bytes=1,
-                                   files_dir="old")
+    submission_id = _seed_submission(empty_db)
     with empty_db.write() as session:
         job_id = session.execute(text("SELECT id FROM jobs")).scalar_one()
         session.execute(text(
             "INSERT INTO reports (submission_id, job_id, status, total, metrics, body, "
             "created_at) VALUES (:s, :j, 'graded', 1.0, '{}', '{}', CURRENT_TIMESTAMP)"),
-            {"s": submission.id, "j": job_id})
+            {"s": submission_id, "j": job_id})
     assert "stability" not in {c["name"] for c in inspect(empty_db.engine).get_columns("reports")}
 
-    migrate(empty_db)
-    assert current_revision(empty_db) == head_revision() == "0003"
+    _to_revision(empty_db, "0003")
     with empty_db.read() as session:
         assert session.execute(text("SELECT total, stability FROM reports")).one() == (1.0, None)
 
@@ -150,5 +157,29 @@ def test_revision_0003_adds_report_stability_beside_stored_reports(empty_db) -> 
     with empty_db.read() as session:
         assert session.execute(text("SELECT total FROM reports")).scalar_one() == 1.0
     migrate(empty_db)
+    with empty_db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_revision_0004_gives_existing_invites_no_time_box(empty_db) -> None:
+    _to_revision(empty_db, "0003")
+    submission_id = _seed_submission(empty_db)
+    invite_columns = ("time_limit_seconds", "extra_time_percent", "extension_seconds",
+                      "started_at")
+    assert not set(invite_columns) & {
+        c["name"] for c in inspect(empty_db.engine).get_columns("invites")}
+
+    _to_revision(empty_db, "0004")
+    with empty_db.read() as session:
+        assert session.execute(text(f"SELECT {', '.join(invite_columns)} FROM invites")
+                               ).one() == (None, 0, 0, None)
+
+    _to_revision(empty_db, "0003", down=True)
+    assert not set(invite_columns) & {
+        c["name"] for c in inspect(empty_db.engine).get_columns("invites")}
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT id FROM submissions")).scalar_one() == submission_id
+    migrate(empty_db)
+    assert current_revision(empty_db) == head_revision()
     with empty_db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
