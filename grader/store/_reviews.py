@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from grader.report import Report
 from grader.store._engine import Database
 from grader.store._models import (
     Decision,
@@ -24,6 +25,7 @@ from grader.store._models import (
     ManualScore,
     RevealReason,
     ReviewNote,
+    StoredReport,
     Submission,
     utcnow,
 )
@@ -188,3 +190,24 @@ def latest_submissions(session: Session, assignment_id: str, cohort: str | None 
     return list(session.scalars(select(Submission)
                                 .where(Submission.id.in_(newest.group_by(Submission.invite_id)))
                                 .order_by(Submission.id)))
+
+
+@dataclass(frozen=True)
+class LatestReport:
+    """A submission's latest report, and the JSON of its stability (``reports.stability``: None
+    when no earlier grading shares its key)."""
+
+    report: Report
+    stability: str | None
+
+
+def cohort_reports(session: Session, assignment_id: str, cohort: str | None = None
+                   ) -> dict[int, LatestReport]:
+    """The latest report of every submission of an assignment (one cohort, or all), by
+    submission id: one query, whatever the cohort's size."""
+    latest = _in_cohort(select(func.max(StoredReport.id)), StoredReport.submission_id,
+                        assignment_id, cohort).group_by(StoredReport.submission_id)
+    rows = session.execute(select(StoredReport.submission_id, StoredReport.body,
+                                  StoredReport.stability).where(StoredReport.id.in_(latest)))
+    return {submission_id: LatestReport(Report.model_validate_json(body), stability)
+            for submission_id, body, stability in rows}
