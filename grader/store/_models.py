@@ -5,7 +5,8 @@
     invites            a candidate's link: the token's sha256, assignment, cohort, allowance,
                        expiry, and its time box (working-time limit, accommodation, extensions)
     submissions        an accepted upload, extracted under DATA_DIR/submissions/<files_dir>
-    jobs               a grading of a submission: the queue, with leases (see grader.store._queue)
+    jobs               a grading of a submission: the queue, with leases (see grader.store._queue),
+                       and the step a running one is on (grader.store._progress)
     reports            one graded report per job (unique), its JSON document in ``body``, and
                        whether its quality metrics match earlier gradings in ``stability``
     manual_scores      a reviewer's level for one manual rubric item of a submission (unique per
@@ -165,6 +166,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    progress: Mapped[str | None] = mapped_column(
+        String(200), nullable=True,
+        comment="the running attempt's latest step (grader.pipeline's progress messages); "
+                "NULL before its first")
 
 
 class StoredReport(Base):

@@ -89,6 +89,7 @@ def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: 
             job.lease_expires_at = now + timedelta(seconds=lease_seconds)
             job.heartbeat_at = now
             job.started_at = now
+            job.progress = None  # an earlier attempt's step is not this one's
             submission.status = SubmissionStatus.GRADING
             return Claim(job_id=job.id, lease_token=token, attempt=job.attempts,
                          submission_id=submission.id, assignment_id=submission.assignment_id,
