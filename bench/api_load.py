@@ -26,9 +26,10 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "service"))
+# The test kit (tests/support) starts and drives the server, as in the service tests.
+sys.path.insert(0, str(REPO / "tests"))
 
-from _kit import (  # noqa: E402
+from support.kit import (  # noqa: E402
     PASSWORD,
     REVIEWER,
     Server,

@@ -10,7 +10,6 @@ import csv
 import functools
 import io
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,10 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-
-from _kit import SERVICE_TESTS, wait_for
+from support.kit import TESTS, wait_for
 
 from grader.authoring import new_assignment
 from grader.report import MetricResult, Report, ReportStatus, Reproduction
@@ -168,8 +164,8 @@ def test_the_worker_flags_a_regrade_whose_metric_moved(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the pool's child processes: the fast fake grader's accuracy is its score / 100."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        filter(None, [str(SERVICE_TESTS), os.environ.get("PYTHONPATH")])))
-    settings = Settings(data_dir=tmp_path / "data", worker_grader="fakes:fast_grade",
+        filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
+    settings = Settings(data_dir=tmp_path / "data", worker_grader="support.fakes:fast_grade",
                         poll_seconds=0.1, lease_seconds=10, limits={"cpus": 1})
     db = Database(settings.resolved_database_url())
     migrate(db)

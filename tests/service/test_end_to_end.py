@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     Server,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     Process,

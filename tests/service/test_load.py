@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     Server,

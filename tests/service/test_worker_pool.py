@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _kit import SERVICE_TESTS, wait_for
+from support.kit import TESTS, wait_for
 
 from grader.settings import Settings
 from grader.store import (
@@ -28,8 +28,8 @@ from grader.worker import WorkerPool, max_concurrency, submissions_root
 @pytest.fixture
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        filter(None, [str(SERVICE_TESTS), os.environ.get("PYTHONPATH")])))
-    settings = Settings(data_dir=tmp_path / "data", worker_grader="fakes:fast_grade",
+        filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
+    settings = Settings(data_dir=tmp_path / "data", worker_grader="support.fakes:fast_grade",
                         poll_seconds=0.1, retry_backoff_seconds=0.2, max_attempts=3,
                         lease_seconds=3, limits={"cpus": 1})
     db = Database(settings.resolved_database_url())

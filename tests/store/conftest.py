@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-
-from _kit import database_url
+from support.kit import database_url
 
 from grader.store import Database, create_invite, migrate
 

@@ -11,10 +11,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from _kit import database_url
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from support.kit import database_url
 
 import grader.store
 from grader.store import (

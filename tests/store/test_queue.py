@@ -34,7 +34,7 @@ BACKOFF = {"backoff_seconds": 0.3, "backoff_max_seconds": 1.0}
 
 
 def _fake_report(total: float = 80.0):
-    from fakes import fake_report
+    from support.fakes import fake_report
 
     return fake_report(total)
 

@@ -4,14 +4,10 @@ tests. The starter assignment gets two manual rubric items; two reviewers can lo
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     UPLOAD_CAP,
@@ -22,7 +18,7 @@ from _kit import (
     run_cli,
     service_env,
 )
-from _web import MANUAL_RUBRIC, SECOND_REVIEWER, grading_with_signals
+from support.web import MANUAL_RUBRIC, SECOND_REVIEWER, grading_with_signals
 
 from grader.authoring import new_assignment
 

@@ -11,7 +11,7 @@ import io
 import time
 
 import httpx
-from _kit import UPLOAD_CAP, solution_zip, upload, wait_final, wait_for
+from support.kit import UPLOAD_CAP, solution_zip, upload, wait_final, wait_for
 
 from grader.web._app import app_routes
 
@@ -175,7 +175,7 @@ def test_login_logout(server) -> None:
         wrong = client.post("/api/review/login", json={"email": "reviewer@example.com",
                                                        "password": "wrong password!!"})
         assert wrong.status_code == 401
-        from _kit import login
+        from support.kit import login
         csrf = login(client)
         cookie = client.cookies.jar
         session_cookie = next(c for c in cookie if c.name == "grader_session")

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     Server,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _kit import (
+from support.kit import (
     PASSWORD,
     REVIEWER,
     Server,
@@ -20,7 +20,7 @@ from _kit import (
     upload,
     wait_final,
 )
-from _web import COPIED, RENAMED, SIGNALLED, grading_with_signals, zip_of
+from support.web import COPIED, RENAMED, SIGNALLED, grading_with_signals, zip_of
 
 pytestmark = [pytest.mark.browser]
 

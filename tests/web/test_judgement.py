@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from _kit import PASSWORD, login, run_cli, solution_zip, upload, wait_final
-from _web import COPIED, DIFFERENT, MANUAL_MAX, RENAMED, SECOND_REVIEWER, SIGNALLED, zip_of
+from support.kit import PASSWORD, login, run_cli, solution_zip, upload, wait_final
+from support.web import COPIED, DIFFERENT, MANUAL_MAX, RENAMED, SECOND_REVIEWER, SIGNALLED, zip_of
 
 from grader.spec import ManualItem
 from grader.web._judgement import agreement, points_summary, visible_scores

@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from _kit import PASSWORD, REVIEWER, login, solution_zip, upload, wait_final
+from support.kit import PASSWORD, REVIEWER, login, solution_zip, upload, wait_final
 
 from grader.web._app import app_routes
 

@@ -1,6 +1,6 @@
-"""The fast fake of the pipeline (tests/service/fakes.py) plus engineering signals, so the web
+"""The fast fake of the pipeline (fakes.py) plus engineering signals, so the web
 tests can check where signals are shown. Imported by the worker's grading child process
-(``GRADER_WORKER_GRADER=web_fakes:grade_with_signals``).
+(``GRADER_WORKER_GRADER=support.web_fakes:grade_with_signals``).
 
 Static checks, documentation and dependencies are the real ones (they read files, run nothing);
 the candidate's own tests are described from directives rather than run in the sandbox:
@@ -11,8 +11,6 @@ the candidate's own tests are described from directives rather than run in the s
 
 from __future__ import annotations
 
-from fakes import directives, fast_grade
-
 from grader.jobs.grading import GradingRequest
 from grader.report import Report
 from grader.settings import Settings
@@ -21,6 +19,7 @@ from grader.signals._common import scan
 from grader.signals.dependencies import dependencies
 from grader.signals.docs import documentation
 from grader.signals.static import static_checks
+from support.fakes import directives, fast_grade
 
 
 def grade_with_signals(request: GradingRequest, settings: Settings) -> Report:

@@ -1,5 +1,5 @@
 """Test kit for the service: a throwaway PostgreSQL, `grader serve`/`grader worker` processes,
-submission zips. Imported by the conftests of tests/service, tests/web and tests/store."""
+submission zips. Used by tests/service, tests/web, tests/store and bench/api_load.py."""
 
 from __future__ import annotations
 
@@ -22,12 +22,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-SERVICE_TESTS = Path(__file__).resolve().parent
-REPO = SERVICE_TESTS.parents[1]
+# The folder that holds this package: on a grading child's PYTHONPATH, it makes the fakes below
+# importable by name (GRADER_WORKER_GRADER).
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
 GRADER = Path(sys.executable).with_name("grader")
 PASSWORD = "correct horse battery staple"
 REVIEWER = "reviewer@example.com"
-FAKE_GRADER = "fakes:fast_grade"
+FAKE_GRADER = "support.fakes:fast_grade"
 UPLOAD_CAP = 256 * 1024  # the web tests' servers take zips up to this size
 
 
@@ -138,7 +140,7 @@ def service_env(*, data_dir: Path, assignments_dir: Path, database_url: str, por
         "GRADER_PORT": str(port), "GRADER_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GRADER_POLL_SECONDS": "0.2", "GRADER_LIMITS__CPUS": "1",
         "GRADER_RETRY_BACKOFF_SECONDS": "0.5",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(SERVICE_TESTS),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS),
                                                      os.environ.get("PYTHONPATH")])),
     })
     if fake:

@@ -4,10 +4,8 @@ made to show signals (SIGNALLED) and similarity (COPIED, a RENAMED copy, a DIFFE
 from __future__ import annotations
 
 import io
-import os
 import textwrap
 import zipfile
-from pathlib import Path
 
 SECOND_REVIEWER = "second@example.com"
 # Appended to the starter scaffold's assignment.yaml: 4 + 3 manual points beside the automatic 100.
@@ -27,13 +25,13 @@ manual_rubric:
       - {points: 3, description: Modules with tests}
 """
 MANUAL_MAX = 7.0
-WEB_TESTS = Path(__file__).resolve().parent
+WEB_FAKE_GRADER = "support.web_fakes:grade_with_signals"
 
 
 def grading_with_signals(env: dict[str, str]) -> dict[str, str]:
-    """A service environment whose workers grade with web_fakes.grade_with_signals."""
-    return {**env, "GRADER_WORKER_GRADER": "web_fakes:grade_with_signals",
-            "PYTHONPATH": os.pathsep.join([str(WEB_TESTS), env.get("PYTHONPATH", "")])}
+    """A service environment (kit.service_env) whose workers grade with
+    web_fakes.grade_with_signals."""
+    return {**env, "GRADER_WORKER_GRADER": WEB_FAKE_GRADER}
 
 
 def zip_of(files: dict[str, str]) -> bytes:
