@@ -12,13 +12,11 @@ its interval, and its ``value`` carries the interval again, so code that maps na
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.__about__ import __version__
@@ -27,6 +25,7 @@ from grader.integrity import Integrity
 from grader.intervals import Measured, interval_of
 from grader.scoring import ComponentScore, total_interval
 from grader.signals import Signals
+from grader.templating import environment
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -192,17 +191,8 @@ def report_json_schema() -> dict[str, Any]:
             **Report.model_json_schema()}
 
 
-@functools.cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("grader", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_html(report: Report) -> str:
-    return _templates().get_template("report.html.j2").render(report=report)
+    return environment().get_template("report.html.j2").render(report=report)
 
 
 def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
