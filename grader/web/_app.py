@@ -7,20 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.__about__ import __version__
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
-from grader.templating import environment
 from grader.web import _candidate, _judgement, _reviewer
 from grader.web._catalog import Catalog
 from grader.web._deps import LoginRequired, Service, ServiceDep
 from grader.web._files import highlight_css
-from grader.web._render import render
+from grader.web._problems import install as install_problems
+from grader.web._render import make_templates
 from grader.web._schemas import Health
 from grader.web._security import Signing, load_secret
 from grader.worker import WorkerPool, submissions_root
@@ -48,7 +46,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     data = settings.data_dir.resolve()
     service = Service(settings=settings, db=db,
                       catalog=Catalog(settings.assignments_dir, data / "bundles", settings),
-                      signing=Signing(load_secret(settings)), templates=environment(),
+                      signing=Signing(load_secret(settings)), templates=make_templates(),
                       submissions_root=submissions_root(settings), uploads_dir=data / "uploads")
 
     @asynccontextmanager
@@ -97,22 +95,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     async def login_required(_request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/review/login?next={exc.next_path}", status_code=303)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
-        return render(request, "error.html.j2", title=f"Error {exc.status_code}",
-                      status_code=exc.status_code, code=exc.status_code, detail=exc.detail)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"detail": _jsonable(exc.errors())}, status_code=422)
-        return render(request, "error.html.j2", title="Error 422", status_code=422, code=422,
-                      detail="The request was not valid: " + "; ".join(
-                          f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-
+    install_problems(app)
     return app
 
 
@@ -139,15 +122,6 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
-
-
-def _jsonable(errors) -> list[dict]:
-    return [{key: value for key, value in e.items() if key in ("loc", "msg", "type")}
-            for e in errors]
 
 
 def app_routes() -> list:

@@ -15,11 +15,9 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from grader.authoring import BundleRefused
 from grader.instance import InstanceError
-from grader.intake import IntakeError
 from grader.report import Report
 from grader.store import (
     Submission,
-    SubmissionRefused,
     SubmissionStatus,
     is_expired,
     latest_report,
@@ -27,12 +25,11 @@ from grader.store import (
     submissions_for_invite,
 )
 from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
+from grader.web._problems import PROBLEMS, from_exception
 from grader.web._render import render
 from grader.web._schemas import CandidateInvite, CandidateSubmission, Problem
 from grader.web._security import CSRF_FIELD
 from grader.web._uploads import (
-    BadUpload,
-    UploadTooLarge,
     accept_upload,
     check_can_submit,
     receive_zip,
@@ -133,16 +130,7 @@ def api_invite(access: CandidateToken, service: ServiceDep, session: SessionDep
 async def api_upload(request: Request, access: CandidateToken, service: ServiceDep,
                      session: SessionDep) -> Response:
     """Upload a submission zip (raw body or the ``file`` field of a form); it is queued."""
-    try:
-        submission = await _upload(request, service, access, session, form_csrf=False)
-    except UploadTooLarge as exc:
-        return _problem(413, str(exc))
-    except BadUpload as exc:
-        return _problem(400, str(exc))
-    except IntakeError as exc:
-        return _problem(422, exc.message, rule=exc.rule.value)
-    except SubmissionRefused as exc:
-        return _problem(409, str(exc))
+    submission = await _upload(request, service, access, session, form_csrf=False)
     view = candidate_view(service, access, submission, None)
     return JSONResponse(view.model_dump(mode="json"), status_code=201,
                         headers={"Location": view.url})
@@ -156,10 +144,6 @@ def api_status(access: CandidateToken, submission_id: SubmissionId, service: Ser
     submission = _own_submission(session, access, submission_id)
     report = latest_report(session, submission.id) if submission.status in FINAL else None
     return candidate_view(service, access, submission, report)
-
-
-def _problem(code: int, detail: str, rule: str | None = None) -> JSONResponse:
-    return JSONResponse(Problem(detail=detail, rule=rule).model_dump(), status_code=code)
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -203,18 +187,13 @@ async def page_upload(request: Request, access: CandidateToken, service: Service
                       session: SessionDep) -> Response:
     try:
         submission = await _upload(request, service, access, session, form_csrf=True)
-    except UploadTooLarge as exc:
-        error, code = Problem(detail=str(exc)), 413
-    except BadUpload as exc:
-        error, code = Problem(detail=str(exc)), 400
-    except IntakeError as exc:
-        error, code = Problem(detail=exc.message, rule=exc.rule.value), 422
-    except SubmissionRefused as exc:
-        error, code = Problem(detail=str(exc)), 409
+    except tuple(PROBLEMS) as exc:
+        error = from_exception(exc)
     else:
         return RedirectResponse(f"{_base(access)}/submissions/{submission.id}", status_code=303)
     with service.db.read() as fresh:
-        return _invite_page(request, service, access, fresh, error=error, status_code=code)
+        return _invite_page(request, service, access, fresh, error=error,
+                            status_code=error.status)
 
 
 @router.get("/i/{token}/submissions/{submission_id}", include_in_schema=False)

@@ -1,0 +1,94 @@
+"""Every error in the Problem shape (RFC 9457, ``application/problem+json``) on API routes and as
+the HTML error page on pages, in process: the app over a temporary SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
+from grader.store import create_reviewer, invite_candidate
+from grader.web import create_app
+
+EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
+ASSIGNMENT = "rag_pipeline"
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data: Path = tmp_path_factory.mktemp("data")
+    settings = Settings(data_dir=data, assignments_dir=BUILT_IN_ASSIGNMENTS, demo=True,
+                        database_url=f"sqlite:///{data / 'grader.db'}")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.service.db.write() as session:
+            create_reviewer(session, EMAIL, PASSWORD)
+        yield client
+
+
+@pytest.fixture
+def reviewer(client: TestClient) -> Iterator[TestClient]:
+    response = client.post("/api/review/login", json={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    yield client
+    client.cookies.clear()
+    del client.headers["X-CSRF-Token"]
+
+
+def assert_problem(response, status: int, title: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["type"] == "about:blank"
+    assert body["title"] and body["detail"]
+    if title is not None:
+        assert body["title"] == title
+    return body
+
+
+def test_unknown_api_routes_answer_a_problem(client: TestClient) -> None:
+    assert_problem(client.get("/api/no/such/route"), 404, "Not Found")
+    assert_problem(client.get("/api/review/submissions/1"), 401, "Unauthorized")
+
+
+def test_pages_answer_the_html_error_page(client: TestClient) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>404 Not Found</h1>" in page.text
+
+
+def test_invalid_requests_name_each_invalid_field(reviewer: TestClient) -> None:
+    body = assert_problem(reviewer.post(f"/api/review/assignments/{ASSIGNMENT}/invites",
+                                        json={"allowance": 0}), 422, "Invalid request")
+    assert body["errors"][0]["loc"] == ["body", "allowance"]
+    assert "allowance" in body["detail"]
+
+
+def test_domain_exceptions_answer_through_the_table(client: TestClient) -> None:
+    service = client.app.state.service
+    _, token = invite_candidate(service.db, assignment_id=ASSIGNMENT, max_submissions=3,
+                                cohort="spring", label="Ada", allowance=None, valid_days=1,
+                                created_by=EMAIL)
+    refused = client.post(f"/api/candidate/{token}/submissions", content=b"not a zip",
+                          headers={"content-type": "application/zip"})
+    body = assert_problem(refused, 422, "Submission zip refused")
+    assert body["rule"] == "not_a_zip"
+
+
+def test_the_openapi_document_says_every_error_is_a_problem(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) >= {
+        "title", "status", "detail"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "default" in responses, (method, path)
+            for code, response in responses.items():
+                if code == "default" or int(code) >= 400:
+                    assert list(response["content"]) == [PROBLEM], (method, path, code)
