@@ -30,6 +30,7 @@ from grader.intervals import intervals
 from grader.metrics._recording import recording
 from grader.settings import BUILT_IN_ASSIGNMENTS
 from grader.spec import load_assignment
+from sandbox import Limits
 
 
 class FakeCandidate:
@@ -125,7 +126,7 @@ def _runs(module: Any, fake: Callable[[], FakeCandidate], context: HiddenContext
 
 def bench(assignment_id: str, runs: int) -> None:
     folder = BUILT_IN_ASSIGNMENTS / assignment_id
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     seeds = dict(assignment.reproducibility.seeds)
     seeds.setdefault("public", 1)  # a harness that reads a seed the spec has not published yet
     context = HiddenContext(hidden_dir=folder / "hidden", seeds=seeds, work_bytes=1 << 20)

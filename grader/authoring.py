@@ -72,23 +72,30 @@ class BundleRefused(Exception):
     """The candidate bundle would carry a file of hidden/ or reference/."""
 
 
-def list_assignments(root: Path) -> list[tuple[str, Assignment | SpecError]]:
-    """Every folder with an assignment.yaml under root, parsed or with the reason it is not."""
+def list_assignments(root: Path, *, ceiling: sandbox.Limits
+                     ) -> list[tuple[str, Assignment | SpecError]]:
+    """Every folder with an assignment.yaml under root, parsed or with the reason it is not;
+    ``ceiling`` is the deployment's limits, which phase limits may only lower."""
     found: list[tuple[str, Assignment | SpecError]] = []
-    for folder in sorted(p for p in root.glob("*/assignment.yaml")):
+    for folder in _assignment_folders(root):
         try:
-            found.append((folder.parent.name, load_assignment(folder.parent)))
+            found.append((folder.name, load_assignment(folder, ceiling=ceiling)))
         except SpecError as exc:
-            found.append((folder.parent.name, exc))
+            found.append((folder.name, exc))
     return found
 
 
-def find_assignment(root: Path, assignment_id: str) -> tuple[Assignment, Path]:
+def find_assignment(root: Path, assignment_id: str, *, ceiling: sandbox.Limits
+                    ) -> tuple[Assignment, Path]:
     folder = root / assignment_id
     if not _ID.match(assignment_id) or not (folder / "assignment.yaml").is_file():
-        known = ", ".join(name for name, _ in list_assignments(root)) or "none"
+        known = ", ".join(folder.name for folder in _assignment_folders(root)) or "none"
         raise AssignmentNotFound(f"no assignment {assignment_id!r} in {root} (known: {known})")
-    return load_assignment(folder), folder
+    return load_assignment(folder, ceiling=ceiling), folder
+
+
+def _assignment_folders(root: Path) -> list[Path]:
+    return sorted(spec.parent for spec in root.glob("*/assignment.yaml"))
 
 
 class PublicFolderRefused(ValueError):
@@ -216,7 +223,7 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
     """Schema, bundle hygiene, the instance generator, then every recorded solution re-graded
     against its scores (on the demo instance: the published seeds)."""
     try:
-        assignment = load_assignment(folder)
+        assignment = load_assignment(folder, ceiling=ceiling)
     except SpecError as exc:
         return ValidationReport(assignment=folder.name,
                                 checks=[Check(name="schema", ok=False, detail=str(exc))])
@@ -262,7 +269,7 @@ def record_baselines(folder: Path, *, runner_image: str, ceiling: sandbox.Limits
 
     The rewrite keeps the author's comments, quoting and layout.
     """
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=ceiling)
     grade = _grader(assignment, folder, runner_image, ceiling, intake)
     declared = [f"{h.name}.{m.name}" for h in assignment.harnesses for m in h.metrics]
     measured = {}

@@ -183,7 +183,8 @@ def comparer(settings: Settings, assignment_id: str
              ) -> Callable[[Report, Sequence[tuple[int, Report]]], Stability | None]:
     """``compare`` with the assignment's latency metrics set aside (the worker's, when storing)."""
     try:
-        assignment, _ = find_assignment(settings.assignments_dir, assignment_id)
+        assignment, _ = find_assignment(settings.assignments_dir, assignment_id,
+                                        ceiling=settings.limits)
         latency = latency_metrics(assignment)
     except (AssignmentNotFound, SpecError):
         latency = frozenset()  # timings are still known by their names

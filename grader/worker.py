@@ -316,7 +316,7 @@ class WorkerPool:
     def measure_anchors_once(self) -> None:
         """Every assignment's missing anchors measured, then its provisional reports re-scored."""
         root = self.settings.assignments_dir
-        for name, assignment in list_assignments(root):
+        for name, assignment in list_assignments(root, ceiling=self.settings.limits):
             if self.stopping.is_set():
                 raise _Stopping
             if isinstance(assignment, SpecError):
@@ -338,7 +338,7 @@ class WorkerPool:
         """A provisional report just stored, placed on its instance's anchors if they completed
         while it was graded: the sweep that followed them ran before it was stored."""
         root = self.settings.assignments_dir
-        for name, assignment in list_assignments(root):
+        for name, assignment in list_assignments(root, ceiling=self.settings.limits):
             if isinstance(assignment, Assignment) and assignment.id == assignment_id:
                 self._rescore(assignment, anchors_for(
                     self.settings, assignment, root / name,

@@ -32,7 +32,8 @@ app = typer.Typer(help="List, scaffold and validate assignments.", no_args_is_he
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """List the assignments in the assignments folder."""
-    found = list_assignments(get_settings().assignments_dir)
+    settings = get_settings()
+    found = list_assignments(settings.assignments_dir, ceiling=settings.limits)
     if as_json:
         print_json({"assignments": [
             {"id": name, "valid": not isinstance(a, SpecError),
@@ -80,7 +81,8 @@ def validate(
     reproduces its scores (on the published seeds). Warnings are shown but do not fail it."""
     settings = get_settings()
     try:
-        _, folder = find_assignment(settings.assignments_dir, assignment_id)
+        _, folder = find_assignment(settings.assignments_dir, assignment_id,
+                                    ceiling=settings.limits)
     except AssignmentNotFound as exc:
         abort(str(exc))
     except SpecError:

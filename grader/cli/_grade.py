@@ -38,7 +38,8 @@ def grade(
 def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
     """The assignment and its folder, or exit with what is wrong (unknown id, invalid spec)."""
     try:
-        return find_assignment(get_settings().assignments_dir, assignment_id)
+        settings = get_settings()
+        return find_assignment(settings.assignments_dir, assignment_id, ceiling=settings.limits)
     except (AssignmentNotFound, SpecError) as exc:
         abort(str(exc))
 

@@ -28,7 +28,8 @@ def create(
 
     settings = get_settings()
     try:
-        assignment, _ = find_assignment(settings.assignments_dir, assignment_id)
+        assignment, _ = find_assignment(settings.assignments_dir, assignment_id,
+                                        ceiling=settings.limits)
     except (AssignmentNotFound, SpecError) as exc:
         abort(str(exc))
     db = Database(settings.resolved_database_url())

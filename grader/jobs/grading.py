@@ -53,7 +53,8 @@ class GradingRequest(BaseModel):
 def grade_request(request: GradingRequest, settings: Settings) -> Report:
     """The real grading: the assignment from disk, the pipeline on the stored files."""
     try:
-        assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+        assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id,
+                                             ceiling=settings.limits)
     except (AssignmentNotFound, SpecError) as exc:
         raise InfrastructureError(f"the assignment cannot be loaded: {exc}") from exc
     try:

@@ -107,11 +107,11 @@ def _problem(error: Any) -> str:
     return str(error["msg"])
 
 
-def load_assignment(folder: Path, *, ceiling: Limits | None = None) -> Assignment:
+def load_assignment(folder: Path, *, ceiling: Limits) -> Assignment:
     """Read, validate and cross-check ``folder/assignment.yaml``; SpecError lists every problem.
 
-    ``ceiling`` is the deployment's container limits (default: ``get_settings().limits``); the
-    assignment's phase limits may only lower them.
+    ``ceiling`` is the deployment's container limits (``Settings.limits``); the assignment's phase
+    limits may only lower them.
     """
     file = folder / SPEC_FILE
     try:
@@ -144,10 +144,6 @@ def load_assignment(folder: Path, *, ceiling: Limits | None = None) -> Assignmen
                    for i in exc.issues]
         raise SpecError(located, file) from exc
 
-    if ceiling is None:
-        from grader.settings import get_settings  # settings are read on use, never on import
-
-        ceiling = get_settings().limits
     issues = [SpecIssue(loc, problem, _line_of(tree, loc))
               for loc, problem in folder_issues(assignment, folder, ceiling)]
     if issues:

@@ -42,7 +42,7 @@ class Catalog:
 
     def entries(self) -> list[Entry]:
         found = []
-        for name, parsed in list_assignments(self.root):
+        for name, parsed in list_assignments(self.root, ceiling=self.settings.limits):
             if isinstance(parsed, SpecError):
                 found.append(Entry(name, None, self.root / name, str(parsed)))
             else:
@@ -61,7 +61,8 @@ class Catalog:
             if cached and cached[0] == stamp:
                 return cached[1]
         try:
-            assignment, folder = find_assignment(self.root, assignment_id)
+            assignment, folder = find_assignment(self.root, assignment_id,
+                                                 ceiling=self.settings.limits)
         except (AssignmentNotFound, SpecError):
             return None
         entry = CatalogEntry(assignment, folder)

@@ -165,7 +165,7 @@ class _Checker:
 
 
 def test_the_hidden_suite_and_the_harness_run_on_a_private_instance() -> None:
-    spec = load_assignment(FOLDER)
+    spec = load_assignment(FOLDER, ceiling=Limits())
     candidate = Candidate(_InProcessSession(_Checker()), {
         ep.name: (ep.params, ep.returns) for ep in spec.entry_points if ep.phase == "serve"})
     context = HiddenContext(hidden_dir=FOLDER / "hidden", seeds=OTHER, work_bytes=0)
@@ -190,7 +190,7 @@ def _load(name: str, path: Path) -> ModuleType:
 @pytest.mark.docker
 def test_the_reference_beats_logistic_regression_by_a_clear_margin(runner_image: str,
                                                                    tmp_path: Path) -> None:
-    assignment = load_assignment(FOLDER)
+    assignment = load_assignment(FOLDER, ceiling=Limits())
 
     def pr_auc(solution: str) -> float:
         archive = zip_folder(FOLDER / "reference" / solution, tmp_path / f"{solution}.zip")

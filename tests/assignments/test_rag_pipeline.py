@@ -197,7 +197,7 @@ def test_reference_beats_bm25_beats_floor_on_a_private_instance(
         runner_image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Where candidates are graded: a private instance (its corpus, names and figures are not the
     demo's). The demo instance's scores are the recorded baselines, re-graded by validation."""
-    assignment = load_assignment(FOLDER)
+    assignment = load_assignment(FOLDER, ceiling=Limits())
     instance = Instance(hashlib.sha256(b"rag_pipeline ordering").digest()).prepare(
         assignment, FOLDER, cache=tmp_path_factory.mktemp("instances"))
     assert not instance.demo and instance.public_data is not None
@@ -250,7 +250,7 @@ def test_a_solution_that_indexes_a_shipped_corpus_fails_the_unseen_corpus_tests(
         "    corpus_path = os.path.join(os.path.dirname(__file__), \"corpus_copy.jsonl\")\n"
         "    with open(corpus_path, encoding=\"utf-8\") as f:"))
     archive = zip_folder(folder, tmp_path / "submission.zip")
-    assignment = load_assignment(FOLDER)
+    assignment = load_assignment(FOLDER, ceiling=Limits())
     report = grade_zip(assignment=assignment, folder=FOLDER,
                        instance=demo_instance(assignment, FOLDER), zip_path=archive,
                        runner_image=runner_image, ceiling=Limits(), intake=IntakeRules())

@@ -15,6 +15,7 @@ import pytest
 from grader.authoring import TEMPLATES, new_assignment
 from grader.scoring import ScoreCard, recorded_anchors, score
 from grader.spec import Assignment, load_assignment
+from sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
 BUILTIN = sorted(p.name for p in ASSIGNMENTS.iterdir() if (p / "assignment.yaml").is_file())
@@ -26,7 +27,7 @@ TIMINGS = ("_ms", "_s", "_sec", "_seconds")
 
 @pytest.fixture(scope="module", params=BUILTIN)
 def assignment(request: pytest.FixtureRequest) -> Assignment:
-    return load_assignment(ASSIGNMENTS / request.param)
+    return load_assignment(ASSIGNMENTS / request.param, ceiling=Limits())
 
 
 def graded(assignment: Assignment, metrics: Mapping[str, float], *, passed: bool) -> ScoreCard:
@@ -64,7 +65,7 @@ def test_the_baselines_at_the_top_of_the_scales_score_100(assignment: Assignment
 
 
 def test_finetune_the_frozen_encoder_stays_15_below_the_fine_tuned_reference() -> None:
-    assignment = load_assignment(ASSIGNMENTS / "finetune_small")
+    assignment = load_assignment(ASSIGNMENTS / "finetune_small", ceiling=Limits())
     frozen = graded(assignment, recorded(assignment, "minilm_lr"), passed=True)
     tuned = graded(assignment, recorded(assignment, "reference"), passed=True)
     assert tuned.total - frozen.total >= 15, frozen.components
@@ -133,7 +134,7 @@ TEMPLATE_NAMES = sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir())
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assignment]:
     root = tmp_path_factory.mktemp("assignments")
-    return {name: load_assignment(new_assignment(root, name, template=name))
+    return {name: load_assignment(new_assignment(root, name, template=name), ceiling=Limits())
             for name in TEMPLATE_NAMES}
 
 

@@ -65,7 +65,7 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def assignment(scaffold: Path) -> Assignment:
-    return load_assignment(scaffold)
+    return load_assignment(scaffold, ceiling=Limits())
 
 
 @pytest.fixture
@@ -272,7 +272,8 @@ def test_a_demo_report_is_never_provisional(tmp_path: Path, scaffold: Path,
 
 def fake_child_grade(request: GradingRequest, settings: Settings) -> Report:
     """GRADER_WORKER_GRADER for the pool test: a baseline scores MEASURED's accuracy."""
-    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id,
+                                         ceiling=settings.limits)
     assert request.baseline is not None, "only baselines are graded in this test"
     return _graded(settings, assignment, folder, None, MEASURED[request.baseline][KEY])
 
@@ -316,7 +317,8 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
 def racing_child_grade(request: GradingRequest, settings: Settings) -> Report:
     """GRADER_WORKER_GRADER: a submission graded while its instance's anchors land, so it reads
     them incomplete (provisional) and they are complete before its report is stored."""
-    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id)
+    assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id,
+                                         ceiling=settings.limits)
     early = anchors_for(settings, assignment, folder, DIGEST)
     assert measure(settings, assignment, folder, FakeGrade()).complete
     return _graded(settings, assignment, folder, early)

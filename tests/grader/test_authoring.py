@@ -44,7 +44,7 @@ def scaffold(root: Path) -> Path:
 
 
 def test_a_new_scaffold_loads_as_it_is(scaffold: Path) -> None:
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
     assert assignment.id == "demo"
     assert [b.name for b in assignment.baselines] == ["constant", "reference"]
 
@@ -75,7 +75,7 @@ def test_list_reports_broken_specs_beside_good_ones(scaffold: Path, root: Path) 
     shutil.copytree(scaffold, broken)
     spec = broken / "assignment.yaml"
     spec.write_text(spec.read_text().replace('id: "demo"', 'id: "broken"\nbogus: 1'))
-    found = dict(list_assignments(root))
+    found = dict(list_assignments(root, ceiling=Limits()))
     assert found["demo"].id == "demo"
     assert isinstance(found["broken"], SpecError)
     assert "bogus" in str(found["broken"])
@@ -83,11 +83,11 @@ def test_list_reports_broken_specs_beside_good_ones(scaffold: Path, root: Path) 
 
 def test_find_names_the_known_assignments(scaffold: Path, root: Path) -> None:
     with pytest.raises(AssignmentNotFound, match="known: demo"):
-        find_assignment(root, "missing")
+        find_assignment(root, "missing", ceiling=Limits())
 
 
 def test_bundle_holds_the_candidate_folder_and_a_manifest(scaffold: Path, tmp_path: Path) -> None:
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
     target = build_bundle(assignment, scaffold, tmp_path / "bundle.zip")
     with zipfile.ZipFile(target) as archive:
         names = set(archive.namelist())
@@ -100,7 +100,7 @@ def test_bundle_holds_the_candidate_folder_and_a_manifest(scaffold: Path, tmp_pa
 def test_bundle_refuses_a_planted_hidden_file_under_any_name(scaffold: Path,
                                                             tmp_path: Path) -> None:
     shutil.copy(scaffold / "hidden" / "generate.py", scaffold / "candidate" / "data" / "extra.txt")
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
     with pytest.raises(BundleRefused, match=r"hidden/generate\.py"):
         build_bundle(assignment, scaffold, tmp_path / "bundle.zip")
     assert list(tmp_path.glob("bundle.zip*")) == []
@@ -112,7 +112,7 @@ def test_bundle_refuses_a_hidden_file_with_a_comment_added(scaffold: Path,
     copy = source.replace("def rows(", "# a helper, nothing to see here\ndef rows(", 1)
     (scaffold / "candidate" / "helpers.py").write_text(copy)
     with pytest.raises(BundleRefused, match=r"near copy of hidden/generate\.py in helpers\.py"):
-        build_bundle(load_assignment(scaffold), scaffold, tmp_path / "bundle.zip")
+        build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "bundle.zip")
     assert list(tmp_path.glob("bundle.zip*")) == []
 
 
@@ -122,11 +122,11 @@ def test_bundle_refuses_a_reference_solution_pasted_into_the_stub(scaffold: Path
     reference = (scaffold / "reference" / "solution" / "solution.py").read_text()
     stub.write_text(stub.read_text() + "\n\n# solved\n" + reference.replace("    ", "  "))
     with pytest.raises(BundleRefused, match=r"reference/solution/solution\.py"):
-        build_bundle(load_assignment(scaffold), scaffold, tmp_path / "bundle.zip")
+        build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "bundle.zip")
 
 
 def _hidden_rows(folder: Path) -> list[dict]:
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     generator = load_generator(assignment, folder)
     assert generator is not None
     return generator.hidden_items(assignment.reproducibility.seeds)
@@ -147,7 +147,7 @@ def test_bundle_refuses_hidden_rows_written_into_the_public_data(scaffold: Path,
             f.writelines(json.dumps({"label": r["label"], "text": r["text"], "id": f"x{i}"})
                          + "\n" for i, r in enumerate(rows))
     with pytest.raises(BundleRefused, match=r"10 of the 100 hidden items .*data/"):
-        build_bundle(load_assignment(scaffold), scaffold, tmp_path / "bundle.zip")
+        build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "bundle.zip")
     report = validate_assignment(scaffold, runner_image="unused", ceiling=Limits(),
                                  intake=IntakeRules(), run_solutions=False)
     assert not next(c for c in report.checks if c.name == "bundle_has_no_hidden_file").ok
@@ -169,11 +169,11 @@ def test_a_public_row_quoting_one_text_of_a_hidden_item_is_not_that_item(
     data = scaffold / "candidate" / "data"
     (data / "corpus.jsonl").write_text("".join(json.dumps({"id": f"p{i}", "text": r["answer"]})
                                                + "\n" for i, r in enumerate(items)))
-    build_bundle(load_assignment(scaffold), scaffold, tmp_path / "bundle.zip")
+    build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "bundle.zip")
     with open(data / "corpus.jsonl", "a") as f:  # the whole items: refused
         f.writelines(json.dumps(r) + "\n" for r in items[:5])
     with pytest.raises(BundleRefused, match=f"5 of the {len(items)} hidden items"):
-        build_bundle(load_assignment(scaffold), scaffold, tmp_path / "again.zip")
+        build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "again.zip")
 
 
 def test_the_bundle_check_names_a_broken_generator(scaffold: Path, tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_the_bundle_check_names_a_broken_generator(scaffold: Path, tmp_path: Pat
     generator.write_text(generator.read_text().replace('rows(seeds["hidden"]',
                                                        'rows(seeds["nope"]'))
     with pytest.raises(BundleRefused, match=r"hidden_items\(\) of hidden/generate\.py .*'nope'"):
-        build_bundle(load_assignment(scaffold), scaffold, tmp_path / "bundle.zip")
+        build_bundle(load_assignment(scaffold, ceiling=Limits()), scaffold, tmp_path / "bundle.zip")
 
 
 SEED_BLIND = '''
@@ -284,7 +284,7 @@ def test_assignment_new_writes_to_the_configured_assignments_dir(cli, tmp_path: 
                GRADER_ASSIGNMENTS_DIR=str(private))
     assert done.exit_code == 0, done.output
     assert (private / "private_task" / "hidden" / "generate.py").is_file()
-    assert load_assignment(private / "private_task").id == "private_task"
+    assert load_assignment(private / "private_task", ceiling=Limits()).id == "private_task"
     assert not (BUILT_IN_ASSIGNMENTS / "private_task").exists()
     listed = cli("assignment", "list", "--json")
     assert [a["id"] for a in json.loads(listed.output)["assignments"]] == ["private_task"]
@@ -344,7 +344,7 @@ def test_validate_measures_timings_but_does_not_compare_them(scaffold: Path) -> 
         accuracy, accuracy + "\n      - {name: p95_ms, higher_is_better: false}")
     spec.write_text(text.replace("scores: {quality.accuracy: 0.6}",
                                  "scores: {quality.accuracy: 0.6, quality.p95_ms: 9}"))
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
 
     def report(**values: float | None) -> Report:
         metrics = [MetricResult.model_construct(name=f"quality.{k}", value=v)
@@ -361,7 +361,7 @@ def test_a_new_assignment_without_recorded_scores_loads_but_does_not_validate(
         scaffold: Path) -> None:
     spec = scaffold / "assignment.yaml"
     spec.write_text(spec.read_text().replace("scores: {quality.accuracy: 0.6}", "scores: {}"))
-    assert load_assignment(scaffold).baseline("constant").scores == {}
+    assert load_assignment(scaffold, ceiling=Limits()).baseline("constant").scores == {}
     report = validate_assignment(scaffold, runner_image="unused", ceiling=Limits(),
                                  intake=IntakeRules(), run_solutions=False)
     failed = {c.name: c.detail for c in report.checks if not c.ok}
@@ -438,5 +438,5 @@ def test_changed_scores_are_rewritten_in_place() -> None:
 def test_recording_the_same_scores_changes_no_byte(assignment_id: str) -> None:
     spec = Path(__file__).resolve().parents[2] / "assignments" / assignment_id / "assignment.yaml"
     text = spec.read_text()
-    recorded = {b.name: b.scores for b in load_assignment(spec.parent).baselines}
+    recorded = {b.name: b.scores for b in load_assignment(spec.parent, ceiling=Limits()).baselines}
     assert with_scores(text, recorded) == text

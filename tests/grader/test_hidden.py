@@ -20,6 +20,7 @@ from grader.intake import IntakeRules
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report, ReportStatus
 from grader.spec import load_assignment
+from sandbox import Limits
 
 
 def context_with(folder: Path, source: str, seeds: dict[str, int] | None = None) -> HiddenContext:
@@ -287,7 +288,7 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _grade(folder: Path, solution: Path, runner_image: str, tmp_path: Path) -> Report:
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     instance = Instance.demo().prepare(assignment, folder, tmp_path / "instances")
     return grade_zip(assignment=assignment, folder=folder, instance=instance,
                      zip_path=zip_folder(solution, tmp_path / "submission.zip"),

@@ -16,6 +16,7 @@ from grader.authoring import BUNDLE_MANIFEST, build_bundle, new_assignment
 from grader.instance import DEMO_ID, Instance, InstanceError, demo_instance, open_instance
 from grader.settings import Settings
 from grader.spec import load_assignment
+from sandbox import Limits
 
 GENERATOR = '''
 import json
@@ -77,7 +78,7 @@ def test_an_unreadable_secret_is_an_error_not_a_new_instance(tmp_path: Path) -> 
 
 
 def test_seeds_derive_per_assignment_and_name_and_demo_is_published(generated: Path) -> None:
-    assignment = load_assignment(generated)
+    assignment = load_assignment(generated, ceiling=Limits())
     a, b = Instance(b"a" * 32), Instance(b"b" * 32)
     assert Instance.demo().seeds(assignment) == {"public": 3, "hidden": 2}
     seeds = a.seeds(assignment)
@@ -91,7 +92,7 @@ def test_seeds_derive_per_assignment_and_name_and_demo_is_published(generated: P
 
 def test_a_private_instance_makes_its_own_public_data_once(generated: Path,
                                                           tmp_path: Path) -> None:
-    assignment = load_assignment(generated)
+    assignment = load_assignment(generated, ceiling=Limits())
     demo = demo_instance(assignment, generated)
     assert demo.public_data == generated / "candidate" / "data" and demo.demo
     instance = Instance.random()
@@ -115,14 +116,16 @@ def test_a_broken_generator_is_the_graders_error(generated: Path, tmp_path: Path
     make = broken / "hidden" / "make.py"
     make.write_text("def public_files(seeds):\n    return {'../x': b''}\n")
     with pytest.raises(InstanceError, match="outside the public data"):
-        Instance.random().prepare(load_assignment(broken), broken, tmp_path / "cache")
+        Instance.random().prepare(load_assignment(broken, ceiling=Limits()), broken,
+                                  tmp_path / "cache")
     make.write_text("def public_files(seeds):\n    raise KeyError(1)\n")
     with pytest.raises(InstanceError, match="public_files"):
-        Instance.random().prepare(load_assignment(broken), broken, tmp_path / "cache2")
+        Instance.random().prepare(load_assignment(broken, ceiling=Limits()), broken,
+                                  tmp_path / "cache2")
 
 
 def test_the_bundle_of_an_instance_ships_its_data(generated: Path, tmp_path: Path) -> None:
-    assignment = load_assignment(generated)
+    assignment = load_assignment(generated, ceiling=Limits())
     instance = Instance.random().prepare(assignment, generated, tmp_path)
     assert instance.public_data is not None
     zip_path = build_bundle(assignment, generated, tmp_path / "bundle.zip",

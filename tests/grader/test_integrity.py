@@ -26,6 +26,7 @@ from grader.integrity import (
     with_metrics,
 )
 from grader.spec import Assignment, load_assignment
+from sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
 RAG = ASSIGNMENTS / "rag_pipeline"
@@ -101,7 +102,7 @@ def answer(query):
 
 @pytest.fixture(scope="module")
 def rag() -> Assignment:
-    return load_assignment(RAG)
+    return load_assignment(RAG, ceiling=Limits())
 
 
 def submission(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
@@ -305,7 +306,7 @@ def test_a_metric_far_beyond_the_reference_is_flagged(rag: Assignment) -> None:
 
 
 def test_lower_is_better_metrics_and_other_scales() -> None:
-    fraud = load_assignment(FRAUD)
+    fraud = load_assignment(FRAUD, ceiling=Limits())
     assert [f.kind for f in find_implausible_metrics(fraud, {"quality.ece": 0.0})] == ["perfect"]
     assert find_implausible_metrics(fraud, {"quality.ece": 0.005}) == []
     assert find_implausible_metrics(fraud, {"quality.p95_batch_ms": 0.001}) == []  # a timing

@@ -479,7 +479,7 @@ def test_the_pipelines_report_and_its_re_scoring_keep_the_intervals(tmp_path: Pa
     """The pipeline's report step on a finished grading (no containers), then the report
     re-scored on the instance's anchors once they land (grader.anchors.rescored)."""
     scaffold = new_assignment(tmp_path / "assignments", "starter")
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
     settings = Settings(data_dir=tmp_path / "data", assignments_dir=scaffold.parent,
                         instance_secret="0123456789abcdef" * 4)
     digest = "sha256:" + "ab" * 32

@@ -29,7 +29,7 @@ def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _grader(assignment_folder: Path, runner_image: str, factory: pytest.TempPathFactory):
-    assignment = load_assignment(assignment_folder)
+    assignment = load_assignment(assignment_folder, ceiling=Limits())
 
     def run(solution: Path | str, instance: Instance | None = None) -> Report:
         folder = Path(solution) if isinstance(solution, Path) else _write_solution(
@@ -206,7 +206,8 @@ def test_a_private_instance_changes_the_hidden_split_and_is_cited_not_its_seeds(
     assert (report.reproduction.instance_id, report.reproduction.demo) == (instance.id, False)
     assert report.reproduction.seeds == {}  # derived from the secret: never in a report
     assert honest_constant.reproduction.demo
-    assert honest_constant.reproduction.seeds == load_assignment(scaffold).reproducibility.seeds
+    published = load_assignment(scaffold, ceiling=Limits()).reproducibility.seeds
+    assert honest_constant.reproduction.seeds == published
 
 
 # A hidden test that builds the submission again on data it has never seen: every label "short",

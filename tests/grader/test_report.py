@@ -59,7 +59,7 @@ def predict(texts):
 def test_hidden_inputs_printed_by_the_candidate_reach_reviewers_not_candidates(
         tmp_path: Path, runner_image: str) -> None:
     folder = new_assignment(tmp_path / "assignments", "echo")
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     (tmp_path / "solution").mkdir()
     (tmp_path / "solution" / "solution.py").write_text(ECHO)
     instance = demo_instance(assignment, folder)

@@ -111,14 +111,10 @@ def test_models_are_frozen(example: Path) -> None:
         assignment.title = "changed"  # type: ignore[misc]
 
 
-def test_the_default_ceiling_is_the_deployments(example: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import settings
-
-    monkeypatch.setattr(settings, "get_settings",
-                        lambda: settings.Settings(limits=Limits(timeout=300)))
+def test_the_ceiling_is_the_callers(example: Path) -> None:
+    load_assignment(example, ceiling=CEILING)
     with pytest.raises(SpecError, match=r"phases\.build\.limits\.timeout: .*exceeds"):
-        load_assignment(example)
+        load_assignment(example, ceiling=Limits(timeout=300))
 
 
 def test_limit_overrides_cover_every_limit() -> None:

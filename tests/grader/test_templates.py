@@ -33,7 +33,8 @@ def root(tmp_path: Path) -> Path:
 def scaffolds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Assignment, Path]]:
     root = tmp_path_factory.mktemp("assignments")
     folders = {name: new_assignment(root, name, template=name) for name in NAMES}
-    return {name: (load_assignment(folder), folder) for name, folder in folders.items()}
+    return {name: (load_assignment(folder, ceiling=Limits()), folder)
+            for name, folder in folders.items()}
 
 
 def test_every_template_is_covered_here() -> None:
@@ -50,7 +51,7 @@ def test_new_help_names_every_template() -> None:
 @pytest.mark.parametrize("template", NAMES)
 def test_a_scaffold_loads_as_it_is(root: Path, template: str) -> None:
     folder = new_assignment(root, "demo", template=template)
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     assert assignment.id == "demo"
     assert len(assignment.baselines) >= 2
     assert not any("{{id}}" in p.read_text() for p in folder.rglob("*") if p.suffix == ".yaml")

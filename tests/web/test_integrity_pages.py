@@ -27,6 +27,7 @@ from grader.store import (
     invite_candidate,
 )
 from grader.web import create_app
+from sandbox import Limits
 
 ASSIGNMENT = "rag_pipeline"
 EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
@@ -46,7 +47,7 @@ def _store(app, settings: Settings, token_invite: int, files: dict[str, str], *,
            metrics: dict[str, float]) -> int:
     service = app.state.service
     folder = BUILT_IN_ASSIGNMENTS / ASSIGNMENT
-    assignment = load_assignment(folder)
+    assignment = load_assignment(folder, ceiling=Limits())
     files_dir = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:16]
     root = service.submissions_root / files_dir
     for name, text in files.items():

@@ -172,7 +172,7 @@ def test_the_pipeline_collects_signals_once_per_grading(runner_image: str,
         "    solution._threshold = 5\n"
         "    assert len(solution.predict(['a', 'b'])) == 2\n")
     steps: list[str] = []
-    assignment = load_assignment(scaffold)
+    assignment = load_assignment(scaffold, ceiling=Limits())
     report = grade_directory(assignment=assignment, folder=scaffold,
                              instance=demo_instance(assignment, scaffold),
                              submission_dir=submission, submission_sha256=None,
