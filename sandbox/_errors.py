@@ -14,6 +14,7 @@ The candidate's side (what their code or their container did; a graded outcome):
     AgentError              the agent broke the protocol (malformed, oversized, unexpected message)
     ├── CallTimeout         one call ran past its own timeout (the container is killed)
     ├── CandidateError      the candidate's code raised; carries its type, message, traceback
+    │                       and the frames in the submission's own files
     └── SessionClosed       the container ended (exit, OOM, phase timeout) before or during a call
 
 Both trees carry ``result``, the container's run result, when the session ended with the error.
@@ -23,10 +24,24 @@ translated here, at the boundary, with ``raise ... from``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sandbox._result import RunResult
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One traceback frame in the submission's own files: its path relative to the submission.
+
+    Reported by the agent, which runs in the candidate's process: what it names is theirs to
+    shape, so the trusted side checks it before showing it to anyone (``grader.outcomes``).
+    """
+
+    file: str
+    line: int
+    function: str
 
 
 class SandboxError(Exception):
@@ -78,8 +93,10 @@ class SessionClosed(AgentError):
 class CandidateError(AgentError):
     """The candidate's code raised an exception inside the container."""
 
-    def __init__(self, type_name: str, message: str, traceback: str) -> None:
+    def __init__(self, type_name: str, message: str, traceback: str,
+                 frames: tuple[Frame, ...] = ()) -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.message = message
         self.traceback = traceback
+        self.frames = frames

@@ -20,6 +20,7 @@ from sandbox._errors import (
     CallTimeout,
     CandidateError,
     EngineFailed,
+    Frame,
     SandboxError,
     SessionClosed,
 )
@@ -29,6 +30,7 @@ from sandbox._result import Outcome, RunResult
 AGENT_COMMAND = ("python3", "/opt/grader/agent/agent.py", "/submission")
 SUBMISSION_DIR = "/submission"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_FRAMES = 20
 
 
 def parse_message(line: bytes) -> dict[str, Any]:
@@ -51,6 +53,19 @@ def parse_message(line: bytes) -> dict[str, Any]:
                                              or {"id", "error"} == message.keys()):
         raise AgentError("the agent sent a message that is not a reply")
     return message
+
+
+def parse_frames(value: Any) -> tuple[Frame, ...]:
+    """An error's frames as the agent sent them, kept only where each is well formed: they are
+    an explanation for the candidate, never a reason to fail the call differently."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        Frame(file=item["file"], line=item["line"], function=item["function"])
+        for item in value[-MAX_FRAMES:]
+        if isinstance(item, dict) and item.keys() == {"file", "line", "function"}
+        and isinstance(item["file"], str) and isinstance(item["function"], str)
+        and type(item["line"]) is int)
 
 
 class AgentSession:
@@ -107,7 +122,7 @@ class AgentSession:
         if "error" in message:
             error = message["error"] if isinstance(message["error"], dict) else {}
             raise CandidateError(str(error.get("type", "Error")), str(error.get("message", "")),
-                                 str(error.get("traceback", "")))
+                                 str(error.get("traceback", "")), parse_frames(error.get("frames")))
         return message["result"]
 
     def export_dir(self, destination: Path, *, max_bytes: int, path: str = WORK_DIR) -> int:

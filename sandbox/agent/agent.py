@@ -5,7 +5,13 @@ imports. Protocol, one JSON object per line:
 
     request  {"id": 1, "method": "search", "params": {"query": "...", "k": 10}}
     reply    {"id": 1, "result": [...]}
-          or {"id": 1, "error": {"type": "ValueError", "message": "...", "traceback": "..."}}
+          or {"id": 1, "error": {"type": "ValueError", "message": "...", "traceback": "...",
+                                 "frames": [{"file": "solution.py", "line": 12,
+                                             "function": "train"}]}}
+
+``frames`` are the traceback's frames in the submission's own files (paths relative to it), the
+innermost last: what a candidate needs to find the line that failed, without the agent's frames or
+a library's.
 
 Reserved methods (never a candidate's name, which may not start with an underscore):
     __ready__              import the solution; reply with its public callables
@@ -35,6 +41,7 @@ import traceback
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
 TRACEBACK_CHARS = 4000
+MAX_FRAMES = 20
 
 
 class ProtocolError(Exception):
@@ -130,22 +137,36 @@ class Agent:
         return function(**params)
 
 
-def _error(exc: BaseException) -> dict:
+def _own_frames(exc: BaseException, submission: str) -> list[dict]:
+    prefix = submission.rstrip("/") + "/"
+    frames = [{"file": frame.filename[len(prefix):], "line": frame.lineno or 0,
+               "function": frame.name}
+              for frame in traceback.extract_tb(exc.__traceback__)
+              if frame.filename.startswith(prefix)]
+    # A syntax error's line is the exception's own, not a frame's (the frames are the import's).
+    if isinstance(exc, SyntaxError) and (exc.filename or "").startswith(prefix):
+        frames.append({"file": exc.filename[len(prefix):], "line": exc.lineno or 0,
+                       "function": "<module>"})
+    return frames[-MAX_FRAMES:]
+
+
+def _error(exc: BaseException, submission: str) -> dict:
     text = "".join(traceback.format_exception(exc))
     return {
         "type": type(exc).__name__,
         "message": str(exc)[:2000],
         "traceback": text[-TRACEBACK_CHARS:],
+        "frames": _own_frames(exc, submission),
     }
 
 
-def _encode(call_id, result) -> bytes:
+def _encode(call_id, result, submission: str) -> bytes:
     """A reply line; results must be plain JSON (no NaN or infinity, no custom objects)."""
     try:
         body = json.dumps({"id": call_id, "result": result}, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         bad = TypeError(f"the result is not plain JSON: {exc}")
-        body = json.dumps({"id": call_id, "error": _error(bad)})
+        body = json.dumps({"id": call_id, "error": _error(bad, submission)})
     return body.encode() + b"\n"
 
 
@@ -162,9 +183,10 @@ def serve(submission: str) -> None:
                 raise ProtocolError("request too large")
             request = json.loads(line)
             call_id = request["id"]
-            reply = _encode(call_id, agent.dispatch(request["method"], request.get("params", {})))
+            reply = _encode(call_id, agent.dispatch(request["method"], request.get("params", {})),
+                            submission)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are the candidate's too
-            reply = json.dumps({"id": call_id, "error": _error(exc)}).encode() + b"\n"
+            reply = json.dumps({"id": call_id, "error": _error(exc, submission)}).encode() + b"\n"
         _write_all(proto_out, reply)
 
 
