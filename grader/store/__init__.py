@@ -8,7 +8,6 @@ extracted under ``DATA_DIR/submissions/<files_dir>``.
 Exceptions:
 
     AccountError         a reviewer account could not be created
-    SubmissionRefused    an invite cannot take a submission (expired, allowance used up)
     QueueError           a queue operation was refused (a re-grade while one is pending)
     ReviewRefused        a reviewer's judgement could not be recorded (no such submission)
 """
@@ -26,11 +25,14 @@ from grader.store._accounts import (
 from grader.store._engine import Database
 from grader.store._invites import (
     create_invite,
+    extend_invite,
     invite_candidate,
     invite_for_token,
     is_expired,
     list_invites,
+    start_invite_clock,
     used_submissions,
+    working_seconds,
 )
 from grader.store._migrate import current_revision, head_revision, migrate
 from grader.store._models import (
@@ -90,7 +92,6 @@ from grader.store._submissions import (
     CohortPoint,
     CohortSummary,
     SortKey,
-    SubmissionRefused,
     accept_submission,
     cohort_points,
     cohort_summaries,
@@ -131,7 +132,6 @@ __all__ = [
     "StoredGrading",
     "StoredReport",
     "Submission",
-    "SubmissionRefused",
     "SubmissionStatus",
     "accept_submission",
     "add_review_note",
@@ -148,6 +148,7 @@ __all__ = [
     "current_revision",
     "decisions",
     "enqueue_regrade",
+    "extend_invite",
     "fail_job",
     "get_submission",
     "grading_progress",
@@ -180,9 +181,11 @@ __all__ = [
     "seconds_since",
     "session_for_token",
     "sha256_hex",
+    "start_invite_clock",
     "submission_for_invite",
     "submissions_for_invite",
     "typical_grading_seconds",
     "used_submissions",
     "utcnow",
+    "working_seconds",
 ]

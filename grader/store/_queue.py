@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from grader.report import Report
 from grader.store._engine import Database
@@ -205,6 +206,18 @@ def _finish_errored(session, job: Job, submission: Submission, now: datetime,
     submission.status = SubmissionStatus.ERRORED
 
 
+def queue_grading(session: Session, submission: Submission, now: datetime | None = None) -> Job:
+    """A new queued job grading ``submission``: how every job comes to be, a first grading or a
+    re-grade."""
+    now = now or utcnow()
+    job = Job(submission_id=submission.id, state=JobState.QUEUED, attempts=0, run_after=now,
+              last_error="", created_at=now)
+    session.add(job)
+    submission.status = SubmissionStatus.QUEUED
+    session.flush()
+    return job
+
+
 def enqueue_regrade(db: Database, submission_id: int) -> Job:
     """A new grading job for a stored submission; refused while one is queued or running."""
     with db.write() as session:
@@ -216,12 +229,7 @@ def enqueue_regrade(db: Database, submission_id: int) -> Job:
             Job.state.in_([JobState.QUEUED, JobState.RUNNING])))
         if pending:
             raise QueueError("this submission is already queued for grading")
-        job = Job(submission_id=submission_id, state=JobState.QUEUED, attempts=0,
-                  run_after=utcnow(), last_error="")
-        session.add(job)
-        submission.status = SubmissionStatus.QUEUED
-        session.flush()
-        return job
+        return queue_grading(session, submission)
 
 
 def queue_counts(db: Database) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,20 +12,19 @@ from sqlalchemy.orm import Session
 
 from grader.report import Report
 from grader.store._engine import Database
-from grader.store._invites import is_expired
+from grader.store._invites import used_submissions
 from grader.store._models import (
     Invite,
     Job,
-    JobState,
     StoredReport,
     Submission,
     SubmissionStatus,
     utcnow,
 )
+from grader.store._queue import queue_grading
 
-
-class SubmissionRefused(Exception):
-    """The invite cannot take this submission (expired, allowance used up); nothing was stored."""
+# Decides whether an invite takes one more submission, given how many it has; raises to refuse.
+Admit = Callable[[Invite, int], None]
 
 
 class SortKey(StrEnum):
@@ -44,32 +44,28 @@ class CohortSummary:
 
 
 def accept_submission(db: Database, *, invite_id: int, sha256: str, size_bytes: int,
-                      files_dir: str) -> Submission:
-    """The submission row and its grading job, in one transaction, within the invite's allowance.
+                      files_dir: str, admit: Admit | None = None) -> Submission:
+    """The submission row and its grading job, in one transaction.
 
     The invite's row is locked first (FOR UPDATE on PostgreSQL; SQLite's write transaction holds
-    the database lock), so two uploads racing for the last allowed slot cannot both pass.
+    the database lock), then ``admit`` (``grader.submissions.check_invite`` for an upload) is
+    given the invite and how many submissions it already has, and raises to refuse: two uploads
+    racing for the last allowed slot cannot both pass. Without ``admit`` the submission is stored
+    whatever the invite says (seeding a store).
     """
     with db.write() as session:
         invite = session.scalars(select(Invite).where(Invite.id == invite_id)
                                  .with_for_update()).first()
         if invite is None:
-            raise SubmissionRefused("this invite does not exist")
-        if is_expired(invite):
-            raise SubmissionRefused("this invite has expired")
-        used = session.scalar(select(func.count()).select_from(Submission)
-                              .where(Submission.invite_id == invite_id)) or 0
-        if used >= invite.allowance:
-            raise SubmissionRefused(f"this invite's {invite.allowance} submissions are used up")
-        now = utcnow()
+            raise LookupError(f"no invite {invite_id}")
+        if admit is not None:
+            admit(invite, used_submissions(session, invite_id))
         submission = Submission(invite_id=invite.id, assignment_id=invite.assignment_id,
                                 cohort=invite.cohort, sha256=sha256, size_bytes=size_bytes,
-                                files_dir=files_dir, status=SubmissionStatus.QUEUED,
-                                created_at=now)
+                                files_dir=files_dir, created_at=utcnow())
         session.add(submission)
         session.flush()
-        session.add(Job(submission_id=submission.id, state=JobState.QUEUED, attempts=0,
-                        run_after=now, last_error="", created_at=now))
+        queue_grading(session, submission, submission.created_at)
         return submission
 
 

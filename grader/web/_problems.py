@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.intake import IntakeError
-from grader.store import SubmissionRefused
+from grader.submissions import SubmissionRefused
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
 from grader.web._uploads import BadUpload, UploadTooLarge

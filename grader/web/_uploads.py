@@ -1,15 +1,13 @@
-"""Receiving a submission: stream the body to disk under a byte cap, then intake, then store.
+"""Receiving a submission: stream the body to disk under a byte cap, then hand it to the core's
+``grader.submissions.submit`` (intake, the invite rule, the submission and its job stored).
 
 The cap is ``settings.intake.max_compressed_bytes``, enforced three times: on the declared
 Content-Length, on the bytes as they arrive (whatever the headers say), and on the zip part
-itself. Over it the answer is 413 and nothing is kept. Then ``extract_submission`` checks the zip
-before writing anything; an ``IntakeError`` keeps nothing either. Only then is the submission
-accepted: its row and its grading job are written in one transaction.
+itself. Over it the answer is 413 and nothing is kept.
 """
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,15 +17,9 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from grader.intake import extract_submission
-from grader.store import (
-    Invite,
-    Submission,
-    SubmissionRefused,
-    accept_submission,
-    is_expired,
-    used_submissions,
-)
+from grader import submissions
+from grader.spec import Assignment
+from grader.store import Invite, Submission
 from grader.web._deps import Service
 
 CHUNK = 64 * 1024
@@ -132,35 +124,18 @@ def _copy_capped(upload: UploadFile, target: Path, cap: int) -> int:
 
 
 def check_can_submit(service: Service, invite: Invite, used: int) -> None:
-    """Refuse before reading a body: expired invite, allowance used up, assignment gone."""
-    if is_expired(invite):
-        raise SubmissionRefused("This invite has expired; ask your contact for a new one.")
-    if used >= invite.allowance:
-        raise SubmissionRefused(f"All {invite.allowance} submissions this invite allows have "
-                                "been used.")
-    if service.catalog.get(invite.assignment_id) is None:
-        raise SubmissionRefused("This assignment is not available right now; try again later.")
+    """Refuse before reading a body (``grader.submissions.check_can_submit``)."""
+    submissions.check_can_submit(invite, used, _assignment(service, invite))
 
 
 def accept_upload(service: Service, invite: Invite, received: Received) -> Submission:
-    """Intake (nothing written on an IntakeError), then the submission and its job, or nothing.
+    """``grader.submissions.submit`` with this service's store, rules and folders. Blocking: run
+    it in a worker thread."""
+    return submissions.submit(service.db, invite, _assignment(service, invite), received.path,
+                              size_bytes=received.size, rules=service.settings.intake,
+                              submissions_root=service.submissions_root)
 
-    Blocking: run it in a worker thread.
-    """
+
+def _assignment(service: Service, invite: Invite) -> Assignment | None:
     found = service.catalog.get(invite.assignment_id)
-    if found is None:
-        raise SubmissionRefused("This assignment is not available right now; try again later.")
-    assignment = found.assignment
-    with service.db.read() as session:
-        check_can_submit(service, invite, used_submissions(session, invite.id))
-    files_dir = uuid.uuid4().hex
-    destination = service.submissions_root / files_dir
-    service.submissions_root.mkdir(parents=True, exist_ok=True)
-    stored = extract_submission(received.path, destination, rules=service.settings.intake,
-                                required_files=assignment.candidate.required_files)
-    try:
-        return accept_submission(service.db, invite_id=invite.id, sha256=stored.sha256,
-                                 size_bytes=received.size, files_dir=files_dir)
-    except BaseException:
-        shutil.rmtree(destination, ignore_errors=True)
-        raise
+    return found.assignment if found else None

@@ -18,7 +18,6 @@ from grader.store import (
     QueueError,
     StoredReport,
     Submission,
-    SubmissionRefused,
     accept_submission,
     claim_job,
     complete_job,
@@ -29,6 +28,7 @@ from grader.store import (
     release_job,
     utcnow,
 )
+from grader.submissions import SubmissionRefused, check_invite
 
 BACKOFF = {"backoff_seconds": 0.3, "backoff_max_seconds": 1.0}
 
@@ -41,7 +41,8 @@ def _fake_report(total: float = 80.0):
 
 def _accept(db: Database, invite_id: int, n: int = 1) -> list[int]:
     return [accept_submission(db, invite_id=invite_id, sha256="a" * 64, size_bytes=10,
-                              files_dir=f"f{invite_id}-{i}-{time.monotonic_ns()}").id
+                              files_dir=f"f{invite_id}-{i}-{time.monotonic_ns()}",
+                              admit=check_invite).id
             for i in range(n)]
 
 
@@ -60,7 +61,7 @@ def test_acceptance_writes_the_submission_and_its_job_together(db, invite) -> No
 def test_allowance_and_expiry_refuse_and_store_nothing(db, invite) -> None:
     limited = invite(allowance=2)
     _accept(db, limited, 2)
-    with pytest.raises(SubmissionRefused, match="used up"):
+    with pytest.raises(SubmissionRefused, match="have been used"):
         _accept(db, limited)
     with pytest.raises(SubmissionRefused, match="expired"):
         _accept(db, invite(days=-1))
