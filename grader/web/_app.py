@@ -13,12 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from grader.__about__ import __version__
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
+from grader.templating import environment
 from grader.web import _candidate, _judgement, _reviewer
 from grader.web._catalog import Catalog
 from grader.web._deps import LoginRequired, Service, ServiceDep
 from grader.web._files import highlight_css
 from grader.web._problems import install as install_problems
-from grader.web._render import make_templates
 from grader.web._schemas import Health
 from grader.web._security import Signing, load_secret
 from grader.worker import WorkerPool, submissions_root
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     data = settings.data_dir.resolve()
     service = Service(settings=settings, db=db,
                       catalog=Catalog(settings.assignments_dir, data / "bundles", settings),
-                      signing=Signing(load_secret(settings)), templates=make_templates(),
+                      signing=Signing(load_secret(settings)), templates=environment(),
                       submissions_root=submissions_root(settings), uploads_dir=data / "uploads")
 
     @asynccontextmanager
