@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import select
 import socket
 import threading
@@ -38,13 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import docker
 import docker.errors
 import requests.exceptions
 from docker.types import Mount, Ulimit
 
 from sandbox._cgroup import CgroupReader
-from sandbox._engine import engine_client
 from sandbox._errors import SandboxError
+from sandbox._framing import STDOUT, MessageLines, read_frames
 from sandbox._limits import Limits
 from sandbox._result import OUTCOME_MESSAGES, CapturedOutput, Outcome, RunResult
 
@@ -74,7 +74,6 @@ REMOVE_RETRY_SECONDS = 30.0
 EVENTS_GRACE_SECONDS = 2.0
 # Engine events that only something outside the grader causes, besides the kills it counts.
 OUTSIDE_ACTIONS = frozenset({"pause", "restart"})
-_STDOUT, _STDERR = 1, 2
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,22 @@ class _CappedBuffer:
         return CapturedOutput(text=text, total_bytes=self.total, truncated=truncated)
 
 
+class _Output:
+    """The container's stdout and stderr, each capped at ``Limits.log_bytes``, and how many bytes
+    they came to together (``Limits.output_bytes`` bounds that)."""
+
+    def __init__(self, cap: int) -> None:
+        self.stdout = _CappedBuffer(cap)
+        self.stderr = _CappedBuffer(cap)
+        self.produced = 0
+
+    def add(self, kind: int, payload: bytes) -> int:
+        """Keep ``payload``; the bytes produced so far."""
+        (self.stdout if kind == STDOUT else self.stderr).add(payload)
+        self.produced += len(payload)
+        return self.produced
+
+
 def candidate_environment(limits: Limits, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The whole environment a candidate sees, besides the image's own non-secret ENV lines."""
     threads = str(limits.threads)
@@ -138,40 +153,39 @@ def candidate_environment(limits: Limits, extra: Mapping[str, str] | None = None
 
 
 class Container:
-    """One hardened container: create, attach, start, then read, kill and remove."""
+    """One hardened container: create, attach, start, then read, kill and remove.
+
+    ``client`` is the engine's (``sandbox.engine_client()``); nothing here connects to it before
+    ``__enter__``. With ``messages`` the container's stdin stays open and its stdout is the
+    agent's protocol, cut into lines there; without, stdout is output like stderr.
+    """
 
     def __init__(
         self,
         *,
+        client: docker.DockerClient,
         image: str,
         command: Sequence[str],
         limits: Limits,
         mounts: Sequence[ReadOnlyMount] = (),
         env: Mapping[str, str] | None = None,
-        interactive: bool = False,
-        max_line_bytes: int = 64 * 1024 * 1024,
+        messages: MessageLines | None = None,
         working_dir: str = "/tmp",
         work: Path | None = None,
     ) -> None:
         self.limits = limits
+        self._client = client
         self._image = image
         self._command = list(command)
         self._mounts = list(mounts)
         self._env = candidate_environment(limits, env)
-        self._interactive = interactive
-        self._max_line_bytes = max_line_bytes
+        self._messages = messages
         self._working_dir = working_dir
         # A finished build's work dir, served read-only; without one, /work is a fresh tmpfs.
         self._work = work
-        self._client = engine_client()
         self.id: str | None = None
         self._sock: socket.socket | None = None
-        self._stdout = _CappedBuffer(limits.log_bytes)
-        self._stderr = _CappedBuffer(limits.log_bytes)
-        self._produced = 0
-        self._partial_line = bytearray()
-        self._protocol_broken = False
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        self._output = _Output(limits.log_bytes)
         self._kill_reason: Outcome | None = None
         self._kill_lock = threading.Lock()
         self._kill_requested = False
@@ -251,15 +265,15 @@ class Container:
             labels={LABEL: "1", OWNER_PID_LABEL: str(os.getpid()),
                     OWNER_HOST_LABEL: socket.gethostname(), DEADLINE_LABEL: f"{deadline:.0f}"},
             host_config=host_config,
-            stdin_open=self._interactive,
+            stdin_open=self._messages is not None,
             detach=False,
             network_disabled=True,
             hostname="sandbox",
         )
         self.id = created["Id"]
         self._watch_events(api)
-        raw = api.attach_socket(self.id, params={"stdin": int(self._interactive), "stdout": 1,
-                                                 "stderr": 1, "stream": 1})
+        raw = api.attach_socket(self.id, params={"stdin": int(self._messages is not None),
+                                                 "stdout": 1, "stderr": 1, "stream": 1})
         self._sock = getattr(raw, "_sock", raw)
         self._sock.settimeout(None)
         reader = threading.Thread(target=self._read_frames, name=f"sandbox-read-{self.id[:12]}",
@@ -401,58 +415,23 @@ class Container:
 
     def _read_frames(self) -> None:
         assert self._sock is not None
-        pending = bytearray()
         try:
-            while True:
-                data = self._sock.recv(256 * 1024)
-                if not data:
-                    break
-                pending += data
-                while len(pending) >= 8:
-                    size = int.from_bytes(pending[4:8], "big")
-                    if len(pending) < 8 + size:
-                        break
-                    kind, payload = pending[0], bytes(pending[8:8 + size])
-                    del pending[:8 + size]
-                    self._on_frame(kind, payload)
-        except OSError:
-            pass
+            read_frames(self._sock, self._on_frame)
         finally:
             self._output_ended.set()
-            self.lines.put(None)
+            if self._messages is not None:
+                self._messages.end()
 
     def _on_frame(self, kind: int, payload: bytes) -> None:
-        if kind == _STDOUT and self._interactive:
-            self._on_protocol_bytes(payload)
+        if kind == STDOUT and self._messages is not None:
+            if not self._messages.feed(payload):
+                # The protocol's bounds are broken: the session is, and the container is killed
+                # first, so that the reason is set before the reader wakes to the violation.
+                self._kill_soon(Outcome.OUTPUT_LIMIT)
+                self._messages.refuse()
             return
-        (self._stdout if kind == _STDOUT else self._stderr).add(payload)
-        self._produced += len(payload)
-        if self._produced > self.limits.output_bytes:
+        if self._output.add(kind, payload) > self.limits.output_bytes:
             self._kill_soon(Outcome.OUTPUT_LIMIT)
-
-    def _on_protocol_bytes(self, payload: bytes) -> None:
-        # Protocol bytes are not counted in output_bytes (an export streams the whole work dir),
-        # so what is kept of them is bounded here: one line of at most max_line_bytes, and at
-        # most one unread line, since the agent answers one request at a time. More is someone
-        # else writing to the stream (code in the agent's process can find its fd): the session
-        # is broken, the container is killed, and the rest is read but dropped.
-        if self._protocol_broken:
-            return
-        self._partial_line += payload
-        while (end := self._partial_line.find(b"\n")) >= 0:
-            if self.lines.qsize() >= 1:
-                self._break_protocol()
-                return
-            self.lines.put(bytes(self._partial_line[:end]))
-            del self._partial_line[:end + 1]
-        if len(self._partial_line) > self._max_line_bytes:
-            self._break_protocol()
-
-    def _break_protocol(self) -> None:
-        self._protocol_broken = True
-        self._partial_line = bytearray()
-        self._kill_soon(Outcome.OUTPUT_LIMIT)  # first: the reason is set before anyone wakes
-        self.lines.put(b"")  # an empty line is never valid JSON: the reader sees a violation
 
     # control -------------------------------------------------------------------------------
     def _kill_soon(self, reason: Outcome) -> None:
@@ -553,8 +532,8 @@ class Container:
         return RunResult(
             outcome=outcome,
             exit_code=exit_code,
-            stdout=self._stdout.captured(),
-            stderr=self._stderr.captured(),
+            stdout=self._output.stdout.captured(),
+            stderr=self._output.stderr.captured(),
             wall_seconds=round(end - self._started_at, 3) if self._started_at else 0.0,
             cpu_seconds=usage.cpu_seconds if usage else None,
             peak_memory_bytes=usage.peak_memory_bytes if usage else None,

@@ -93,9 +93,11 @@ def _inside_probes(image: str, image_env: list[str], limits: Limits) -> list[Pro
 
 def _host_probes(image: str, limits: Limits) -> list[Probe]:
     """What the host's kernel enforces on the container, read from the host while it runs."""
-    with Container(image=image, command=["sleep", "60"], limits=limits) as container:
+    client = engine_client()
+    with Container(client=client, image=image, command=["sleep", "60"],
+                   limits=limits) as container:
         assert container.id is not None
-        pid = engine_client().api.inspect_container(container.id)["State"]["Pid"]
+        pid = client.api.inspect_container(container.id)["State"]["Pid"]
         status = _status_fields(Path(f"/proc/{pid}/status"))
         cgroup = CgroupReader(container.id)
         memory, pids, quota = cgroup.memory_limit(), cgroup.pids_limit(), cgroup.cpu_quota()

@@ -8,6 +8,7 @@ import docker.errors
 import requests.exceptions
 
 from sandbox._container import Container, ReadOnlyMount
+from sandbox._engine import engine_client
 from sandbox._errors import SandboxError
 from sandbox._limits import Limits
 from sandbox._result import CapturedOutput, Outcome, RunResult
@@ -24,8 +25,8 @@ def run_command(
 ) -> RunResult:
     """Run ``command`` with stdin closed; never raises for what the command itself does."""
     try:
-        with Container(image=image, command=command, limits=limits, mounts=mounts, env=env,
-                       working_dir=working_dir) as container:
+        with Container(client=engine_client(), image=image, command=command, limits=limits,
+                       mounts=mounts, env=env, working_dir=working_dir) as container:
             return container.wait()
     except (SandboxError, docker.errors.DockerException,
             requests.exceptions.RequestException) as exc:

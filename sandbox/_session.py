@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox._container import WORK_DIR, Container, ReadOnlyMount, make_readable
+from sandbox._engine import engine_client
 from sandbox._errors import (
     AgentError,
     CallTimeout,
@@ -24,6 +25,7 @@ from sandbox._errors import (
     SandboxError,
     SessionClosed,
 )
+from sandbox._framing import MessageLines
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
 
@@ -71,8 +73,10 @@ def parse_frames(value: Any) -> tuple[Frame, ...]:
 class AgentSession:
     """Calls into the candidate's ``solution`` module, timed on this side of the boundary."""
 
-    def __init__(self, container: Container, *, call_timeout: float) -> None:
+    def __init__(self, container: Container, messages: MessageLines, *,
+                 call_timeout: float) -> None:
         self._container = container
+        self._messages = messages
         self._call_timeout = call_timeout
         self._next_id = 0
         self.callables: list[str] = []
@@ -97,7 +101,7 @@ class AgentSession:
         try:
             # Sending is timed too: a container that stops reading its stdin blocks the request.
             self._container.send(request.encode() + b"\n", timeout=limit)
-            line = self._container.lines.get(timeout=max(0.0, started + limit - time.monotonic()))
+            line = self._messages.get(timeout=max(0.0, started + limit - time.monotonic()))
         except (TimeoutError, queue.Empty):
             self._container.kill(Outcome.TIMEOUT)
             if self._end().outcome is Outcome.INFRASTRUCTURE_ERROR:
@@ -209,10 +213,11 @@ def open_session(
     ``infrastructure_error``, even after its last call. The container is removed on exit.
     """
     all_mounts = [ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
-    with Container(image=image, command=AGENT_COMMAND, limits=limits, mounts=all_mounts, env=env,
-                   interactive=True, max_line_bytes=max_message_bytes, work=work,
+    messages = MessageLines(max_message_bytes)
+    with Container(client=engine_client(), image=image, command=AGENT_COMMAND, limits=limits,
+                   mounts=all_mounts, env=env, messages=messages, work=work,
                    working_dir=SUBMISSION_DIR) as container:
-        session = AgentSession(container, call_timeout=call_timeout)
+        session = AgentSession(container, messages, call_timeout=call_timeout)
         try:
             # Importing the solution may import torch: bounded by the phase, not by one call's time.
             ready = session._call("__ready__", {}, limits.timeout)

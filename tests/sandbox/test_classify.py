@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import docker
 import pytest
 
 from sandbox import Limits, Outcome
 from sandbox._container import Container
 
-pytestmark = pytest.mark.docker  # a Container holds an engine client, though none is started
+# A client that is never called: with its API version given, making it does not reach an engine.
+UNUSED_CLIENT = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
 
 
 def container(runtime: str, host_tasks: int | None) -> Container:
-    made = Container(image="unused", command=["true"], limits=Limits(pids=64, runtime=runtime))
+    made = Container(client=UNUSED_CLIENT, image="unused", command=["true"],
+                     limits=Limits(pids=64, runtime=runtime))
     made._host_tasks = host_tasks
     return made
 

@@ -18,9 +18,10 @@ import sandbox
 # (its parent does not wait, so it stays a zombie) or keeps running.
 OWNER = """
 import os, sys, time
-from sandbox import Limits
+from sandbox import Limits, engine_client
 from sandbox._container import Container
-container = Container(image=sys.argv[1], command=["sleep", "60"], limits=Limits(timeout=120))
+container = Container(client=engine_client(), image=sys.argv[1], command=["sleep", "60"],
+                      limits=Limits(timeout=120))
 container.__enter__()
 print(container.id, flush=True)
 if sys.argv[2] == "exit":
