@@ -1,13 +1,15 @@
 """The grading flow: intake, the build phase, serve-phase sessions for hidden suites and harnesses,
 scoring, and the report.
 
-Whose fault it is. The candidate's outcome, graded with a reason: their code raised, a timeout,
-running out of memory or any other end of their container, a wrong answer shape, and hidden tests'
-or harnesses' assertions about their answers (``grader.candidate.blames_candidate``). Everything
-else raises ``InfrastructureError`` (retried by the worker, then errored for operators, never a
-zero): any other exception in an assignment's harness or hidden tests (the author's bug), a phase
-whose sandbox outcome is ``infrastructure_error`` (the engine stopped, restarted or lost the
-container), and any ``sandbox.SandboxError``.
+Whose fault it is (the two trees are in ``grader.outcomes``). The candidate's outcome, graded with
+a reason: their code raised, a timeout, running out of memory or any other end of their container,
+a wrong answer shape, and hidden tests' or harnesses' assertions about their answers
+(``grader.candidate.blames_candidate``). The first phase in which their code itself failed is
+explained to them on the report (``Report.failure``, made by ``grader.outcomes.explain`` where the
+session ends). Everything else raises ``InfrastructureError`` (retried by the worker, then errored
+for operators, never a zero): any other exception in an assignment's harness or hidden tests (the
+author's bug), a phase whose sandbox outcome is ``infrastructure_error`` (the engine stopped,
+restarted or lost the container), and any ``sandbox.SandboxError``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
@@ -27,6 +29,7 @@ from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harne
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
 from grader.integrity import Integrity, check_integrity
+from grader.outcomes import CodeFailure, InfrastructureError, Scrubber, explain
 from grader.report import (
     CANDIDATE_LOG_PHASE,
     MetricResult,
@@ -43,10 +46,7 @@ __all__ = ["InfrastructureError", "grade_directory", "grade_zip"]
 
 ProgressFn = Callable[[str], None]
 PUBLIC_DATA_DIR = "/data"
-
-
-class InfrastructureError(Exception):
-    """Grading could not run for a reason that is not the candidate's (engine, image)."""
+CHECK_SCRIPT = "check.py"
 
 
 def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
@@ -114,8 +114,9 @@ class _Grading:
         self.metrics: dict[str, float | None] = {}
         self.failures: dict[str, str] = {}
         self.build_failure: str | None = None
-        # Raised inside a hidden test (by a probe build), pytest would file it as a failed test.
-        self.infrastructure_error: InfrastructureError | None = None
+        # The first phase in which the candidate's code failed, explained to them.
+        self.failure: CodeFailure | None = None
+        self.scrubber = Scrubber.for_grading(folder=folder, public_data=self.public_data)
         self.signals: Signals | None = None
 
     # the flow ------------------------------------------------------------------------------
@@ -134,16 +135,20 @@ class _Grading:
         build = self.assignment.phases.build
         self.progress(f"build: {build.call}()")
         try:
-            work_bytes = self._build_into(work, CANDIDATE_LOG_PHASE, data=self.public_data)
+            work_bytes = self._build_into(work, CANDIDATE_LOG_PHASE, data=self.public_data,
+                                          public=True)
         except sandbox.AgentError as exc:
             self.build_failure = f"the build phase failed in {build.call}(): {_describe(exc)}"
             return
         self.context = dataclasses.replace(self.context, work_bytes=work_bytes)
 
-    def _build_into(self, work: Path, phase: str, *, data: Path | None) -> int:
-        """One build session; returns the size of the work dir it saved."""
+    def _build_into(self, work: Path, phase: str, *, data: Path | None, public: bool) -> int:
+        """One build session; returns the size of the work dir it saved. ``public``: ``data`` is
+        the public data (else a hidden test's, which the candidate may not read back)."""
         build = self.assignment.phases.build
-        with self._session(phase, self.build_limits, work=None, data=data) as session:
+        where = f"in {build.call}()" if public else f"in {build.call}() on other data"
+        with self._session(phase, self.build_limits, work=None, data=data,
+                           role=("build", public, where)) as session:
             session.call(build.call, timeout=self.build_limits.timeout, **build.arguments)
             session.export_dir(work, max_bytes=self.build_limits.work_size)
         # The files' own sizes (the model on disk), not the archive's; known only once the
@@ -164,10 +169,9 @@ class _Grading:
         except (sandbox.AgentError, CandidateCallFailed) as exc:
             self.failures[name] = f"the serve phase failed: {_describe(exc)}"
         except HarnessError as exc:  # a test, fixture or collection failed on the author's side
-            raise self.infrastructure_error or InfrastructureError(
-                f"the assignment's hidden tests are broken: {exc}") from exc
-        if self.infrastructure_error is not None:
-            raise self.infrastructure_error
+            if isinstance(exc.__cause__, InfrastructureError):  # a probe build met the engine
+                raise exc.__cause__ from exc
+            raise InfrastructureError(f"the assignment's hidden tests are broken: {exc}") from exc
 
     def _harness(self, name: str, path: Path, metrics: list[str], work: Path) -> None:
         self.progress(f"evaluation: {name}")
@@ -180,9 +184,7 @@ class _Grading:
             with self._serve(f"serve: {name}", work, data=self.public_data) as candidate:
                 values = run_harness(name, path, candidate=candidate,
                                      context=self._context_for(name), metrics=metrics)
-        except InfrastructureError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # an InfrastructureError, a BaseException, passes untouched
             if not blames_candidate(exc):  # HarnessError, or the harness's own KeyError, ...
                 detail = exc if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
                 raise InfrastructureError(f"the assignment's harness {name} is broken: {detail}"
@@ -191,9 +193,6 @@ class _Grading:
             # assertion on a length): its metrics score zero with this reason, which reviewers see.
             self.failures[name] = f"the evaluation stopped: {_describe(exc)}"
             return
-        finally:
-            if self.infrastructure_error is not None:
-                raise self.infrastructure_error
         self.metrics.update({f"{name}.{metric}": value for metric, value in values.items()})
 
     def _signals(self) -> None:
@@ -225,7 +224,7 @@ class _Grading:
                 data, work = Path(tmp) / "data", Path(tmp) / "work"
                 self._copy_probe_data(data_dir, data)
                 try:
-                    self._build_into(work, f"build {phase}", data=data)
+                    self._build_into(work, f"build {phase}", data=data, public=False)
                 except sandbox.AgentError as exc:
                     raise CandidateCallFailed(
                         f"the build on {data_dir.name} failed in {build.call}(): "
@@ -238,12 +237,8 @@ class _Grading:
                         # it ends as usual rather than being killed on that account.
                         failure = exc
         except (HarnessError, OSError) as exc:
-            self.infrastructure_error = InfrastructureError(
-                f"a probe build for {name} could not run: {exc}")
-            raise self.infrastructure_error from exc
-        except InfrastructureError as exc:
-            self.infrastructure_error = exc
-            raise
+            # Raised into the author's hidden test, and past any ``except Exception`` there.
+            raise InfrastructureError(f"a probe build for {name} could not run: {exc}") from exc
         if failure is not None:
             raise failure
 
@@ -264,8 +259,11 @@ class _Grading:
     # sessions ------------------------------------------------------------------------------
     @contextmanager
     def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None,
-                 data: Path | None) -> Iterator[sandbox.AgentSession]:
-        """``data`` is mounted read-only at /data: the public data, or a probe's."""
+                 data: Path | None, role: tuple[Literal["build", "serve"], bool, str]
+                 ) -> Iterator[sandbox.AgentSession]:
+        """``data`` is mounted read-only at /data: the public data, or a probe's. ``role``: the
+        phase as the candidate knows it, whether it saw only public data, and where in their
+        code it ran ("in train()"), for explaining their failure."""
         mounts = [] if data is None else [sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR)]
         session: sandbox.AgentSession | None = None
         failure: BaseException | None = None
@@ -289,11 +287,24 @@ class _Grading:
                 # The engine lost the container, whatever else the phase met: never graded.
                 raise InfrastructureError(
                     f"the {phase} phase could not run: {result.message}") from failure
+            if self.failure is None and not isinstance(failure, (sandbox.SandboxError,
+                                                                 InfrastructureError)):
+                kind, public, where = role
+                self.failure = explain(
+                    failure, result, phase=kind, public=public, limits=limits,
+                    # No session yet: the agent's import of solution.py failed.
+                    where=where if session is not None else "while importing solution.py",
+                    submission_dir=self.submission_dir, scrubber=self.scrubber,
+                    check_hint=self._check_hint())
 
     @contextmanager
     def _serve(self, phase: str, work: Path, *, data: Path | None) -> Iterator[Candidate]:
         serve = self.assignment.phases.serve
-        with self._session(phase, self.serve_limits, work=work, data=data) as session:
+        where = ("in the serve phase of a build on other data" if phase.startswith("serve probe")
+                 else "in the serve phase")
+        # Serve calls are handed hidden inputs, whatever the data: never public to the candidate.
+        with self._session(phase, self.serve_limits, work=work, data=data,
+                           role=("serve", False, where)) as session:
             candidate = Candidate(session, {
                 ep.name: (ep.params, ep.returns)
                 for ep in self.assignment.entry_points if ep.phase == "serve"})
@@ -306,6 +317,14 @@ class _Grading:
                     raise exc.__cause__ from None
                 raise
             yield candidate
+
+    def _check_hint(self) -> str | None:
+        bundle = self.folder / self.assignment.candidate.bundle
+        if not (bundle / CHECK_SCRIPT).is_file():
+            return None
+        return (f"Run `python {CHECK_SCRIPT}` in your starter bundle's folder, with your "
+                "solution beside it: it builds and serves your code on the public data the way "
+                "the grader does, so you can see this failure before you upload again.")
 
     def _record(self, phase: str, result: sandbox.RunResult | None,
                 failure: BaseException | None = None) -> None:
@@ -333,8 +352,8 @@ class _Grading:
         card = score(self.assignment, self.metrics, tests_by_suite, failures=self.failures,
                      anchors=values)
         message = f"Graded: {card.total:.1f} / 100."
-        if self.build_failure is not None:
-            message += f" {self.build_failure[0].upper()}{self.build_failure[1:].rstrip('.')}."
+        if self.failure is not None:
+            message += f" {self.failure.summary}"
         if cited.provisional:
             message += PROVISIONAL_NOTE
         return Report(
@@ -342,6 +361,7 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=self.tests, phases=self.phases, signals=self.signals,
+            failure=self.failure,
             integrity=self._integrity(values),
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,

@@ -23,6 +23,7 @@ from grader.__about__ import __version__
 from grader.hidden import TestCaseResult
 from grader.integrity import Integrity
 from grader.intervals import Measured, interval_of
+from grader.outcomes import CodeFailure
 from grader.scoring import ComponentScore, total_interval
 from grader.signals import Signals
 from grader.templating import environment
@@ -157,6 +158,11 @@ class Report(_Model):
         None, description="integrity evidence for reviewers only (never released to candidates, "
                           "never scored): copies of hidden or reference files, hidden module "
                           "names, hidden items, implausible metrics")
+    failure: CodeFailure | None = Field(
+        None, description="set when the candidate's code failed (raised, timed out, ran out of "
+                          "memory, ended, answered what cannot be used): the first such phase, "
+                          "explained to the candidate and scrubbed of anything hidden; none for "
+                          "code that ran, however weak its results")
     anchors: ReportAnchors | None = Field(
         None, description="the baselines' values the metrics were placed between (none in a "
                           "report made before anchors were measured per instance)")
@@ -170,8 +176,11 @@ class Report(_Model):
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
         """Only what the assignment releases to candidates (never logs unless released, and
-        then only the build phase's: see ``CANDIDATE_LOG_PHASE``)."""
-        released = {"status": self.status.value, "message": self.message}
+        then only the build phase's: see ``CANDIDATE_LOG_PHASE``). A failure of their code is
+        always theirs to read: it is made for them (``grader.outcomes.CodeFailure``)."""
+        released: dict[str, Any] = {"status": self.status.value, "message": self.message,
+                                    "failure": None if self.failure is None
+                                    else self.failure.model_dump(mode="json")}
         available = {
             "total": self.total,
             "components": [{"id": c.id, "title": c.title, "points": c.points, "weight": c.weight}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 import sandbox
@@ -12,6 +13,7 @@ from grader.anchors import anchors_for
 from grader.authoring import AssignmentNotFound, find_assignment
 from grader.cli._output import abort, console, info, print_json
 from grader.instance import InstanceError
+from grader.outcomes import CodeFailure
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report, ReportStatus, write_report
 from grader.settings import get_settings
@@ -98,3 +100,24 @@ def _summary(report: Report) -> None:
                        f"{saved / 2**20:.1f}" if saved is not None else "")
     if report.phases:
         console.print(phases)
+    if report.failure is not None:
+        _failure(report.failure)
+
+
+def _failure(failure: CodeFailure) -> None:
+    """The candidate's failure as they would read it: what, where in their files, their output."""
+    console.print(f"[bold]The submission's code failed:[/bold] {escape(failure.summary)}",
+                  highlight=False)
+    if failure.exception_type:
+        console.print(f"  {failure.exception_type}"
+                      + (f": {failure.exception_message}" if failure.exception_message else ""),
+                      markup=False, highlight=False)
+    for frame in failure.frames:
+        console.print(f"  {frame.file}, line {frame.line}, in {frame.function}", markup=False,
+                      highlight=False)
+    if failure.stderr_tail:
+        console.print("  last lines printed:", markup=False)
+        for line in failure.stderr_tail:
+            console.print(f"    {line}", markup=False, highlight=False)
+    if failure.check_hint:
+        console.print(f"  {failure.check_hint}", markup=False, highlight=False)
