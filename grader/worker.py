@@ -73,6 +73,7 @@ from grader.store import (
     fail_job,
     heartbeat,
     migrate,
+    record_progress,
     release_job,
     rescore_reports,
 )
@@ -195,11 +196,33 @@ class _Slot:
         def renew() -> None:
             if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
                 raise LeaseLost
-        self.pool.run_child(request, every=renew)
+        self.pool.run_child(request, every=renew,
+                            on_step=lambda step: record_progress(self.pool.db, claim, step))
 
 
 class _Stopping(Exception):
     pass
+
+
+class _Steps(threading.Thread):
+    """Reads a child's steps (``grader.jobs.grading.report_step``) off its stdout as they come.
+
+    A step that cannot be recorded (the store is away for a moment) is logged and skipped: the
+    grading goes on, and the next step will be recorded.
+    """
+
+    def __init__(self, stream, on_step: Callable[[str], None]) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.on_step = stream, on_step
+        self.start()
+
+    def run(self) -> None:
+        for line in self.stream:
+            try:
+                self.on_step(str(json.loads(line)["step"]))
+            except Exception as exc:  # a step is a courtesy: never worth a grading
+                log.warning("a grading step was not recorded: %s", exc)
+        self.stream.close()
 
 
 class _Tail(threading.Thread):
@@ -266,17 +289,19 @@ class WorkerPool:
                 self._anchors.start()
         return self
 
-    def run_child(self, request: GradingRequest, every: Callable[[], None] = lambda: None
-                  ) -> None:
+    def run_child(self, request: GradingRequest, every: Callable[[], None] = lambda: None,
+                  on_step: Callable[[str], None] = lambda _step: None) -> None:
         """Run one grading child to its end; ``every`` is called each third of the lease while
-        it runs (it may raise to stop the child). The outcome is in ``request.result_path``."""
+        it runs (it may raise to stop the child), ``on_step`` with each step it reports. The
+        outcome is in ``request.result_path``."""
         settings = self.settings
         interval = settings.lease_seconds / 3
         deadline = time.monotonic() + settings.job_timeout_seconds
         child = subprocess.Popen([sys.executable, "-m", "grader.jobs.grading"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=self.child_env)
         stderr = _Tail(child.stderr)
+        steps = _Steps(child.stdout, on_step)
         assert child.stdin is not None
         child.stdin.write(request.model_dump_json().encode() + b"\n")
         child.stdin.flush()
@@ -300,6 +325,7 @@ class WorkerPool:
         finally:
             child.stdin.close()
             stderr.join()
+            steps.join()
         if code != 0:
             raise InfrastructureError(f"the grading process exited with code {code}: "
                                       f"{stderr.text()[-2000:]}")

@@ -4,10 +4,15 @@ The request arrives as one JSON line on stdin; the outcome (a report, or the rea
 ``InfrastructureError``) is written as JSON to ``request.result_path``. The process keeps reading
 stdin and exits the moment it closes, so it never outlives the worker that started it. It imports
 only the pipeline, never the store: it needs no database and starts fast.
+
+Its stdout carries only the grading's steps (``report_step``: one JSON line each, the pipeline's
+progress messages), which the worker stores for the candidate's status page; anything else the
+process prints goes to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -16,7 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel, Field
 
@@ -78,7 +83,30 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
     return grade_directory(assignment=assignment, folder=folder, instance=instance,
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,
-                           ceiling=settings.limits, anchors=anchors)
+                           ceiling=settings.limits, anchors=anchors, progress=report_step)
+
+
+class _Steps:
+    """The worker's channel for progress: the process's original stdout, opened by
+    ``child_main``. One grading per process, so one channel; elsewhere steps go nowhere."""
+
+    out: TextIO | None = None
+
+    @classmethod
+    def open(cls) -> None:
+        # A copy of fd 1 for the steps, then fd 1 pointed at stderr, so what hidden suites,
+        # libraries or pytest's capture write to stdout never reads as a step.
+        cls.out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+        os.dup2(2, 1)
+
+
+def report_step(step: str) -> None:
+    """Tell the worker which step this grading reached (a grading function may call it)."""
+    if _Steps.out is None:
+        return
+    # A broken pipe: the worker is gone, and the parent watch is ending this process.
+    with contextlib.suppress(BrokenPipeError):
+        _Steps.out.write(json.dumps({"step": step}) + "\n")
 
 
 def _grade_function(settings: Settings) -> Callable[[GradingRequest, Settings], Report]:
@@ -100,6 +128,7 @@ def _watch_parent() -> None:
 def child_main() -> int:
     """`python -m grader.jobs.grading`: grade the request on stdin, write the outcome as JSON."""
     request = GradingRequest.model_validate_json(sys.stdin.buffer.readline())
+    _Steps.open()
     threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
     settings = Settings.model_validate(request.settings)
     try:
@@ -113,7 +142,11 @@ def child_main() -> int:
 
 
 if __name__ == "__main__":
-    code = child_main()
+    # Run as the importable module, not as __main__: a grading function that reports steps
+    # imports grader.jobs.grading, and must find the channel child_main opened there.
+    from grader.jobs import grading
+
+    code = grading.child_main()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # no waiting on stray threads (the parent watch, engine clients)
