@@ -46,6 +46,8 @@ LOG_CHARS = 20_000
 # data. Serve sessions are handed hidden inputs (queries, texts, a probe build's data), and a
 # submission that prints what it receives would carry them out in its log.
 CANDIDATE_LOG_PHASE = "build"
+# The candidate's view of a graded report whose code failed (``Report.failure``).
+CANDIDATE_FAILED = "failed"
 
 
 class ReportStatus(StrEnum):
@@ -176,11 +178,12 @@ class Report(_Model):
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
         """Only what the assignment releases to candidates (never logs unless released, and
-        then only the build phase's: see ``CANDIDATE_LOG_PHASE``). A failure of their code is
+        then only the build phase's: see ``CANDIDATE_LOG_PHASE``). When their code failed,
+        ``status`` is "failed" (not "graded", which reads as a weak result) and ``failure`` is
         always theirs to read: it is made for them (``grader.outcomes.CodeFailure``)."""
-        released: dict[str, Any] = {"status": self.status.value, "message": self.message,
-                                    "failure": None if self.failure is None
-                                    else self.failure.model_dump(mode="json")}
+        released: dict[str, Any] = {"status": self.status.value, "message": self.message}
+        if self.failure is not None:
+            released.update(status=CANDIDATE_FAILED, failure=self.failure.model_dump(mode="json"))
         available = {
             "total": self.total,
             "components": [{"id": c.id, "title": c.title, "points": c.points, "weight": c.weight}

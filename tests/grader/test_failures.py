@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,7 @@ from grader.outcomes import FailureKind
 from grader.pipeline import grade_zip
 from grader.report import Report, ReportStatus, render_html
 from grader.spec import load_assignment
+from grader.templating import environment
 from sandbox import Limits
 
 pytestmark = pytest.mark.docker
@@ -120,9 +122,16 @@ def test_a_crash_at_import_names_the_module_and_the_line(graded, capsys) -> None
         ("solution.py", 2, "<module>")]
     assert "check.py" in failure.check_hint
     assert failure.summary in report.message
-    assert report.for_candidate([])["failure"] == failure.model_dump(mode="json")
+    shown = report.for_candidate([])
+    assert shown["status"] == "failed" and shown["failure"] == failure.model_dump(mode="json")
     html = render_html(report)
     assert "The submission&#39;s code failed" in html and "a_module_nobody_installed" in html
+    page = environment().get_template("candidate_status.html.j2").render(
+        title="t", login=None, version="v", demo=False, base="/i/token", poll_url="",
+        assignment_title="starter", view=SimpleNamespace(
+            id=1, number=1, created_at=report.graded_at, status="graded", final=True, progress=None,
+            result=shown, url="/i/token/submissions/1"))
+    assert "your code failed" in page and "No module named" in page and "check.py" in page
     _summary(report)
     printed = " ".join(capsys.readouterr().out.split())  # as wrapped to the terminal's width
     assert failure.summary in printed and "solution.py, line 2, in <module>" in printed
@@ -167,5 +176,6 @@ def test_running_out_of_time_is_explained(graded) -> None:
 
 def test_working_code_with_weak_answers_is_no_failure(graded) -> None:
     report = graded("weak")
-    assert report.failure is None and report.for_candidate([])["failure"] is None
+    assert report.failure is None and "failure" not in report.for_candidate([])
+    assert report.for_candidate([])["status"] == "graded"
     assert "Your code" not in report.message
