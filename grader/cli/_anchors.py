@@ -7,12 +7,8 @@ import time
 import typer
 from rich.table import Table
 
-from grader.anchors import AnchorsError, AnchorState, measure_missing
 from grader.cli._grade import assignment_or_abort
 from grader.cli._output import abort, console, info, print_json
-from grader.instance import InstanceError
-from grader.settings import get_settings
-from sandbox import SandboxError
 
 
 def anchors(
@@ -22,6 +18,11 @@ def anchors(
     """Measure the anchors scores are placed on: every baseline graded on this deployment's
     instance (DATA_DIR's), those not measured yet or errored, one at a time in this process.
     `grader serve` and `grader worker` do the same in the background."""
+    from grader.anchors import AnchorsError, AnchorState, measure_missing
+    from grader.instance import InstanceError
+    from grader.settings import get_settings
+    from sandbox import SandboxError
+
     settings = get_settings()
     assignment, folder = assignment_or_abort(assignment_id)
     started = time.monotonic()

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from grader.authoring import (
-    AssignmentNotFound,
-    BundleRefused,
-    ValidationReport,
-    build_bundle,
-    find_assignment,
-    list_assignments,
-    new_assignment,
-    record_baselines,
-    validate_assignment,
-    zip_folder,
-)
 from grader.cli._grade import assignment_or_abort, grade_and_report
 from grader.cli._output import abort, console, info, print_json
-from grader.instance import InstanceError
-from grader.settings import get_settings
-from grader.spec import SpecError
+
+if TYPE_CHECKING:
+    from grader.authoring import ValidationReport
 
 app = typer.Typer(help="List, scaffold and validate assignments.", no_args_is_help=True)
 
@@ -32,6 +21,10 @@ app = typer.Typer(help="List, scaffold and validate assignments.", no_args_is_he
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """List the assignments in the assignments folder."""
+    from grader.authoring import list_assignments
+    from grader.settings import get_settings
+    from grader.spec import SpecError
+
     settings = get_settings()
     found = list_assignments(settings.assignments_dir, ceiling=settings.limits)
     if as_json:
@@ -60,6 +53,9 @@ def new(
 
     Refused while that setting is unset: the default is this repository's own (public) folder.
     """
+    from grader.authoring import new_assignment
+    from grader.settings import get_settings
+
     settings = get_settings()
     try:
         folder = new_assignment(
@@ -79,6 +75,10 @@ def validate(
 ) -> None:
     """Check the schema, the bundle, the instance generator, and that every recorded solution
     reproduces its scores (on the published seeds). Warnings are shown but do not fail it."""
+    from grader.authoring import AssignmentNotFound, find_assignment, validate_assignment
+    from grader.settings import get_settings
+    from grader.spec import SpecError
+
     settings = get_settings()
     try:
         _, folder = find_assignment(settings.assignments_dir, assignment_id,
@@ -118,6 +118,10 @@ def bundle(
 ) -> None:
     """Write the starter zip of this deployment's instance, as candidates download it (refused
     if it would hold a hidden or reference file, or hidden rows)."""
+    from grader.authoring import BundleRefused, build_bundle
+    from grader.instance import InstanceError
+    from grader.settings import get_settings
+
     settings = get_settings()
     if demo:
         settings = settings.model_copy(update={"demo": True})
@@ -142,6 +146,8 @@ def try_(
                               "and the recorded baselines do, not this deployment's instance"),
 ) -> None:
     """Grade a folder directly, zipped the way a candidate would zip it."""
+    from grader.authoring import zip_folder
+
     assignment, folder = assignment_or_abort(assignment_id)
     with tempfile.TemporaryDirectory(prefix="try-") as tmp:
         archive = zip_folder(solution, Path(tmp) / "submission.zip")
@@ -154,6 +160,9 @@ def baseline(
     yes: bool = typer.Option(False, "--yes", "-y", help="write without asking"),
 ) -> None:
     """Re-run every baseline here and write the measured scores into assignment.yaml."""
+    from grader.authoring import record_baselines
+    from grader.settings import get_settings
+
     settings = get_settings()
     _, folder = assignment_or_abort(assignment_id)
     info("re-grading every baseline (this runs real containers)")

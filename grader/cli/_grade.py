@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-import sandbox
-from grader.anchors import anchors_for
-from grader.authoring import AssignmentNotFound, find_assignment
 from grader.cli._output import abort, console, info, print_json
-from grader.instance import InstanceError
-from grader.outcomes import CodeFailure
-from grader.pipeline import InfrastructureError, grade_zip
-from grader.report import Report, ReportStatus, write_report
-from grader.settings import get_settings
-from grader.spec import Assignment, SpecError
+
+if TYPE_CHECKING:  # the core is imported where it is used, so `grader --help` stays quick
+    from grader.outcomes import CodeFailure
+    from grader.report import Report
+    from grader.spec import Assignment
 
 EXIT_GRADED, EXIT_REJECTED, EXIT_INFRASTRUCTURE = 0, 2, 3
 
@@ -39,6 +36,10 @@ def grade(
 
 def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
     """The assignment and its folder, or exit with what is wrong (unknown id, invalid spec)."""
+    from grader.authoring import AssignmentNotFound, find_assignment
+    from grader.settings import get_settings
+    from grader.spec import SpecError
+
     try:
         settings = get_settings()
         return find_assignment(settings.assignments_dir, assignment_id, ceiling=settings.limits)
@@ -49,6 +50,13 @@ def assignment_or_abort(assignment_id: str) -> tuple[Assignment, Path]:
 def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, out: Path,
                      as_json: bool, demo: bool = False) -> None:
     """Grade, write report.json and report.html, print, and exit with the outcome's code."""
+    import sandbox
+    from grader.anchors import anchors_for
+    from grader.instance import InstanceError
+    from grader.pipeline import InfrastructureError, grade_zip
+    from grader.report import ReportStatus, write_report
+    from grader.settings import get_settings
+
     settings = get_settings()
     if demo:
         settings = settings.model_copy(update={"demo": True})

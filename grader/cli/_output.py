@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 # No emoji codes: "assignment.yaml:100:" in an error must print as written.
 console = Console(emoji=False)
@@ -17,6 +19,8 @@ errors = Console(stderr=True, emoji=False)
 
 
 def print_json(value: BaseModel | dict[str, Any]) -> None:
+    from pydantic import BaseModel
+
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     typer.echo(json.dumps(data, indent=2))
 

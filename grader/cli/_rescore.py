@@ -8,8 +8,6 @@ from rich.table import Table
 
 from grader.cli._grade import assignment_or_abort
 from grader.cli._output import abort, console, info, print_json
-from grader.instance import InstanceError
-from grader.settings import get_settings
 
 
 def _points(value: float | None) -> str:
@@ -25,6 +23,8 @@ def rescore(
     """Place every stored graded report of an assignment on its current rubric and anchors, and
     list what moved: old and new total, and why. A report graded on other content is re-placed
     only when its baselines score the same now; otherwise it needs a re-grade."""
+    from grader.instance import InstanceError
+    from grader.settings import get_settings
     from grader.stability import RescoreState, rescore_assignment
     from grader.store import Database, migrate
 

@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from grader.cli._output import abort, console, info, print_json
-from grader.settings import get_settings
 
 app = typer.Typer(help="Reviewer accounts.", no_args_is_help=True)
 
 
 def _database():
+    from grader.settings import get_settings
     from grader.store import Database, migrate
 
     db = Database(get_settings().resolved_database_url())

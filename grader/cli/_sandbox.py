@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast, get_args
+
 import typer
 
-import sandbox
 from grader.cli._output import abort, checks_table, console, info, print_json
-from grader.settings import get_settings
-from sandbox._doctor import run_doctor
-from sandbox._limits import Runtime
+
+if TYPE_CHECKING:
+    from sandbox._limits import Runtime
 
 app = typer.Typer(help="Build, check and try the hardened container sandbox.",
                   no_args_is_help=True)
 
 JsonOption = typer.Option(False, "--json", help="print JSON for scripts")
+# A plain string, checked where it is used: naming sandbox's Runtime here would load the
+# container backend for every command, `grader --help` included.
 RuntimeOption = typer.Option(None, "--runtime",
                              help="runc or runsc (gVisor); default: the deployment's setting")
+
+
+def _runtime(name: str) -> Runtime:
+    from sandbox._limits import Runtime
+
+    known = get_args(Runtime)
+    if name not in known:
+        abort(f"--runtime {name!r} is not a container runtime the sandbox knows; choose one of "
+              f"{', '.join(known)}")
+    return cast("Runtime", name)
 
 
 @app.command()
 def build(as_json: bool = JsonOption) -> None:
     """Build the runner image (cached: a rebuild with nothing changed takes seconds)."""
+    import sandbox
+    from grader.settings import get_settings
+
     settings = get_settings()
     try:
         built = sandbox.build_runner_image(tag=settings.runner_image,
@@ -37,10 +53,14 @@ def build(as_json: bool = JsonOption) -> None:
 
 
 @app.command()
-def doctor(as_json: bool = JsonOption, runtime: Runtime | None = RuntimeOption) -> None:
+def doctor(as_json: bool = JsonOption, runtime: str | None = RuntimeOption) -> None:
     """Check the engine, the runner image, and that each hardening option takes effect here."""
+    from grader.settings import get_settings
+    from sandbox._doctor import run_doctor
+
     settings = get_settings()
-    report = run_doctor(image=settings.runner_image, runtime=runtime or settings.limits.runtime)
+    report = run_doctor(image=settings.runner_image,
+                        runtime=_runtime(runtime) if runtime else settings.limits.runtime)
     if as_json:
         print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
@@ -59,14 +79,17 @@ def run(
     cpus: float | None = typer.Option(None, help="CPU quota in cores"),
     timeout: float | None = typer.Option(None, help="wall-clock limit in seconds"),
     pids: int | None = typer.Option(None, help="process and thread limit"),
-    runtime: Runtime | None = RuntimeOption,
+    runtime: str | None = RuntimeOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Run a command in a fresh hardened container from the runner image and report how it went."""
+    import sandbox
+    from grader.settings import get_settings
+
     settings = get_settings()
     overrides = {name: value for name, value in
                  {"memory": memory, "cpus": cpus, "timeout": timeout, "pids": pids,
-                  "runtime": runtime}.items()
+                  "runtime": _runtime(runtime) if runtime else None}.items()
                  if value is not None}
     try:
         limits = settings.limits.tightened(**overrides)

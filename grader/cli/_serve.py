@@ -8,8 +8,6 @@ import re
 import typer
 
 from grader.cli._output import abort, info
-from grader.settings import get_settings
-from grader.worker import max_concurrency
 
 
 def _logging() -> None:
@@ -26,7 +24,9 @@ def serve(
     """Run the web app and a pool of grading workers over the configured store."""
     import uvicorn
 
+    from grader.settings import get_settings
     from grader.web import create_app
+    from grader.worker import max_concurrency
 
     settings = get_settings()
     if workers is not None:
@@ -63,7 +63,8 @@ def worker(
                                     "the host's CPUs allow]"),
 ) -> None:
     """Grade jobs from a shared store (PostgreSQL for several hosts) until stopped."""
-    from grader.worker import run_standalone
+    from grader.settings import get_settings
+    from grader.worker import max_concurrency, run_standalone
 
     settings = get_settings()
     if database_url:
