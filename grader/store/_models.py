@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from grader.report import ReportStatus
+
 # Integer primary keys that autoincrement on SQLite (INTEGER) and are 64-bit on PostgreSQL.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -58,8 +60,14 @@ class SubmissionStatus(StrEnum):
     QUEUED = "queued"
     GRADING = "grading"
     GRADED = "graded"
-    REJECTED = "rejected"
     ERRORED = "errored"
+
+
+# The status a submission takes when a report is stored for it. Only graded reports are: an upload
+# the intake rejects is refused at the door and never becomes a submission.
+SUBMISSION_STATUS_OF_REPORT: dict[ReportStatus, SubmissionStatus] = {
+    ReportStatus.GRADED: SubmissionStatus.GRADED,
+}
 
 
 class Decision(StrEnum):

@@ -24,9 +24,10 @@ from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from grader.report import Report
+from grader.report import Report, ReportStatus
 from grader.store._engine import Database
 from grader.store._models import (
+    SUBMISSION_STATUS_OF_REPORT,
     Job,
     JobState,
     StoredReport,
@@ -125,6 +126,10 @@ def complete_job(db: Database, claim: Claim, report: Report, *,
     """Store the report and mark the job done, in one transaction; False if the lease was lost.
     With ``compare``, the report is first set beside the submission's latest earlier graded
     reports, and the outcome stored in ``reports.stability``."""
+    status = SUBMISSION_STATUS_OF_REPORT.get(report.status)
+    if status is None:
+        raise ValueError(f"a {report.status} report is never stored for a submission: only "
+                         "graded ones are (the intake refuses a rejected upload at the door)")
     with db.write() as session:
         job = _held(session, claim)
         if job is None:
@@ -133,7 +138,7 @@ def complete_job(db: Database, claim: Claim, report: Report, *,
         if compare is not None:
             earlier = session.scalars(
                 select(StoredReport).where(StoredReport.submission_id == claim.submission_id,
-                                           StoredReport.status == SubmissionStatus.GRADED)
+                                           StoredReport.status == ReportStatus.GRADED)
                 .order_by(StoredReport.id.desc()).limit(EARLIER_COMPARED)).all()
             found = compare(report, [(row.id, Report.model_validate_json(row.body))
                                      for row in earlier])
@@ -150,7 +155,7 @@ def complete_job(db: Database, claim: Claim, report: Report, *,
                                  created_at=now))
         submission = session.get(Submission, claim.submission_id)
         assert submission is not None
-        submission.status = report.status.value
+        submission.status = status
         submission.total = report.total
         submission.graded_at = now
         return True

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.report import Report
+from grader.report import Report, ReportStatus
 from grader.store._engine import Database
-from grader.store._models import Invite, StoredReport, Submission, SubmissionStatus
+from grader.store._models import Invite, StoredReport, Submission
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def rescore_reports(db: Database, assignment_id: str,
         rows = session.scalars(
             select(StoredReport).join(Submission, Submission.id == StoredReport.submission_id)
             .where(Submission.assignment_id == assignment_id,
-                   StoredReport.status == SubmissionStatus.GRADED,
+                   StoredReport.status == ReportStatus.GRADED,
                    # The stored JSON is compact: only provisional reports can match.
                    StoredReport.body.contains('"provisional":true'))
             .order_by(StoredReport.id)).all()
@@ -84,7 +84,7 @@ def replace_graded_reports(db: Database, assignment_id: str,
             .join(Submission, Submission.id == StoredReport.submission_id)
             .join(Invite, Invite.id == Submission.invite_id)
             .where(Submission.assignment_id == assignment_id,
-                   StoredReport.status == SubmissionStatus.GRADED)
+                   StoredReport.status == ReportStatus.GRADED)
             .order_by(StoredReport.id)).all()
         for row, cohort, label in found:
             updated = replace(StoredGrading(

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from grader.report import Report
+from grader.report import Report, ReportStatus
 from grader.store._engine import Database
 from grader.store._invites import used_submissions
 from grader.store._models import (
@@ -160,7 +160,7 @@ def cohort_points(session: Session, assignment_id: str, cohort: str) -> list[Coh
     rows = session.execute(select(StoredReport.submission_id, StoredReport.total,
                                   StoredReport.metrics)
                            .where(StoredReport.id.in_(latest),
-                                  StoredReport.status == SubmissionStatus.GRADED)
+                                  StoredReport.status == ReportStatus.GRADED)
                            .order_by(StoredReport.submission_id)).all()
     return [CohortPoint(submission_id=sid, total=total, metrics=json.loads(metrics))
             for sid, total, metrics in rows]

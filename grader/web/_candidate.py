@@ -38,7 +38,7 @@ from grader.web._uploads import (
 log = logging.getLogger("grader.web")
 router = APIRouter()
 
-FINAL = {SubmissionStatus.GRADED, SubmissionStatus.REJECTED, SubmissionStatus.ERRORED}
+FINAL = {SubmissionStatus.GRADED, SubmissionStatus.ERRORED}
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 ERRORED_MESSAGE = ("Grading could not be completed because of a problem on our side. The hiring "
                    "team can see it and will re-grade your submission.")

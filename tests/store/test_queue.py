@@ -18,6 +18,7 @@ from grader.store import (
     QueueError,
     StoredReport,
     Submission,
+    SubmissionStatus,
     accept_submission,
     claim_job,
     complete_job,
@@ -192,3 +193,17 @@ def test_regrade_makes_a_new_job_only_when_none_is_pending(db, invite) -> None:
     assert regrade is not None and regrade.job_id == job.id
     assert complete_job(db, regrade, _fake_report(60))
     assert _count(db, StoredReport) == 2
+
+
+def test_only_a_graded_report_is_stored_and_its_submission_shows_graded(db, invite) -> None:
+    [submission_id] = _accept(db, invite())
+    claim = claim_job(db, worker="w", lease_seconds=30, max_attempts=3)
+    assert claim is not None
+    rejected = _fake_report().model_copy(update={"status": ReportStatus.REJECTED})
+    with pytest.raises(ValueError, match="only graded ones are"):
+        complete_job(db, claim, rejected)
+    assert _count(db, StoredReport) == 0
+    assert complete_job(db, claim, _fake_report())
+    with db.read() as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None and submission.status == SubmissionStatus.GRADED
