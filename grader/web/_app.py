@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from grader.__about__ import __version__
 from grader.settings import Settings
@@ -19,6 +20,7 @@ from grader.web._catalog import Catalog
 from grader.web._deps import LoginRequired, Service, ServiceDep
 from grader.web._files import highlight_css
 from grader.web._problems import install as install_problems
+from grader.web._protocol import AllowedMethods, JsonBodies
 from grader.web._schemas import Health
 from grader.web._security import Signing, load_secret
 from grader.worker import WorkerPool, submissions_root
@@ -89,13 +91,16 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
     def root() -> Response:
         return RedirectResponse("/review", status_code=303)
 
-    app.add_middleware(_SecurityHeaders)
-
     @app.exception_handler(LoginRequired)
     async def login_required(_request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/review/login?next={exc.next_path}", status_code=303)
 
     install_problems(app)
+    app.add_middleware(AllowedMethods, routes=[
+        *app_routes(), *(route for route in app.router.routes if isinstance(route, Route))])
+    app.add_middleware(JsonBodies)
+    # Added last, so outermost: every answer, the other middlewares' own too, gets the headers.
+    app.add_middleware(_SecurityHeaders)
     return app
 
 

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.intake import IntakeError
 from grader.submissions import SubmissionRefused
+from grader.web._protocol import malformed_json
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
 from grader.web._uploads import BadUpload, UploadTooLarge
@@ -89,9 +90,17 @@ def from_exception(exc: Exception) -> Problem:
                    rule=rule.value if isinstance(rule, Enum) else None)
 
 
-def from_validation(exc: RequestValidationError) -> Problem:
+def from_validation(exc: RequestValidationError, unreadable_body: str | None) -> Problem:
+    """The 422 for a request that failed validation; ``unreadable_body`` says why its JSON body
+    could not be read, if it could not (then the body's own errors are moot)."""
     errors = [FieldError(loc=[str(part) for part in e["loc"]], msg=e["msg"], type=e["type"])
               for e in exc.errors()]
+    if unreadable_body is not None:
+        errors = [e for e in errors if e.loc[:1] != ["body"]]
+        errors.append(FieldError(loc=["body"], msg=unreadable_body, type="json_invalid"))
+    for error in errors:
+        if error.loc == ["body"] and error.type == "model_attributes_type":
+            error.msg = "the body must be a JSON object sent as Content-Type: application/json"
     where = "; ".join(f"{'.'.join(e.loc)}: {e.msg}" for e in errors)
     return Problem(title="Invalid request", status=422,
                    detail=f"The request was not valid ({where}); fix it and send it again.",
@@ -110,7 +119,7 @@ def install(app: FastAPI) -> None:
         return answer(request, problem, headers=getattr(exc, "headers", None))
 
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return answer(request, from_validation(exc))
+        return answer(request, from_validation(exc, malformed_json(request.scope)))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)

@@ -30,14 +30,19 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def reviewer(client: TestClient) -> Iterator[TestClient]:
+def log_in(client: TestClient) -> str:
+    """The client gets a session cookie; the CSRF token returned is the caller's to send."""
     response = client.post("/api/review/login", json={"email": EMAIL, "password": PASSWORD})
     assert response.status_code == 200, response.text
-    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return response.json()["csrf_token"]
+
+
+@pytest.fixture
+def reviewer(client: TestClient) -> Iterator[TestClient]:
+    client.headers["X-CSRF-Token"] = log_in(client)
     yield client
-    client.cookies.clear()
     del client.headers["X-CSRF-Token"]
+    client.cookies.clear()
 
 
 def assert_problem(response, status: int, title: str | None = None) -> dict:
@@ -92,3 +97,42 @@ def test_the_openapi_document_says_every_error_is_a_problem(client: TestClient) 
             for code, response in responses.items():
                 if code == "default" or int(code) >= 400:
                     assert list(response["content"]) == [PROBLEM], (method, path, code)
+
+
+INVITES = f"/api/review/assignments/{ASSIGNMENT}/invites"
+
+
+@pytest.mark.parametrize("body", [b'{"cohort": ', b'{"cohort": "\xff"}'],
+                         ids=["malformed", "not-utf8"])
+def test_unreadable_bodies_are_refused_after_authentication(client: TestClient,
+                                                            body: bytes) -> None:
+    sent = {"content": body, "headers": {"content-type": "application/json"}}
+    assert_problem(client.post(INVITES, **sent), 401)
+    sent["headers"]["X-CSRF-Token"] = log_in(client)
+    problem = assert_problem(client.post(INVITES, **sent), 422, "Invalid request")
+    assert problem["errors"] == [{"loc": ["body"], "type": "json_invalid",
+                                  "msg": problem["errors"][0]["msg"]}]
+    assert "not valid JSON" in problem["detail"] or "not UTF-8" in problem["detail"]
+    client.cookies.clear()
+
+
+def test_a_body_without_a_json_content_type_is_told_so(reviewer: TestClient) -> None:
+    problem = assert_problem(reviewer.post(INVITES, content=b"{}",
+                                           headers={"content-type": "text/plain"}), 422)
+    assert "Content-Type: application/json" in problem["detail"]
+
+
+def test_json_bodies_are_capped(client: TestClient) -> None:
+    huge = b'{"email": "' + b"a" * (1024 * 1024) + b'"}'
+    assert_problem(client.post("/api/review/login", content=huge,
+                               headers={"content-type": "application/json"}), 413)
+
+
+def test_options_and_405_list_every_method_of_the_path(client: TestClient) -> None:
+    options = client.options(INVITES)
+    assert options.status_code == 204
+    assert options.headers["allow"] == "GET, OPTIONS, POST"
+    wrong = client.delete(INVITES)
+    assert_problem(wrong, 405)
+    assert wrong.headers["allow"] == "GET, OPTIONS, POST"
+    assert_problem(client.options("/api/no/such/route"), 404)
