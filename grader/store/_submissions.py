@@ -123,14 +123,16 @@ def list_submissions(session: Session, *, assignment_id: str, cohort: str | None
 
 
 def cohort_summaries(session: Session) -> list[CohortSummary]:
-    """Every (assignment, cohort) pair that has invites, with counts and the mean graded total."""
+    """Every (assignment, cohort) pair that has invites, with counts and the mean total of each
+    candidate's latest graded submission (a candidate who tried three times counts once)."""
     graded = Submission.status == SubmissionStatus.GRADED
     pending = Submission.status.in_([SubmissionStatus.QUEUED, SubmissionStatus.GRADING])
+    latest = select(func.max(Submission.id)).where(graded).group_by(Submission.invite_id)
     counts = (select(Submission.assignment_id, Submission.cohort,
                      func.count().label("n"),
                      func.count().filter(graded).label("graded"),
                      func.count().filter(pending).label("pending"),
-                     func.avg(Submission.total).filter(graded).label("mean"))
+                     func.avg(Submission.total).filter(Submission.id.in_(latest)).label("mean"))
               .group_by(Submission.assignment_id, Submission.cohort).subquery())
     pairs = select(Invite.assignment_id, Invite.cohort).distinct().subquery()
     rows = session.execute(
