@@ -27,17 +27,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 import sandbox
 from grader.candidate import Candidate, CandidateFailure, blames_candidate
 from grader.intervals import Measured, intervals
 from grader.metrics._recording import recording
+from grader.report import TestCaseResult
 
-__all__ = ["HarnessError", "HiddenContext", "TestCaseResult", "load_hidden_module", "run_harness",
+__all__ = ["HarnessError", "HiddenContext", "load_hidden_module", "run_harness",
            "run_suite"]
 
 MESSAGE_CHARS = 600
@@ -103,16 +103,6 @@ class HarnessError(Exception):
     """The assignment's hidden code failed, not the candidate: a harness broke its contract (no
     evaluate(), undeclared or non-finite metrics), or a hidden suite's test, fixture or
     collection raised something that is no verdict on the candidate (its ``__cause__``)."""
-
-
-class TestCaseResult(BaseModel):
-    __test__ = False  # not a pytest test class, despite the name
-
-    suite: str
-    name: str
-    outcome: Literal["passed", "failed", "error", "skipped"]
-    duration_seconds: float
-    message: str
 
 
 class _CandidatePlugin:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
-from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_harness, run_suite
+from grader.hidden import HarnessError, HiddenContext, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
 from grader.integrity import Integrity, check_integrity
@@ -37,6 +37,7 @@ from grader.report import (
     Report,
     ReportStatus,
     Reproduction,
+    TestCaseResult,
 )
 from grader.scoring import score
 from grader.signals import Signals, collect_signals

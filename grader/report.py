@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.__about__ import __version__
-from grader.hidden import TestCaseResult
 from grader.integrity import Integrity
 from grader.intervals import Measured, interval_of
 from grader.outcomes import CodeFailure
@@ -36,6 +35,7 @@ __all__ = [
     "ReportAnchors",
     "ReportStatus",
     "Reproduction",
+    "TestCaseResult",
     "report_json_schema",
     "write_report",
 ]
@@ -53,7 +53,6 @@ CANDIDATE_FAILED = "failed"
 class ReportStatus(StrEnum):
     GRADED = "graded"
     REJECTED = "rejected"
-    ERROR = "error"
 
 
 class _Model(BaseModel):
@@ -72,6 +71,18 @@ class PhaseResult(_Model):
     work_bytes: int | None = Field(None, description="a build's saved work dir (its model), "
                                    "in bytes; none for serve sessions")
     log: str = Field("", description="the candidate's own output (reviewers only), capped")
+
+
+class TestCaseResult(BaseModel):
+    """One hidden test's outcome (``grader.hidden.run_suite`` makes them from pytest's reports)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    suite: str
+    name: str
+    outcome: Literal["passed", "failed", "error", "skipped"]
+    duration_seconds: float
+    message: str
 
 
 class MetricResult(_Model):

@@ -29,11 +29,10 @@ from grader.anchors import (
     rescored,
 )
 from grader.authoring import find_assignment, new_assignment
-from grader.hidden import TestCaseResult
 from grader.instance import folder_sha256, open_instance
 from grader.jobs.grading import GradingRequest, grade_request
 from grader.pipeline import _Grading
-from grader.report import Report
+from grader.report import Report, TestCaseResult
 from grader.settings import Settings
 from grader.spec import Assignment, Baseline, load_assignment
 from grader.store import (

@@ -14,11 +14,11 @@ import pytest
 import sandbox
 from grader.authoring import new_assignment, zip_folder
 from grader.candidate import Candidate, InvalidResult, blames_candidate
-from grader.hidden import HarnessError, HiddenContext, TestCaseResult, run_suite
+from grader.hidden import HarnessError, HiddenContext, run_suite
 from grader.instance import Instance
 from grader.intake import IntakeRules
 from grader.pipeline import InfrastructureError, grade_zip
-from grader.report import Report, ReportStatus
+from grader.report import Report, ReportStatus, TestCaseResult
 from grader.spec import load_assignment
 from sandbox import Limits
 

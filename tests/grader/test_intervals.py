@@ -20,12 +20,19 @@ from fastapi.testclient import TestClient
 from grader import intervals
 from grader.anchors import anchors_for, measure_missing, rescored
 from grader.authoring import new_assignment
-from grader.hidden import HiddenContext, TestCaseResult, run_harness
+from grader.hidden import HiddenContext, run_harness
 from grader.intervals import Measured, interval_of
 from grader.metrics import answers, classification, retrieval
 from grader.metrics._recording import recording
 from grader.pipeline import _Grading
-from grader.report import MetricResult, Report, ReportStatus, Reproduction, render_html
+from grader.report import (
+    MetricResult,
+    Report,
+    ReportStatus,
+    Reproduction,
+    TestCaseResult,
+    render_html,
+)
 from grader.scoring import ComponentScore, ScoreCard, rescore, scale_points, score
 from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
 from grader.spec import Assignment, Baseline, load_assignment

@@ -3,6 +3,8 @@ never a log of a phase that was handed hidden inputs."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,11 @@ def test_hidden_inputs_printed_by_the_candidate_reach_reviewers_not_candidates(
     assert [entry["phase"] for entry in released["logs"]] == ["build"]
     assert "training on /data/train.jsonl" in released["logs"][0]["log"]
     assert not any(text in str(released) for text in hidden if " " in text)
+
+
+def test_reading_a_report_imports_no_pytest() -> None:
+    # Reports are read by the web app and the CLI; pytest belongs to the grading process only.
+    code = "import sys, grader.report; print('pytest' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.strip() == "False"

@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 
 from grader.anchors import anchors_for, measure_missing
 from grader.cli import app
-from grader.hidden import TestCaseResult
 from grader.pipeline import _Grading
-from grader.report import Report
+from grader.report import Report, TestCaseResult
 from grader.settings import Settings, get_settings
 from grader.spec import Assignment, Baseline, load_assignment
 from grader.stability import RescoreState, rescore_assignment, rescore_report
