@@ -14,19 +14,28 @@ The doors call ``check_can_submit`` before reading a body, so a refused candidat
 megabytes for nothing, then ``submit``: intake, then the submission and its grading job stored in
 one transaction under the invite's lock, where the same rule decides racing uploads.
 
-Exceptions (every one a ``SubmissionRefused``, whose message is written for the candidate; nothing
-was stored when one is raised):
+Reviewers extend an invite with ``extend_time``: more working time, a later end of the window, or
+both (each counted from now when it has already passed).
+
+Exceptions. Every ``SubmissionRefused`` has a message written for the candidate, and nothing was
+stored when one is raised:
 
     InviteExpired          the invite's window has closed
     TimeLimitReached       the invite's working time has run out
     AllowanceUsed          every submission the invite allows has been made
     AssignmentUnavailable  the assignment's spec is missing or invalid right now
+
+and for reviewers:
+
+    UnknownInvite          the assignment has no invite by that id
+    ExtensionRefused       the extension makes no sense for this invite (nothing changed)
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +48,7 @@ from grader.store import (
     Invite,
     Submission,
     accept_submission,
+    extend_invite,
     start_invite_clock,
     utcnow,
     working_seconds,
@@ -74,6 +84,15 @@ class AllowanceUsed(SubmissionRefused):
 class AssignmentUnavailable(SubmissionRefused):
     def __init__(self) -> None:
         super().__init__("This assignment is not available right now; try again later.")
+
+
+class UnknownInvite(Exception):
+    def __init__(self, assignment_id: str, invite_id: int) -> None:
+        super().__init__(f"assignment {assignment_id!r} has no invite {invite_id}")
+
+
+class ExtensionRefused(Exception):
+    """The extension asked for cannot apply to this invite; the message says why."""
 
 
 class TimeBox(BaseModel):
@@ -142,6 +161,41 @@ def submit(db: Database, invite: Invite, assignment: Assignment | None, upload: 
 def starter_downloaded(db: Database, invite: Invite) -> None:
     """The candidate has the bundle: a time-boxed invite's working time starts now, once."""
     start_invite_clock(db, invite.id)
+
+
+def extend_time(db: Database, *, assignment_id: str, invite_id: int, working_time: timedelta,
+                window: timedelta) -> Invite:
+    """A reviewer's extension of one invite (``store.extend_invite``); the invite as it is now."""
+    try:
+        invite = extend_invite(db, invite_id, assignment_id=assignment_id,
+                               working_time=working_time, window=window)
+    except ValueError as exc:
+        raise ExtensionRefused(str(exc)) from exc
+    if invite is None:
+        raise UnknownInvite(assignment_id, invite_id)
+    return invite
+
+
+def _minutes(seconds: int | None) -> int | None:
+    return None if seconds is None else round(seconds / 60)
+
+
+def _minutes_worked(submission: Submission) -> int | None:
+    started = submission.invite.started_at
+    if started is None:
+        return None
+    return round((submission.created_at - started).total_seconds() / 60)
+
+
+# The cohort CSV's columns on a submission's invite time, beside its scores: (name, cell).
+TIME_BOX_COLUMNS: list[tuple[str, Callable[[Submission], object]]] = [
+    ("time_limit_minutes", lambda s: _minutes(s.invite.time_limit_seconds)),
+    ("extra_time_percent", lambda s: s.invite.extra_time_percent),
+    ("extension_minutes", lambda s: _minutes(s.invite.extension_seconds)),
+    ("started_at", lambda s: s.invite.started_at),
+    ("deadline", lambda s: time_box(s.invite).deadline),
+    ("minutes_from_start", _minutes_worked),
+]
 
 
 def _when(moment: datetime) -> str:

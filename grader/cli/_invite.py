@@ -97,7 +97,8 @@ def extend(
 ) -> None:
     """Give one invite more working time, a later expiry, or both."""
     from grader.settings import get_settings
-    from grader.store import Database, extend_invite, migrate
+    from grader.store import Database, migrate
+    from grader.submissions import ExtensionRefused, UnknownInvite, extend_time
 
     if time is None and window is None:
         abort("say what to extend: --time (working time), --window (expiry) or both")
@@ -105,16 +106,14 @@ def extend(
     db = Database(settings.resolved_database_url())
     try:
         migrate(db)
-        invite = extend_invite(
-            db, invite_id, assignment_id=assignment_id,
+        invite = extend_time(
+            db, assignment_id=assignment_id, invite_id=invite_id,
             working_time=parse_duration(time) if time is not None else timedelta(0),
             window=parse_duration(window) if window is not None else timedelta(0))
-    except ValueError as exc:
+    except (ExtensionRefused, UnknownInvite) as exc:
         abort(str(exc))
     finally:
         db.dispose()
-    if invite is None:
-        abort(f"assignment {assignment_id!r} has no invite {invite_id}")
     info(f"invite {invite.id} now expires {invite.expires_at:%Y-%m-%d %H:%M} UTC"
          f"{_working_time(invite)}")
 

@@ -24,6 +24,7 @@ from grader.store import (
     submission_for_invite,
     submissions_for_invite,
 )
+from grader.submissions import starter_downloaded, time_box
 from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
 from grader.web._problems import PROBLEMS, from_exception
 from grader.web._render import render
@@ -86,7 +87,8 @@ def _invite_view(service: Service, access: CandidateAccess, session) -> Candidat
         summary=found.assignment.summary if found else "", label=invite.label,
         allowance=invite.allowance, used=len(submissions),
         remaining=max(0, invite.allowance - len(submissions)), expires_at=invite.expires_at,
-        expired=is_expired(invite), starter_url=f"{_base(access)}/starter.zip",
+        expired=is_expired(invite), time_box=time_box(invite),
+        starter_url=f"{_base(access)}/starter.zip",
         upload_url=f"/api/candidate/{access.token}/submissions", submissions=views)
 
 
@@ -178,6 +180,7 @@ def starter_bundle(access: CandidateToken, service: ServiceDep) -> Response:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "the starter bundle cannot be made right now; the grader's "
                             "operators can see why in its log") from exc
+    starter_downloaded(service.db, access.invite)
     return FileResponse(path, media_type="application/zip",
                         filename=f"{found.assignment.id}-starter.zip")
 

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.intake import IntakeError
-from grader.submissions import SubmissionRefused
+from grader.submissions import ExtensionRefused, SubmissionRefused, UnknownInvite
 from grader.web._protocol import malformed_json
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
@@ -53,6 +53,8 @@ PROBLEMS: dict[type[Exception], Kind] = {
     SubmissionRefused: Kind(409, "Submission refused"),
     UploadTooLarge: Kind(413, "Upload too large"),
     IntakeError: Kind(422, "Submission zip refused"),
+    UnknownInvite: Kind(404, "No such invite"),
+    ExtensionRefused: Kind(422, "Extension refused"),
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from grader.instance import InstanceError
 from grader.report import Report, ReportStatus
 from grader.stability import Stability
 from grader.store import (
+    Invite,
     Judgement,
     QueueError,
     SortKey,
@@ -49,7 +51,9 @@ from grader.store import (
     list_invites,
     list_submissions,
     open_session,
+    used_submissions,
 )
+from grader.submissions import extend_time, time_box
 from grader.web._charts import metric_strip, total_histogram
 from grader.web._deps import (
     CurrentReviewer,
@@ -80,6 +84,7 @@ from grader.web._schemas import (
     IntegrityFlag,
     InviteCreate,
     InviteCreated,
+    InviteExtend,
     InvitePublic,
     JobPublic,
     LoginRequest,
@@ -96,6 +101,7 @@ from grader.web._security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 router = APIRouter()
 
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+InviteId = Annotated[int, Path(ge=1, le=2**62)]
 AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 Sort = Annotated[SortKey, Query()]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
@@ -298,12 +304,27 @@ def _invite(service: Service, assignment_id: str, body: InviteCreate, created_by
         service.db, assignment_id=assignment_id,
         max_submissions=found.assignment.candidate.max_submissions, cohort=body.cohort,
         label=body.label, allowance=body.allowance,
-        valid_days=body.valid_days or service.settings.invite_days, created_by=created_by)
+        valid_days=body.valid_days or service.settings.invite_days, created_by=created_by,
+        time_limit=None if body.time_limit_minutes is None
+        else timedelta(minutes=body.time_limit_minutes),
+        extra_time_percent=body.extra_time_percent)
     return InviteCreated(id=invite.id, token=token,
                          url=f"{service.settings.public_url.rstrip('/')}/i/{token}",
                          assignment_id=invite.assignment_id, cohort=invite.cohort,
                          label=invite.label, allowance=invite.allowance,
-                         expires_at=invite.expires_at)
+                         expires_at=invite.expires_at,
+                         time_limit_seconds=invite.time_limit_seconds,
+                         extra_time_percent=invite.extra_time_percent)
+
+
+def _invite_public(invite: Invite, used: int) -> InvitePublic:
+    return InvitePublic(id=invite.id, assignment_id=invite.assignment_id, cohort=invite.cohort,
+                        label=invite.label, allowance=invite.allowance, used=used,
+                        expires_at=invite.expires_at, created_at=invite.created_at,
+                        created_by=invite.created_by,
+                        time_limit_seconds=invite.time_limit_seconds,
+                        extra_time_percent=invite.extra_time_percent,
+                        extension_seconds=invite.extension_seconds, time_box=time_box(invite))
 
 
 def _csv(service: Service, session: Session, assignment_id: str, cohort: str | None,
@@ -436,11 +457,7 @@ def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, sessio
             response_model=list[InvitePublic], responses=AUTH_ERRORS)
 def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep
                 ) -> list[InvitePublic]:
-    return [InvitePublic(id=i.id, assignment_id=i.assignment_id, cohort=i.cohort,
-                         label=i.label, allowance=i.allowance, used=used,
-                         expires_at=i.expires_at, created_at=i.created_at,
-                         created_by=i.created_by)
-            for i, used in list_invites(session, assignment_id)]
+    return [_invite_public(i, used) for i, used in list_invites(session, assignment_id)]
 
 
 @router.post("/api/review/assignments/{assignment_id}/invites", status_code=201,
@@ -449,6 +466,23 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
                       service: ServiceDep) -> InviteCreated:
     """A new invite; its token and link are returned only now."""
     return _invite(service, assignment_id, body, login.email)
+
+
+@router.post("/api/review/assignments/{assignment_id}/invites/{invite_id}/extend",
+             response_model=InvitePublic, tags=["reviewer"],
+             responses={404: {"model": Problem, "description": "no such invite"},
+                        422: {"model": Problem, "description": "nothing to extend, or no "
+                                                                "working-time limit to extend"},
+                        **AUTH_ERRORS})
+def api_extend_invite(_login: ReviewerWrite, assignment_id: AssignmentId, invite_id: InviteId,
+                      body: InviteExtend, service: ServiceDep) -> InvitePublic:
+    """More time for one invite: working time (a time-boxed invite) and a later expiry, each
+    counted from now when it has already passed."""
+    invite = extend_time(service.db, assignment_id=assignment_id, invite_id=invite_id,
+                         working_time=timedelta(minutes=body.working_minutes),
+                         window=timedelta(days=body.window_days))
+    with service.db.read() as session:
+        return _invite_public(invite, used_submissions(session, invite.id))
 
 
 @router.get("/api/review/assignments/{assignment_id}/export.csv", tags=["reviewer"],

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.report import Report
 from grader.signals import FileOverlap
 from grader.stability import Stability
 from grader.store import Decision
+from grader.submissions import TimeBox
 
 
 class _Out(BaseModel):
@@ -70,6 +71,8 @@ class CandidateInvite(BaseModel):
     remaining: int
     expires_at: datetime
     expired: bool
+    time_box: TimeBox = Field(description="when uploads stop, and why: the window, or the "
+                                          "working time counted from the first bundle download")
     starter_url: str
     upload_url: str
     submissions: list[CandidateSubmission]
@@ -112,6 +115,25 @@ class InviteCreate(BaseModel):
     allowance: int | None = Field(None, ge=1, le=1000,
                                   description="default: the assignment's max_submissions")
     valid_days: float | None = Field(None, gt=0, le=365, description="default: settings")
+    time_limit_minutes: int | None = Field(
+        None, ge=1, le=60 * 24 * 30, description="working time from the first download of the "
+                                                "starter bundle; default: none, only the window")
+    extra_time_percent: int = Field(0, ge=0, le=400, description="an accommodation: percent "
+                                                                 "added to the time limit")
+
+    @model_validator(mode="after")
+    def _extra_time_needs_a_limit(self) -> InviteCreate:
+        if self.extra_time_percent and self.time_limit_minutes is None:
+            raise ValueError("extra_time_percent lengthens time_limit_minutes; give both")
+        return self
+
+
+class InviteExtend(BaseModel):
+    """More time for one invite: each end moves later, counted from now if it has passed."""
+
+    working_minutes: int = Field(0, ge=0, le=60 * 24 * 30,
+                                 description="working time to add (time-boxed invites)")
+    window_days: float = Field(0, ge=0, le=365, description="how much later the invite expires")
 
 
 class InviteCreated(_Out):
@@ -123,6 +145,8 @@ class InviteCreated(_Out):
     label: str
     allowance: int
     expires_at: datetime
+    time_limit_seconds: int | None
+    extra_time_percent: int
 
 
 class InvitePublic(_Out):
@@ -135,6 +159,10 @@ class InvitePublic(_Out):
     expires_at: datetime
     created_at: datetime
     created_by: str
+    time_limit_seconds: int | None = Field(description="as made; null: only the window")
+    extra_time_percent: int
+    extension_seconds: int = Field(description="working time reviewers have added")
+    time_box: TimeBox
 
 
 class IntegrityFlag(BaseModel):

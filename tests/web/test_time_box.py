@@ -1,0 +1,86 @@
+"""Time-boxed invites through the HTTP surface, in process (conftest.py's ``server``): made with a
+working-time limit and an accommodation, started by the first bundle download, shown to the
+candidate, refused after the limit with a message naming whom to ask, and extended by a reviewer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from support.kit import REVIEWER, solution_zip, upload
+
+from grader.store import Database, Invite, utcnow
+
+INVITES = "/api/review/assignments/starter/invites"
+
+
+def _make(reviewer, **fields) -> dict:
+    response = reviewer.post(INVITES, json={"cohort": "timed", "label": "Ada", **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _started_ago(server, invite_id: int, ago: timedelta) -> None:
+    """The first download ``ago``: the clock as it would stand by now."""
+    db = Database(server.env["GRADER_DATABASE_URL"])
+    try:
+        with db.write() as session:
+            session.execute(update(Invite).where(Invite.id == invite_id)
+                            .values(started_at=utcnow() - ago))
+    finally:
+        db.dispose()
+
+
+def test_a_time_boxed_invite_from_first_download_to_refusal_and_extension(server,
+                                                                           reviewer) -> None:
+    made = _make(reviewer, time_limit_minutes=300, extra_time_percent=25)
+    assert made["time_limit_seconds"] == 300 * 60 and made["extra_time_percent"] == 25
+    token = made["token"]
+    with server.client() as client:
+        box = client.get(f"/api/candidate/{token}").json()["time_box"]
+        assert box["working_seconds"] == 375 * 60 and box["started_at"] is None
+        page = client.get(f"/i/{token}").text
+        assert "6 h 15 min" in page and "first download" in page
+
+        assert client.get(f"/i/{token}/starter.zip").status_code == 200
+        box = client.get(f"/api/candidate/{token}").json()["time_box"]
+        assert box["started_at"] is not None
+        assert 375 * 60 - 30 < box["seconds_left"] <= 375 * 60 and not box["closed"]
+        assert 'role="timer"' in client.get(f"/i/{token}").text
+
+        _started_ago(server, made["id"], timedelta(hours=6, minutes=16))
+        late = upload(client, token, solution_zip())
+        assert late.status_code == 409, late.text
+        detail = late.json()["detail"]
+        assert "working time" in detail and "first download" in detail and REVIEWER in detail
+        assert client.get(f"/api/candidate/{token}").json()["time_box"]["closed"]
+        assert "Your working time ended" in client.get(f"/i/{token}").text
+
+        extended = reviewer.post(f"{INVITES}/{made['id']}/extend", json={"working_minutes": 60})
+        assert extended.status_code == 200, extended.text
+        assert 3600 - 30 < extended.json()["time_box"]["seconds_left"] <= 3600
+        assert extended.json()["extension_seconds"] >= 3600
+        assert upload(client, token, solution_zip()).status_code == 201
+    listed = next(i for i in reviewer.get(INVITES).json() if i["id"] == made["id"])
+    assert listed["time_box"]["working_seconds"] == extended.json()["time_box"]["working_seconds"]
+
+
+def test_time_box_requests_that_make_no_sense_are_refused(server, reviewer) -> None:
+    refused = reviewer.post(INVITES, json={"extra_time_percent": 25})
+    assert refused.status_code == 422 and "time_limit_minutes" in refused.text
+    plain = _make(reviewer)
+    assert plain["time_limit_seconds"] is None
+    with server.client() as client:
+        client.get(f"/i/{plain['token']}/starter.zip")
+        assert client.get(f"/api/candidate/{plain['token']}").json()["time_box"][
+            "working_seconds"] is None
+    no_limit = reviewer.post(f"{INVITES}/{plain['id']}/extend", json={"working_minutes": 60})
+    assert no_limit.status_code == 422 and "no working-time limit" in no_limit.json()["detail"]
+    nothing = reviewer.post(f"{INVITES}/{plain['id']}/extend", json={})
+    assert nothing.status_code == 422
+    unknown = reviewer.post(f"{INVITES}/{2**40}/extend", json={"window_days": 1})
+    assert unknown.status_code == 404 and "no invite" in unknown.json()["detail"]
+    window = reviewer.post(f"{INVITES}/{plain['id']}/extend", json={"window_days": 2})
+    assert window.status_code == 200
+    assert window.json()["expires_at"] > plain["expires_at"]
