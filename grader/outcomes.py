@@ -49,7 +49,7 @@ import sandbox
 from grader.candidate import CandidateCallFailed, InvalidResult
 
 __all__ = ["CodeFailure", "CodeFrame", "FailureKind", "InfrastructureError", "Scrubber",
-           "explain"]
+           "explain", "frames_in"]
 
 MESSAGE_CHARS = 500
 STDERR_LINES = 20
@@ -58,6 +58,7 @@ MAX_FRAMES = 10
 # The agent's own files inside the container: grader internals, never the candidate's.
 _AGENT_PATH = re.compile(r"/opt/grader/[\w./-]*")
 _DEFINED = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_TRACEBACK_LINE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$', re.MULTILINE)
 _NESTED_NAMES = {"<module>", "<lambda>", "<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"}
 
 
@@ -240,6 +241,17 @@ def _frames(frames: tuple[sandbox.Frame, ...], submission_dir: Path) -> list[Cod
         if 1 <= frame.line <= source.count("\n") + 1 and frame.function in defined:
             kept.append(CodeFrame(file=frame.file, line=frame.line, function=frame.function))
     return kept
+
+
+def frames_in(output: str, submission_dir: Path, *, root: str) -> list[CodeFrame]:
+    """The frames in the submission's files of the last traceback a command printed (Python's
+    own format), where ``submission_dir`` is mounted at ``root``: checked as ``explain``'s are."""
+    prefix = root.rstrip("/") + "/"
+    last = output.rfind("Traceback (most recent call last):")
+    found = [sandbox.Frame(file.removeprefix(prefix), int(line), function)
+             for file, line, function in _TRACEBACK_LINE.findall(output[max(last, 0):])
+             if file.startswith(prefix)]
+    return _frames(tuple(found), submission_dir)
 
 
 def _type_name(name: str, submission_dir: Path, public: bool) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.instance import AssignmentInstance, Instance, open_instance
@@ -14,6 +14,18 @@ from grader.spec import Assignment
 from sandbox import DEFAULT_BASE_IMAGE, DEFAULT_DEBIAN_MIRROR, Limits
 
 BUILT_IN_ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
+
+
+class PreflightRules(BaseModel):
+    """The candidates' free pre-flight check (``grader.preflight``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_hour: int = Field(5, ge=0, description="checks one invite may start per hour")
+    budget_seconds: float = Field(30.0, gt=0, description="the time of one check, all its "
+                                                          "steps together")
+    concurrency: int = Field(1, ge=1, description="checks running at once in one web process "
+                                                  "(beside the gradings)")
 
 
 class Settings(BaseSettings):
@@ -63,6 +75,8 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, description="reviewer sessions expire after this")
     cookie_secure: bool = Field(False, description="mark cookies Secure (serve over HTTPS)")
     invite_days: float = Field(14.0, gt=0, description="default validity of an invite")
+    preflight: PreflightRules = Field(default_factory=PreflightRules,
+                                      description="the candidates' free pre-flight check")
     worker_grader: str | None = Field(
         None, description="TESTS AND BENCHES ONLY: 'module:function' graded instead of the "
                           "pipeline, called with a grader.worker.GradingRequest")
