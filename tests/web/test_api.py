@@ -1,6 +1,8 @@
-"""The JSON API through a real `grader serve` process, on SQLite and on PostgreSQL.
+"""The JSON API, in process (conftest.py's ``server``), and through a real `grader serve` on
+SQLite and on PostgreSQL for what a deployment adds: the store backend, a grading end to end,
+uploads streamed without a length.
 
-Grading uses the fast fake of the pipeline (tests/service/fakes.py), run by the real workers in
+Grading uses the fast fake of the pipeline (support/fakes.py), run by the real workers in
 their real child processes; tests/service/test_end_to_end.py grades through the real pipeline.
 """
 
@@ -10,7 +12,6 @@ import csv
 import io
 import time
 
-import httpx
 from support.kit import UPLOAD_CAP, solution_zip, upload, wait_final, wait_for
 
 from grader.web._app import app_routes
@@ -21,11 +22,11 @@ def _files_under(folder) -> set[str]:
         else set()
 
 
-def test_health_and_openapi_document_every_api_route(server) -> None:
-    with server.client() as client:
+def test_health_and_openapi_document_every_api_route(live_server) -> None:
+    with live_server.client() as client:
         health = client.get("/api/health").json()
         assert health["status"] == "ok" and health["database"] == (
-            "sqlite" if server.backend == "sqlite" else "postgresql")
+            "sqlite" if live_server.backend == "sqlite" else "postgresql")
         assert health["workers"] >= 1
         schema = client.get("/openapi.json").json()
     documented = {path for path in schema["paths"]}
@@ -41,9 +42,10 @@ def _app_routes():
     return app_routes()
 
 
-def test_candidate_uploads_and_sees_only_the_released_fields(server, make_invite) -> None:
-    token = make_invite(label="ada")
-    with server.client() as client:
+def test_candidate_uploads_and_sees_only_the_released_fields(live_server, make_live_invite
+                                                             ) -> None:
+    token = make_live_invite(label="ada")
+    with live_server.client() as client:
         invite = client.get(f"/api/candidate/{token}").json()
         assert invite["assignment_id"] == "starter" and invite["remaining"] == 3
         assert client.get(invite["starter_url"]).headers["content-type"] == "application/zip"
@@ -85,10 +87,10 @@ def test_intake_errors_name_the_rule_and_store_nothing(server, make_invite) -> N
     assert _files_under(server.data_dir / "uploads") == set()
 
 
-def test_uploads_over_the_cap_get_413_while_streaming(server, make_invite) -> None:
-    token = make_invite()
+def test_uploads_over_the_cap_get_413_while_streaming(live_server, make_live_invite) -> None:
+    token = make_live_invite()
     big = b"PK" + b"\0" * (UPLOAD_CAP + 200_000)
-    with server.client() as client:
+    with live_server.client() as client:
         declared = upload(client, token, big)
         assert declared.status_code == 413 and "larger than" in declared.json()["detail"]
 
@@ -102,7 +104,7 @@ def test_uploads_over_the_cap_get_413_while_streaming(server, make_invite) -> No
                            files={"file": ("big.zip", big, "application/zip")})
         assert form.status_code == 413
         assert client.get(f"/api/candidate/{token}").json()["used"] == 0
-    assert _files_under(server.data_dir / "uploads") == set()
+    assert _files_under(live_server.data_dir / "uploads") == set()
 
 
 def test_allowance_and_expiry(server, make_invite) -> None:
@@ -187,8 +189,8 @@ def test_login_logout(server) -> None:
 
 
 def test_set_cookie_flags(server) -> None:
-    response = httpx.post(f"{server.base}/api/review/login",
-                          json={"email": "reviewer@example.com",
-                                "password": "correct horse battery staple"})
+    response = server.client().post("/api/review/login",
+                                    json={"email": "reviewer@example.com",
+                                          "password": "correct horse battery staple"})
     header = response.headers["set-cookie"].lower()
     assert "httponly" in header and "samesite=lax" in header and "path=/" in header

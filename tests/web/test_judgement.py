@@ -88,7 +88,7 @@ def test_manual_scoring_validates_item_level_and_csrf(server, reviewer) -> None:
                              json={"points": 2}, headers={"X-CSRF-Token": "wrong"})
     assert no_header.status_code == 403
     cookies = {"grader_session": reviewer.cookies["grader_session"]}
-    with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
+    with server.client(cookies=cookies) as browser:
         for form in ({"points": "2"}, {"points": "2", "csrf_token": "forged"}):
             refused = browser.post(f"/review/submissions/{sid}/manual-scores/readme", data=form)
             assert refused.status_code == 403
@@ -108,7 +108,7 @@ def test_manual_scoring_validates_item_level_and_csrf(server, reviewer) -> None:
     page = reviewer.get(f"/review/submissions/{sid}")
     assert f'action="/review/submissions/{sid}/manual-scores/structure"' in page.text
     assert "Weighs accuracy against cost with evidence" in page.text
-    with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
+    with server.client(cookies=cookies) as browser:
         posted = browser.post(f"/review/submissions/{sid}/manual-scores/structure",
                               data={"points": "1.5", "csrf_token": _csrf_of(page.text)})
         assert posted.status_code == 303
@@ -179,7 +179,7 @@ def test_revealing_before_scoring_every_item(server, reviewer, second_reviewer) 
     _score(second_reviewer, sid, "readme", 0)
     assert _judgement(reviewer, sid)["scores"] == []
     cookies = {"grader_session": reviewer.cookies["grader_session"]}
-    with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
+    with server.client(cookies=cookies) as browser:
         assert browser.post(f"/review/submissions/{sid}/reveal").status_code == 403
         page = browser.get(f"/review/submissions/{sid}").text
         assert "Reveal the other scores now" in page
@@ -225,7 +225,7 @@ def test_notes_and_decisions_record_who_and_when(server, reviewer, second_review
 
     # The page's forms: CSRF required, then a redirect back.
     cookies = {"grader_session": second_reviewer.cookies["grader_session"]}
-    with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
+    with server.client(cookies=cookies) as browser:
         for path, form in ((f"/review/submissions/{sid}/decision", {"decision": "reject"}),
                            (f"/review/submissions/{sid}/notes", {"body": "forged"})):
             assert browser.post(path, data=form).status_code == 403

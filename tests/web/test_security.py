@@ -1,12 +1,12 @@
-"""Access control through a real server: reviewer routes refuse anonymous and candidate callers,
-candidates cannot reach each other's submissions, file routes refuse traversal, forms need CSRF."""
+"""Access control: reviewer routes refuse anonymous and candidate callers, candidates cannot reach
+each other's submissions, file routes refuse traversal (through a real server, which receives the
+request target as written), forms need CSRF."""
 
 from __future__ import annotations
 
 import http.client
 import re
 
-import httpx
 import pytest
 from support.kit import PASSWORD, REVIEWER, login, solution_zip, upload, wait_final
 
@@ -71,7 +71,7 @@ def test_reviewer_routes_refuse_anonymous_and_candidates(server, graded, method,
     }
     for who, options in attempts.items():
         cookies = options.pop("cookies", None)
-        with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as client:
+        with server.client(cookies=cookies) as client:
             response = client.request(method, path, params={"token": token}, **options)
         if path.startswith("/api/"):
             assert response.status_code == 401, (who, response.status_code, response.text)
@@ -106,14 +106,19 @@ TRAVERSALS = ["../../session_secret", "..%2F..%2Fsession_secret", "%2e%2e/%2e%2e
 
 @pytest.mark.parametrize("kind", ["/api/review/submissions/{id}/files/",
                                   "/review/submissions/{id}/files/"])
-def test_file_routes_refuse_path_traversal(server, graded, reviewer, kind) -> None:
-    submission_id = graded[0][1]
+def test_file_routes_refuse_path_traversal(live_server, make_live_invite, live_reviewer,
+                                           kind) -> None:
+    token = make_live_invite(cohort="security")
+    with live_server.client() as client:
+        submission_id = upload(client, token, solution_zip(score=10)).json()["id"]
+        wait_final(client, token, submission_id)
     prefix = kind.format(id=submission_id)
-    ok = reviewer.get(prefix + "solution.py")
+    ok = live_reviewer.get(prefix + "solution.py")
     assert ok.status_code == 200
-    secret = (server.data_dir / "session_secret").read_text().strip()
+    secret = (live_server.data_dir / "session_secret").read_text().strip()
     for attempt in TRAVERSALS:
-        status, body = _raw_get(server, prefix + attempt, reviewer.cookies["grader_session"])
+        status, body = _raw_get(live_server, prefix + attempt,
+                                live_reviewer.cookies["grader_session"])
         assert status in (404, 400, 422), (attempt, status)
         assert secret not in body and "root:" not in body
 
@@ -135,7 +140,7 @@ def _raw_get(server, target: str, session_cookie: str) -> tuple[int, str]:
 def test_forms_without_csrf_are_refused(server, graded, reviewer) -> None:
     token, submission_id = graded[0]
     cookies = {"grader_session": reviewer.cookies["grader_session"]}
-    with httpx.Client(base_url=server.base, cookies=cookies, timeout=30) as browser:
+    with server.client(cookies=cookies) as browser:
         for path, data in ((f"/review/submissions/{submission_id}/regrade", {}),
                            ("/review/assignments/starter/invites", {"cohort": "x"}),
                            (f"/review/submissions/{submission_id}/manual-scores/readme",
@@ -168,7 +173,7 @@ def test_forms_without_csrf_are_refused(server, graded, reviewer) -> None:
         judgement = detail["judgement"]
         assert (judgement["scores"], judgement["notes"], judgement["decision"],
                 judgement["revealed"]) == ([], [], None, False)
-    with httpx.Client(base_url=server.base, timeout=30) as anonymous:
+    with server.client() as anonymous:
         refused = anonymous.post("/review/login", data={"email": REVIEWER,
                                                         "password": PASSWORD})
         assert refused.status_code == 403
@@ -187,7 +192,7 @@ def test_forms_without_csrf_are_refused(server, graded, reviewer) -> None:
 
 def test_pages_send_security_headers(server, graded) -> None:
     token, _ = graded[0]
-    response = httpx.get(f"{server.base}/i/{token}")
+    response = server.client().get(f"/i/{token}")
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
