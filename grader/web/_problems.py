@@ -32,6 +32,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.intake import IntakeError
+from grader.judgement import (
+    EmptyNote,
+    LevelNotOffered,
+    RubricUnreadable,
+    UnknownAssignment,
+    UnknownItem,
+    UnknownSubmission,
+)
 from grader.submissions import ExtensionRefused, SubmissionRefused, UnknownInvite
 from grader.web._protocol import malformed_json
 from grader.web._render import render
@@ -55,6 +63,12 @@ PROBLEMS: dict[type[Exception], Kind] = {
     IntakeError: Kind(422, "Submission zip refused"),
     UnknownInvite: Kind(404, "No such invite"),
     ExtensionRefused: Kind(422, "Extension refused"),
+    UnknownSubmission: Kind(404, "No such submission"),
+    UnknownAssignment: Kind(404, "No such assignment"),
+    UnknownItem: Kind(404, "No such manual rubric item"),
+    RubricUnreadable: Kind(409, "Manual rubric unreadable"),
+    LevelNotOffered: Kind(422, "Not a level of the item"),
+    EmptyNote: Kind(422, "Empty note"),
 }
 
 
