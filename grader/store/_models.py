@@ -1,4 +1,5 @@
-"""The store's tables. Times are naive UTC everywhere (``utcnow()``), on SQLite and PostgreSQL.
+"""The store's tables. Every time is an aware UTC datetime (``utcnow()``, ``UTCDateTime``): the
+columns hold naive UTC on SQLite and PostgreSQL alike, and every reader gets the zone back.
 
     reviewers          accounts that read reports (argon2id hashes)
     reviewer_sessions  one row per login; the cookie carries the token, the row its sha256
@@ -24,12 +25,14 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -41,8 +44,30 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
-    """Now, as the naive UTC datetime every column holds."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time stored as naive UTC (``timestamp without time zone``, SQLite's text) and read back
+    aware in UTC, so JSON and CSV say their zone and comparisons never mix naive and aware.
+
+    An aware value is converted to UTC before it is stored (PostgreSQL would otherwise cast it
+    with the session's time zone); a naive one is taken to be UTC already, as every stored row is.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class JobState(StrEnum):
@@ -95,7 +120,7 @@ class Reviewer(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReviewerSession(Base):
@@ -105,8 +130,8 @@ class ReviewerSession(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id", ondelete="CASCADE"),
                                              index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     reviewer: Mapped[Reviewer] = relationship(lazy="joined")
 
@@ -120,8 +145,8 @@ class Invite(Base):
     cohort: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(200), default="")
     allowance: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     time_limit_seconds: Mapped[int | None] = mapped_column(
         Integer, nullable=True,
@@ -133,7 +158,7 @@ class Invite(Base):
         Integer, default=0, server_default="0",
         comment="working time reviewers added after the invite was made")
     started_at: Mapped[datetime | None] = mapped_column(
-        DateTime, nullable=True,
+        UTCDateTime, nullable=True,
         comment="the first download of the starter bundle; NULL until then")
 
 
@@ -151,8 +176,8 @@ class Submission(Base):
                                            comment="folder name under DATA_DIR/submissions")
     status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
     total: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    graded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     invite: Mapped[Invite] = relationship(lazy="joined")
 
@@ -165,15 +190,15 @@ class Job(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    run_after: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     progress: Mapped[str | None] = mapped_column(
         String(200), nullable=True,
         comment="the running attempt's latest step (grader.pipeline's progress messages); "
@@ -195,7 +220,7 @@ class StoredReport(Base):
         Text, nullable=True,
         comment="JSON: the report set beside the submission's earlier gradings of the same "
                 "content, instance and runner image (grader.stability); NULL when none shares it")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ManualScore(Base):
@@ -212,8 +237,8 @@ class ManualScore(Base):
         Float, nullable=True,
         comment="the points last given before this reviewer saw others' scores; NULL when "
                 "first given after")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reviewer: Mapped[Reviewer] = relationship(lazy="joined")
 
@@ -224,7 +249,7 @@ class ManualReveal(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
     reason: Mapped[str] = mapped_column(String(20))
-    revealed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReviewNote(Base):
@@ -234,7 +259,7 @@ class ReviewNote(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reviewer: Mapped[Reviewer] = relationship(lazy="joined")
 
@@ -246,6 +271,6 @@ class DecisionRecord(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
     decision: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reviewer: Mapped[Reviewer] = relationship(lazy="joined")

@@ -26,7 +26,7 @@ from grader.web._judgement import agreement, points_summary, visible_scores
 # --- helpers ------------------------------------------------------------------------------------
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)  # the API's naive UTC times
+    return datetime.now(UTC)
 
 
 
