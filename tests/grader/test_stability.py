@@ -101,8 +101,8 @@ def test_a_first_grading_or_one_of_another_key_is_not_compared(store) -> None:
                   _report(QUALITY | {"quality.accuracy": 0.9}, content="d" * 64),
                   _report(QUALITY | {"quality.accuracy": 0.9}, instance="other")):
         assert compare(other, [(1, _report(QUALITY))]) is None
-    failed = _report(QUALITY).model_copy(update={"status": ReportStatus.ERROR})
-    assert compare(failed, [(1, _report(QUALITY))]) is None
+    rejected = _report(QUALITY).model_copy(update={"status": ReportStatus.REJECTED})
+    assert compare(rejected, [(1, _report(QUALITY))]) is None
 
 
 def test_a_regrade_with_identical_metrics_is_not_flagged(store) -> None:
