@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from grader.authoring import BundleRefused
 from grader.instance import InstanceError
+from grader.preflight import PreflightResult, PreflightUnavailable, run_preflight
 from grader.report import Report
 from grader.store import (
     Submission,
@@ -31,6 +32,7 @@ from grader.web._render import render
 from grader.web._schemas import CandidateInvite, CandidateSubmission, Problem
 from grader.web._security import CSRF_FIELD
 from grader.web._uploads import (
+    Received,
     accept_upload,
     check_can_submit,
     receive_zip,
@@ -209,3 +211,71 @@ def page_status(request: Request, access: CandidateToken, submission_id: Submiss
     return render(request, "candidate_status.html.j2", title="Submission status", view=view,
                   assignment_title=found.assignment.title if found else submission.assignment_id,
                   base=_base(access), refresh_seconds=None if view.final else 3)
+
+
+# --- the free pre-flight check (grader.preflight) ------------------------------------------------
+
+PREFLIGHT_ERRORS = {
+    **UPLOAD_ERRORS,
+    429: {"model": Problem, "description": "this invite has run its pre-flight checks for the "
+                                           "hour"},
+    503: {"model": Problem, "description": "every pre-flight slot is busy, or the check could "
+                                           "not run on the grader's side"}}
+
+
+async def _preflight(request: Request, service: Service, access: CandidateAccess, session,
+                     *, form_csrf: bool) -> PreflightResult:
+    """Both doors' verb: the invite rule (a closed invite has nothing to check), the zip, then
+    the check in a worker thread. No submission is made, so no attempt is used."""
+    check_can_submit(service, access.invite, len(submissions_for_invite(session,
+                                                                        access.invite.id)))
+    session.close()
+    received = await receive_zip(request, service)
+    try:
+        if form_csrf and not service.signing.candidate_csrf_ok(
+                access.token, received.fields.get(CSRF_FIELD)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "the form's CSRF token is missing or "
+                                                           "wrong; reload the page")
+        return await anyio.to_thread.run_sync(_run_preflight, service, access, received)
+    finally:
+        received.discard()
+
+
+def _run_preflight(service: Service, access: CandidateAccess, received: Received
+                   ) -> PreflightResult:
+    settings = service.settings
+    found = service.catalog.get(access.invite.assignment_id)
+    if found is None:
+        raise PreflightUnavailable("This assignment is not available right now; try again later.")
+    with service.preflight.admit(access.invite.id, settings.preflight):
+        try:
+            instance = settings.assignment_instance(found.assignment, found.folder)
+        except InstanceError as exc:
+            log.error("pre-flight of %s: the instance's data cannot be made: %s",
+                      found.assignment.id, exc)
+            raise PreflightUnavailable("The pre-flight check could not run because of a problem "
+                                       "on our side; try again later.") from exc
+        return run_preflight(assignment=found.assignment, folder=found.folder, instance=instance,
+                             zip_path=received.path, runner_image=settings.runner_image,
+                             ceiling=settings.limits, intake=settings.intake,
+                             rules=settings.preflight)
+
+
+@router.post("/api/candidate/{token}/preflight", tags=["candidate"],
+             response_model=PreflightResult, openapi_extra=UPLOAD_BODY,
+             responses=PREFLIGHT_ERRORS)
+async def api_preflight(request: Request, access: CandidateToken, service: ServiceDep,
+                        session: SessionDep) -> PreflightResult:
+    """Check a zip before uploading it, for free: the build, the serve phase's load and the
+    starter bundle's check.py on the public data, within about 30 s, explained as a grading's
+    failure would be. No submission is made and no attempt used; an invite may run
+    ``GRADER_PREFLIGHT__PER_HOUR`` checks per hour (429 past them)."""
+    return await _preflight(request, service, access, session, form_csrf=False)
+
+
+@router.post("/i/{token}/preflight", include_in_schema=False)
+async def page_preflight(request: Request, access: CandidateToken, service: ServiceDep,
+                         session: SessionDep) -> Response:
+    result = await _preflight(request, service, access, session, form_csrf=True)
+    return render(request, "candidate_preflight.html.j2", title="Pre-flight check",
+                  result=result, base=_base(access))

@@ -17,6 +17,7 @@ import jinja2
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
+from grader.preflight import PreflightGate
 from grader.settings import Settings
 from grader.store import Database, Invite, invite_for_token, session_for_token
 from grader.web._catalog import Catalog
@@ -38,6 +39,7 @@ class Service:
     uploads_dir: Path
     pool: WorkerPool | None = None
     similarity: SimilarityCache = field(default_factory=SimilarityCache)
+    preflight: PreflightGate = field(default_factory=PreflightGate)
 
 
 @dataclass(frozen=True)

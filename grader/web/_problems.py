@@ -40,6 +40,7 @@ from grader.judgement import (
     UnknownItem,
     UnknownSubmission,
 )
+from grader.preflight import PreflightLimited, PreflightUnavailable
 from grader.submissions import ExtensionRefused, SubmissionRefused, UnknownInvite
 from grader.web._protocol import malformed_json
 from grader.web._render import render
@@ -61,6 +62,8 @@ PROBLEMS: dict[type[Exception], Kind] = {
     SubmissionRefused: Kind(409, "Submission refused"),
     UploadTooLarge: Kind(413, "Upload too large"),
     IntakeError: Kind(422, "Submission zip refused"),
+    PreflightLimited: Kind(429, "Pre-flight checks used for this hour"),
+    PreflightUnavailable: Kind(503, "Pre-flight check unavailable"),
     UnknownInvite: Kind(404, "No such invite"),
     ExtensionRefused: Kind(422, "Extension refused"),
     UnknownSubmission: Kind(404, "No such submission"),
