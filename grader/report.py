@@ -26,6 +26,7 @@ from grader.outcomes import CodeFailure
 from grader.scoring import ComponentScore, total_interval
 from grader.signals import Signals
 from grader.templating import environment
+from sandbox import Outcome
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -59,6 +60,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+PHASE_FINISHED = "finished"  # the sandbox's message for a container that ran to its end
+
+
 class PhaseResult(_Model):
     """How one container phase (build, or a serve session) went, measured on the trusted side."""
 
@@ -71,6 +75,13 @@ class PhaseResult(_Model):
     work_bytes: int | None = Field(None, description="a build's saved work dir (its model), "
                                    "in bytes; none for serve sessions")
     log: str = Field("", description="the candidate's own output (reviewers only), capped")
+
+    @property
+    def failed(self) -> bool:
+        """Whether the phase stopped short. Its ``outcome`` is the container's alone, "ok" when
+        the candidate's code raised and the agent reported it cleanly; then only ``message`` (the
+        failure described, instead of the container's "finished") tells."""
+        return self.outcome != Outcome.OK or self.message != PHASE_FINISHED
 
 
 class TestCaseResult(BaseModel):

@@ -548,10 +548,10 @@ def page_login(request: Request, service: ServiceDep, login: OptionalReviewer,
 
 
 def _login_form(request: Request, service: Service, *, next: str, error: str | None = None,
-                status_code: int = 200) -> Response:
+                email: str = "", status_code: int = 200) -> Response:
     value, cookie = service.signing.new_login_csrf()
     response = render(request, "login.html.j2", title="Reviewer login", csrf_token=value,
-                      next=next, error=error, status_code=status_code)
+                      next=next, error=error, email=email, status_code=status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, cookie, httponly=True, samesite="strict",
                         secure=service.settings.cookie_secure, path="/review/login")
     return response
@@ -568,8 +568,9 @@ def page_login_post(request: Request, service: ServiceDep,
                                                        "wrong; reload the page and try again")
     response = RedirectResponse(_safe_next(next), status_code=303)
     if _login(service, response, email, password) is None:
+        # The email stays filled in: a mistyped password should not cost retyping both.
         return _login_form(request, service, next=_safe_next(next), status_code=401,
-                           error="Wrong email or password.")
+                           error="Wrong email or password.", email=email)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/review/login")
     return response
 
