@@ -1,0 +1,140 @@
+"""Every page in headless Chromium (Debian's, through Playwright): axe-core finds no serious or
+critical violation; the report page, with a long pytest repr in it, fits a 1280 px window and a
+390 px phone without scrolling sideways; chart labels do not print over each other. One app
+(in process, under uvicorn on a free port) and one browser for the module; no grading runs.
+Screenshots go to test-artifacts/screenshots/ (CI keeps them)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from support.kit import free_port
+from support.report_site import EMAIL, PASSWORD, ReportSite, build, populate
+
+pytestmark = pytest.mark.browser  # the `browser` fixture: conftest.py
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BLOCKING = {"serious", "critical"}
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+
+
+class _Site:
+    def __init__(self, site: ReportSite, base: str) -> None:
+        self.site, self.base = site, base
+
+    def pages(self) -> dict[str, str]:
+        """Every page a person reads, by a name for its screenshot."""
+        s = self.site
+        return {"login": "/review/login", "home": "/review",
+                "cohort": "/review/assignments/starter?cohort=spring",
+                "report": f"/review/submissions/{s.submission}",
+                "file": f"/review/submissions/{s.submission}/files/solution.py",
+                "candidate-invite": f"/i/{s.token}",
+                "candidate-status": f"/i/{s.token}/submissions/{s.submission}"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
+    built = build(tmp_path_factory.mktemp("a11y"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(built.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:  # startup migrates the schema
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    populate(built)
+    yield _Site(built, f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def reviewer(site: _Site, browser):
+    """A browser context logged in as the reviewer (through the login form)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{site.base}/review/login")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site.base}/review")
+    page.close()
+    yield context
+    context.close()
+
+
+def _violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[node['target'] for node in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in BLOCKING]
+
+
+def test_no_page_has_a_serious_or_critical_violation(site: _Site, reviewer, browser) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    found = {}
+    logged_out = browser.new_context(viewport=DESKTOP)
+    try:
+        for name, path in site.pages().items():
+            context = logged_out if name == "login" or name.startswith("candidate") else reviewer
+            page = context.new_page()
+            response = page.goto(site.base + path)
+            assert response is not None and response.ok, (name, response and response.status)
+            page.screenshot(path=SHOTS / f"a11y-{name}.png", full_page=True)
+            if problems := _violations(page):
+                found[name] = problems
+            page.close()
+    finally:
+        logged_out.close()
+    assert not found, found
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_the_report_page_fits_the_window(site: _Site, reviewer, viewport) -> None:
+    page = reviewer.new_page()
+    page.set_viewport_size(viewport)
+    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    assert "0x7f3a9c2b1d80" in page.content()  # the long repr is on the page
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    page.screenshot(path=SHOTS / f"report-{viewport['width']}px.png", full_page=True)
+    assert width <= viewport["width"], f"{width} px wide in a {viewport['width']} px window"
+    page.close()
+
+
+def test_the_long_repr_is_shortened_with_the_whole_of_it_a_click_away(site: _Site,
+                                                                      reviewer) -> None:
+    page = reviewer.new_page()
+    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    cell = page.locator("#hidden-tests details.long")
+    full = cell.locator("pre")
+    assert not full.is_visible()
+    cell.locator("summary").click()
+    assert "'label_59']" in full.inner_text()
+    page.close()
+
+
+def test_chart_labels_do_not_overlap(site: _Site, reviewer) -> None:
+    page = reviewer.new_page()
+    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    charts = page.locator("svg.chart")
+    assert charts.count() >= 2  # the cohort's totals and the metric's strip
+    for index in range(charts.count()):
+        boxes = charts.nth(index).locator("text").evaluate_all(
+            "texts => texts.map(t => { const b = t.getBoundingClientRect();"
+            " return [t.textContent, b.left, b.top, b.right, b.bottom]; })")
+        for i, (a, *box_a) in enumerate(boxes):
+            for b, *box_b in boxes[i + 1:]:
+                apart = (box_a[2] <= box_b[0] or box_b[2] <= box_a[0]
+                         or box_a[3] <= box_b[1] or box_b[3] <= box_a[1])
+                assert apart, f"chart {index}: {a!r} overlaps {b!r}"
+    page.close()
