@@ -171,7 +171,8 @@ class _Grading:
             self.failures[name] = f"the serve phase failed: {_describe(exc)}"
         except HarnessError as exc:  # a test, fixture or collection failed on the author's side
             if isinstance(exc.__cause__, InfrastructureError):  # a probe build met the engine
-                raise exc.__cause__ from exc
+                # Its own words, as a new exception: re-raising it from exc would make a cycle.
+                raise InfrastructureError(str(exc.__cause__)) from exc.__cause__
             raise InfrastructureError(f"the assignment's hidden tests are broken: {exc}") from exc
 
     def _harness(self, name: str, path: Path, metrics: list[str], work: Path) -> None:
