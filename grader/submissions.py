@@ -14,6 +14,10 @@ The doors call ``check_can_submit`` before reading a body, so a refused candidat
 megabytes for nothing, then ``submit``: intake, then the submission and its grading job stored in
 one transaction under the invite's lock, where the same rule decides racing uploads.
 
+A graded submission's released fields reach its candidate when the assignment's
+``release.feedback`` says: immediately, once the invite takes no more uploads, or never
+(``feedback_now``).
+
 Reviewers extend an invite with ``extend_time``: more working time, a later end of the window, or
 both (each counted from now when it has already passed).
 
@@ -37,12 +41,13 @@ import shutil
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from grader.intake import IntakeRules, extract_submission
-from grader.spec import Assignment
+from grader.spec import Assignment, FeedbackRelease
 from grader.store import (
     Database,
     Invite,
@@ -120,6 +125,23 @@ def time_box(invite: Invite, now: datetime | None = None) -> TimeBox:
     return TimeBox(window_closes_at=invite.expires_at, working_seconds=working,
                    started_at=invite.started_at, deadline=deadline, seconds_left=max(0, left),
                    closed=left <= 0)
+
+
+class Feedback(StrEnum):
+    """What a candidate is shown of a graded submission now (``release.feedback``)."""
+
+    RELEASED = "released"  # the fields the assignment releases
+    AFTER_CLOSE = "after_close"  # nothing yet: they show once the invite takes no more uploads
+    WITHHELD = "withheld"  # nothing: the hiring team shares results themselves
+
+
+def feedback_now(release: FeedbackRelease, invite: Invite, now: datetime | None = None
+                 ) -> Feedback:
+    if release == "never":
+        return Feedback.WITHHELD
+    if release == "after_close" and not time_box(invite, now).closed:
+        return Feedback.AFTER_CLOSE
+    return Feedback.RELEASED
 
 
 def check_invite(invite: Invite, used: int, now: datetime | None = None) -> None:

@@ -25,6 +25,7 @@ from sandbox import Limits
 
 JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
 ReleasedField = Literal["total", "components", "status", "metrics", "hidden_tests", "logs"]
+FeedbackRelease = Literal["immediately", "after_close", "never"]
 
 
 # --- field types --------------------------------------------------------------------------------
@@ -303,10 +304,15 @@ class Reproducibility(_Model):
 
 
 class Release(_Model):
-    """Report fields a candidate may see; everything else is for reviewers only."""
+    """Report fields a candidate may see, and when; everything else is for reviewers only."""
 
     candidate_fields: list[ReleasedField] = Field(["status"],
                                                   json_schema_extra={"uniqueItems": True})
+    feedback: FeedbackRelease = Field(
+        "immediately",
+        description="when a candidate sees those fields of a graded submission: immediately; "
+                    "after_close, once their invite takes no more uploads (its window or working "
+                    "time has ended); or never, when reviewers share results themselves")
 
     @field_validator("candidate_fields")
     @classmethod

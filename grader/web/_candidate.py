@@ -25,7 +25,7 @@ from grader.store import (
     submission_for_invite,
     submissions_for_invite,
 )
-from grader.submissions import starter_downloaded, time_box
+from grader.submissions import Feedback, feedback_now, starter_downloaded, time_box
 from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
 from grader.web._problems import PROBLEMS, from_exception
 from grader.web._render import render
@@ -64,15 +64,19 @@ def candidate_view(service: Service, access: CandidateAccess, submission: Submis
     """Only what the assignment releases: ``report.for_candidate(release.candidate_fields)``."""
     final = submission.status in FINAL
     result = None
+    found = service.catalog.get(submission.assignment_id)
+    feedback = feedback_now(found.assignment.release.feedback, access.invite) if found \
+        else Feedback.RELEASED
     if submission.status == SubmissionStatus.ERRORED:
         result = {"status": "error", "message": ERRORED_MESSAGE}
-    elif final and report is not None:
-        found = service.catalog.get(submission.assignment_id)
+    elif final and report is not None and feedback == Feedback.RELEASED:
         fields = list(found.assignment.release.candidate_fields) if found else []
         result = report.for_candidate(fields)
     return CandidateSubmission(id=submission.id, status=submission.status, final=final,
                                created_at=submission.created_at, graded_at=submission.graded_at,
                                result=result,
+                               feedback=feedback, results_from=time_box(access.invite).deadline
+                               if feedback == Feedback.AFTER_CLOSE else None,
                                url=f"{_base(access)}/submissions/{submission.id}")
 
 

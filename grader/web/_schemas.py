@@ -11,7 +11,7 @@ from grader.report import Report
 from grader.signals import FileOverlap
 from grader.stability import Stability
 from grader.store import Decision
-from grader.submissions import TimeBox
+from grader.submissions import Feedback, TimeBox
 
 
 class _Out(BaseModel):
@@ -58,6 +58,12 @@ class CandidateSubmission(BaseModel):
     graded_at: datetime | None
     result: dict[str, Any] | None = Field(
         description="the report fields this assignment releases to candidates")
+    feedback: Feedback = Field(
+        description="released: a graded submission's result holds the released fields; "
+                    "after_close: they show once the invite takes no more uploads "
+                    "(results_from); withheld: the hiring team shares results themselves")
+    results_from: datetime | None = Field(
+        None, description="after_close: when results show, as the invite stands now")
     url: str
 
 

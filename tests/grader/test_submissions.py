@@ -1,6 +1,7 @@
 """The invite rule against the real store: a working-time limit starts at the first download of
 the starter bundle, an accommodation lengthens it, a reviewer's extension gives more time from
-now, the window caps it all, and an upload after the limit is refused with nothing stored."""
+now, the window caps it all, and an upload after the limit is refused with nothing stored; and
+when a candidate sees feedback under each ``release.feedback`` mode."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ from grader.store import (
     utcnow,
 )
 from grader.submissions import (
+    Feedback,
     InviteExpired,
     TimeLimitReached,
     check_invite,
+    feedback_now,
     time_box,
 )
 
@@ -167,3 +170,16 @@ def test_extensions_and_limits_refuse_what_makes_no_sense(db) -> None:
         _invite(db, limit=None, extra=25)
     with pytest.raises(ValueError, match="between 0 and 400"):
         _invite(db, extra=500)
+
+
+def test_feedback_release_modes_follow_the_invite(db) -> None:
+    open_id, closed_id = _invite(db), _invite(db, window=-HOUR, limit=None)
+    timed_out = _invite(db)
+    _started_ago(db, timed_out, 6 * HOUR)
+    open_, closed, worked = (_load(db, i) for i in (open_id, closed_id, timed_out))
+    assert [feedback_now("immediately", i) for i in (open_, closed)] == [Feedback.RELEASED] * 2
+    assert feedback_now("after_close", open_) == Feedback.AFTER_CLOSE
+    assert feedback_now("after_close", closed) == Feedback.RELEASED
+    assert feedback_now("after_close", worked) == Feedback.RELEASED  # its working time is over
+    assert feedback_now("after_close", open_, now=open_.expires_at) == Feedback.RELEASED
+    assert {feedback_now("never", i) for i in (open_, closed, worked)} == {Feedback.WITHHELD}

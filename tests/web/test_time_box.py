@@ -1,15 +1,20 @@
 """Time-boxed invites through the HTTP surface, in process (conftest.py's ``server``): made with a
 working-time limit and an accommodation, started by the first bundle download, shown to the
-candidate, refused after the limit with a message naming whom to ask, and extended by a reviewer.
-"""
+candidate, refused after the limit with a message naming whom to ask, and extended by a reviewer;
+and feedback held until the invite closes, or never released, by the assignment's
+``release.feedback``."""
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
-from support.kit import REVIEWER, solution_zip, upload
+from support.kit import REVIEWER, solution_zip, upload, wait_final
 
+from grader.authoring import new_assignment
 from grader.store import Database, Invite, utcnow
 
 INVITES = "/api/review/assignments/starter/invites"
@@ -84,3 +89,53 @@ def test_time_box_requests_that_make_no_sense_are_refused(server, reviewer) -> N
     window = reviewer.post(f"{INVITES}/{plain['id']}/extend", json={"window_days": 2})
     assert window.status_code == 200
     assert window.json()["expires_at"] > plain["expires_at"]
+
+
+def _release(assignments_dir: Path, mode: str) -> None:
+    """The ``held`` assignment (the starter's copy) with ``release.feedback: mode``."""
+    folder = assignments_dir / "held"
+    if not folder.exists():
+        new_assignment(assignments_dir, "held")
+    spec = folder / "assignment.yaml"
+    text = re.sub(r"\n  feedback: \w+", "", spec.read_text())
+    spec.write_text(text.replace("\nrelease:\n", f"\nrelease:\n  feedback: {mode}\n"))
+    later = spec.stat().st_mtime + 1  # the catalogue reloads a spec whose mtime changed
+    os.utime(spec, (later, later))
+
+
+def test_feedback_release_after_close_and_never(server, reviewer, assignments_dir) -> None:
+    _release(assignments_dir, "after_close")
+    response = reviewer.post("/api/review/assignments/held/invites", json={"cohort": "held"})
+    assert response.status_code == 201, response.text
+    made = response.json()
+    token = made["token"]
+    with server.client() as client:
+        submitted = upload(client, token, solution_zip())
+        assert submitted.status_code == 201, submitted.text
+        graded = wait_final(client, token, submitted.json()["id"])
+        assert graded["feedback"] == "after_close" and graded["result"] is None
+        assert graded["results_from"] is not None
+        page = client.get(graded["url"]).text
+        assert "Results show here once your invite takes no more uploads" in page
+        assert 'class="total"' not in page
+
+        _close(server, made["id"])
+        released = client.get(f"/api/candidate/{token}/submissions/{graded['id']}").json()
+        assert released["feedback"] == "released" and "total" in released["result"]
+        assert 'class="total"' in client.get(graded["url"]).text
+
+        _release(assignments_dir, "never")
+        withheld = client.get(f"/api/candidate/{token}/submissions/{graded['id']}").json()
+        assert withheld["feedback"] == "withheld" and withheld["result"] is None
+        assert "The hiring team will share the results" in client.get(graded["url"]).text
+    _release(assignments_dir, "immediately")
+
+
+def _close(server, invite_id: int) -> None:
+    db = Database(server.env["GRADER_DATABASE_URL"])
+    try:
+        with db.write() as session:
+            session.execute(update(Invite).where(Invite.id == invite_id)
+                            .values(expires_at=utcnow() - timedelta(minutes=1)))
+    finally:
+        db.dispose()
