@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import builtins
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -59,6 +60,8 @@ MAX_FRAMES = 10
 _AGENT_PATH = re.compile(r"/opt/grader/[\w./-]*")
 _DEFINED = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 _TRACEBACK_LINE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$', re.MULTILINE)
+_TEMP_PREFIXES = ("probe", "work", "submission", "grading", "preflight", "hidden-suite",
+                  "anchors", "baseline")
 _NESTED_NAMES = {"<module>", "<lambda>", "<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"}
 
 
@@ -122,11 +125,14 @@ class Scrubber:
 
     paths: tuple[tuple[str, str], ...]
     hidden_names: frozenset[str]
+    # The grader's own temporary folders on the host (a probe's data, a grading's work dir); the
+    # container's /tmp is the candidate's and stays as it is.
+    host_temp: re.Pattern[str] = field(default_factory=lambda: re.compile(
+        re.escape(tempfile.gettempdir().rstrip("/")) + r"/(?:" + "|".join(_TEMP_PREFIXES)
+        + r")-[\w.-]*"))
 
     @classmethod
     def for_grading(cls, *, folder: Path, public_data: Path | None) -> Scrubber:
-        import tempfile
-
         import grader
         paths = [(str(folder.resolve() / "hidden"), "<hidden>"),
                  (str(folder.resolve()), "<assignment>"),
@@ -137,7 +143,6 @@ class Scrubber:
             # The instance's folder names its id: its data is /data, as the candidate knows it.
             paths += [(str(public_data.resolve()), "/data"),
                       (str(public_data.resolve().parent), "<instance>")]
-        paths.append((tempfile.gettempdir(), "<tmp>"))
         names: set[str] = set()
         hidden = folder / "hidden"
         for path in hidden.rglob("*.py") if hidden.is_dir() else ():
@@ -152,6 +157,7 @@ class Scrubber:
         for path, replacement in self.paths:
             value = value.replace(path, replacement)
         value = _AGENT_PATH.sub("<grader>", value)
+        value = self.host_temp.sub("<tmp>", value)
         if self.hidden_names:
             pattern = r"\b(" + "|".join(map(re.escape, sorted(self.hidden_names))) + r")\b"
             value = re.sub(pattern, "<hidden>", value)
