@@ -39,7 +39,6 @@ from statistics import fmean
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-import sandbox
 from grader.integrity import Integrity
 from grader.report import Report, ReportStatus
 from grader.spec import Assignment, ManualItem
@@ -67,13 +66,10 @@ from grader.store import (
     reveal_manual_scores,
     review_notes,
 )
+from grader.submissions import TIME_BOX_COLUMNS
 
 NOTE_CHARS = 5000
 AUTOMATIC_MAX = 100.0
-# What sandbox says of a phase that ran to its end; any other message is how the candidate's
-# code failed in it (an exception it raised, a wrong answer shape), even when the container
-# itself exited cleanly.
-PHASE_FINISHED = "finished"
 
 # Looks an assignment's spec up by id: None when it is not offered or its spec cannot be read.
 Specs = Callable[[str], Assignment | None]
@@ -431,15 +427,12 @@ def _refused_as_unknown(submission_id: int) -> Iterator[None]:
 # --- a cohort -----------------------------------------------------------------------------------
 
 def code_failure(report: Report | None) -> str | None:
-    """How the candidate's code failed in a graded report ("phase: what happened"), or None
-    when every phase ran to its end. A crash and a weak model can both score near 0; only this
-    tells them apart."""
-    if report is None or report.status != ReportStatus.GRADED:
+    """How the candidate's code failed in a graded report (``Report.failure``'s summary), or
+    None when it ran. A crash and a weak model can both score near 0; only this tells them
+    apart."""
+    if report is None or report.failure is None:
         return None
-    for phase in report.phases:
-        if phase.outcome != sandbox.Outcome.OK or phase.message != PHASE_FINISHED:
-            return f"{phase.name}: {phase.message}"
-    return None
+    return report.failure.summary
 
 
 @dataclass(frozen=True)
@@ -625,6 +618,8 @@ def _columns(components: list[str], metrics: list[str], items: list[ManualItem]
         ("sha256", lambda line: line.submission.sha256),
         ("submitted_at", lambda line: _when(line.submission.created_at)),
         ("graded_at", lambda line: _when(line.submission.graded_at)),
+        *[(name, lambda line, cell=cell: cell(line.submission))
+          for name, cell in TIME_BOX_COLUMNS],
     ]
 
 

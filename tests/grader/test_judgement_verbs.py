@@ -18,7 +18,8 @@ from grader.judgement import (
     UnknownItem,
     UnknownSubmission,
 )
-from grader.report import PhaseResult, Report, ReportStatus, Reproduction
+from grader.outcomes import CodeFailure, FailureKind
+from grader.report import Report, ReportStatus, Reproduction
 from grader.spec import Assignment, load_assignment
 from grader.store import (
     Database,
@@ -28,8 +29,7 @@ from grader.store import (
     invite_candidate,
     migrate,
 )
-from sandbox import Limits, Outcome
-from sandbox._result import OUTCOME_MESSAGES
+from sandbox import Limits
 
 RUBRIC = """
 manual_rubric:
@@ -146,30 +146,19 @@ def test_an_assignment_is_known_when_offered_or_invited_to(db: Database, submiss
             judgement.require_assignment(session, "nowhere", offered=False)
 
 
-def _report(*phases: PhaseResult) -> Report:
+def _report(failure: CodeFailure | None) -> Report:
     return Report(
         status=ReportStatus.GRADED, message="Graded: 0.0 / 100.", assignment_title="Starter",
-        total=0.0, components=[], metrics=[], hidden_tests=[], phases=list(phases),
+        total=0.0, components=[], metrics=[], hidden_tests=[], phases=[], failure=failure,
         reproduction=Reproduction(
             runner_image="runner:test", runner_image_digest=None, assignment_id="starter",
             assignment_version="1", assignment_sha256="0" * 64, submission_sha256=None,
             instance_id="demo", demo=True, public_data_sha256=None, seeds={}, limits={}))
 
 
-def _phase(name: str, outcome: str, message: str) -> PhaseResult:
-    return PhaseResult(name=name, outcome=outcome, message=message, wall_seconds=1.0,
-                       cpu_seconds=None, peak_memory_bytes=None)
-
-
-def test_code_failure_names_the_first_phase_that_did_not_run_to_its_end() -> None:
-    # What the pipeline records for a phase that ended normally, as sandbox words it.
-    assert OUTCOME_MESSAGES[Outcome.OK] == judgement.PHASE_FINISHED
-    ran = _phase("build", "ok", judgement.PHASE_FINISHED)
-    assert judgement.code_failure(_report(ran, _phase("serve: tests", "ok", "finished"))) is None
-    raised = _phase("serve: tests", "ok", "ValueError: shapes (3,) and (4,) not aligned")
-    assert judgement.code_failure(_report(ran, raised)) == (
-        "serve: tests: ValueError: shapes (3,) and (4,) not aligned")
-    timed_out = _phase("build", "timeout", "ran past its time limit and was stopped")
-    assert judgement.code_failure(_report(timed_out)) == (
-        "build: ran past its time limit and was stopped")
+def test_code_failure_is_the_reports_failure_in_a_sentence() -> None:
+    crashed = CodeFailure(kind=FailureKind.EXCEPTION, phase="build",
+                          summary="Your code raised ImportError while importing solution.py.")
+    assert judgement.code_failure(_report(crashed)) == crashed.summary
+    assert judgement.code_failure(_report(None)) is None  # ran, however weak its results
     assert judgement.code_failure(None) is None
