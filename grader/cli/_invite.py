@@ -76,7 +76,7 @@ def create(
         print_json({"id": invite.id, "url": url, "token": token, "assignment_id": assignment.id,
                     "cohort": invite.cohort, "label": invite.label,
                     "allowance": invite.allowance,
-                    "expires_at": invite.expires_at.isoformat() + "Z",
+                    "expires_at": invite.expires_at.isoformat(),
                     "time_limit_seconds": invite.time_limit_seconds,
                     "extra_time_percent": invite.extra_time_percent})
         return

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from grader.store._accounts import sha256_hex
 from grader.store._models import Invite, Submission, utcnow
+from grader.text import printable
 
 TOKEN_BYTES = 32
 # An accommodation beyond this (five times the limit) is a mistyped number, not a need.
@@ -37,7 +38,8 @@ def create_invite(session: Session, *, assignment_id: str, cohort: str, label: s
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     invite = Invite(token_sha256=sha256_hex(token), assignment_id=assignment_id,
-                    cohort=cohort.strip() or "default", label=label.strip(),
+                    cohort=printable(cohort, "cohort").strip() or "default",
+                    label=printable(label, "label").strip(),
                     allowance=allowance, expires_at=now + valid_for, created_at=now,
                     created_by=created_by,
                     time_limit_seconds=None if time_limit is None

@@ -42,6 +42,7 @@ from grader.judgement import (
 )
 from grader.preflight import PreflightLimited, PreflightUnavailable
 from grader.submissions import ExtensionRefused, SubmissionRefused, UnknownInvite
+from grader.text import UnprintableText
 from grader.web._protocol import malformed_json
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
@@ -62,6 +63,7 @@ PROBLEMS: dict[type[Exception], Kind] = {
     SubmissionRefused: Kind(409, "Submission refused"),
     UploadTooLarge: Kind(413, "Upload too large"),
     IntakeError: Kind(422, "Submission zip refused"),
+    UnprintableText: Kind(422, "Unprintable text"),
     PreflightLimited: Kind(429, "Pre-flight checks used for this hour"),
     PreflightUnavailable: Kind(503, "Pre-flight check unavailable"),
     UnknownInvite: Kind(404, "No such invite"),

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from grader.report import Report
 from grader.signals import FileOverlap
 from grader.stability import Stability
 from grader.store import Decision
 from grader.submissions import Feedback, TimeBox
+from grader.text import UNPRINTABLE_PATTERN, printable
 
 
 class _Out(BaseModel):
@@ -115,9 +116,18 @@ class AssignmentPublic(BaseModel):
     cohorts: list[CohortPublic]
 
 
+def _printable(what: str) -> BeforeValidator:
+    """The core's check, run before the schema's pattern so its message is the one given."""
+    return BeforeValidator(lambda value: printable(value, what) if isinstance(value, str)
+                           else value)
+
+
 class InviteCreate(BaseModel):
-    cohort: str = Field("default", max_length=100)
-    label: str = Field("", max_length=200, description="who it is for (a name or an email)")
+    cohort: Annotated[str, _printable("cohort")] = Field(
+        "default", max_length=100, pattern=UNPRINTABLE_PATTERN)
+    label: Annotated[str, _printable("label")] = Field(
+        "", max_length=200, pattern=UNPRINTABLE_PATTERN,
+        description="who it is for (a name or an email)")
     allowance: int | None = Field(None, ge=1, le=1000,
                                   description="default: the assignment's max_submissions")
     valid_days: float | None = Field(None, gt=0, le=365, description="default: settings")

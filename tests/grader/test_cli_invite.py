@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,11 @@ def test_bad_durations_and_extensions_are_refused_with_a_reason(grader) -> None:
     assert code != 0 and "--time" in out
     code, out = grader("invite", "extend", "other", str(made["id"]), "--window", "1d")
     assert code != 0 and "has no invite" in out
+
+
+def test_the_json_gives_times_with_their_zone_and_unprintable_text_is_refused(grader) -> None:
+    code, out = grader("invite", "create", "starter", "--json")
+    assert code == 0, out
+    assert datetime.fromisoformat(json.loads(out)["expires_at"]).utcoffset() == timedelta(0)
+    code, out = grader("invite", "create", "starter", "--cohort", "spring\x1b[31m")
+    assert code != 0 and "U+001B" in out and "remove it" in out

@@ -1,16 +1,18 @@
-"""Every error in the Problem shape (RFC 9457, ``application/problem+json``) on API routes and as
-the HTML error page on pages, in process: the app over a temporary SQLite store."""
+"""The API's contract, in process (the app over a temporary SQLite store): every error in the
+Problem shape (RFC 9457, ``application/problem+json``) on API routes and as the HTML error page on
+pages, methods and bodies handled after the access checks, and times that carry their zone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
-from grader.store import create_reviewer, invite_candidate
+from grader.store import accept_submission, create_reviewer, invite_candidate
 from grader.web import create_app
 
 EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
@@ -136,3 +138,40 @@ def test_options_and_405_list_every_method_of_the_path(client: TestClient) -> No
     assert_problem(wrong, 405)
     assert wrong.headers["allow"] == "GET, OPTIONS, POST"
     assert_problem(client.options("/api/no/such/route"), 404)
+
+
+def assert_utc(value: str) -> None:
+    assert datetime.fromisoformat(value).utcoffset() == timedelta(0), value
+
+
+def test_times_carry_their_zone(client: TestClient, reviewer: TestClient) -> None:
+    created = reviewer.post(INVITES, json={"cohort": "zones", "label": "Ada"})
+    assert created.status_code == 201, created.text
+    assert_utc(created.json()["expires_at"])
+    listed = next(i for i in reviewer.get(INVITES).json() if i["id"] == created.json()["id"])
+    assert_utc(listed["created_at"])
+    assert_utc(listed["expires_at"])
+    accept_submission(client.app.state.service.db, invite_id=created.json()["id"],
+                      sha256="0" * 64, size_bytes=1, files_dir="nowhere")
+    seen = client.get(f"/api/candidate/{created.json()['token']}").json()
+    assert_utc(seen["expires_at"])
+    assert_utc(seen["submissions"][0]["created_at"])
+    row = reviewer.get(f"/api/review/assignments/{ASSIGNMENT}/submissions",
+                       params={"cohort": "zones"}).json()[0]
+    assert_utc(row["created_at"])
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("cohort", "spring\n2026", "U+000A"), ("cohort", "a\x1b[2Jb", "U+001B"),
+    ("label", "Ada \u202eevil", "U+202E RIGHT-TO-LEFT OVERRIDE")])
+def test_invites_refuse_unprintable_text(reviewer: TestClient, field: str, value: str,
+                                         named: str) -> None:
+    problem = assert_problem(reviewer.post(INVITES, json={field: value}), 422)
+    assert problem["errors"][0]["loc"] == ["body", field]
+    assert named in problem["detail"] and "remove it" in problem["detail"]
+
+
+def test_invites_take_any_script(reviewer: TestClient) -> None:
+    made = reviewer.post(INVITES, json={"cohort": "春季-2026", "label": "Zoë Ødegård"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["cohort"], made.json()["label"]) == ("春季-2026", "Zoë Ødegård")
