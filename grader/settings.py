@@ -77,9 +77,6 @@ class Settings(BaseSettings):
     invite_days: float = Field(14.0, gt=0, description="default validity of an invite")
     preflight: PreflightRules = Field(default_factory=PreflightRules,
                                       description="the candidates' free pre-flight check")
-    worker_grader: str | None = Field(
-        None, description="TESTS AND BENCHES ONLY: 'module:function' graded instead of the "
-                          "pipeline, called with a grader.worker.GradingRequest")
 
     def instance(self) -> Instance:
         """The instance this deployment grades on: its private one, or the demo."""

@@ -2,10 +2,10 @@
 
 A worker process runs a pool of slots (threads), never more than the host's CPUs allow at
 ``settings.limits.cpus`` per grading. Each slot loops: claim a job under a lease, start a child
-process (``python -m grader.worker``) that grades it, renew the lease every third of its length
-while the child runs, then store the report and mark the job done in one transaction (the report
-set beside the submission's earlier gradings: ``grader.stability`` flags the quality metrics that
-moved).
+process (``python -m grader.jobs.grading``) that grades it, renew the lease every third of its
+length while the child runs, then store the report and mark the job done in one transaction (the
+report set beside the submission's earlier gradings: ``grader.stability`` flags the quality
+metrics that moved).
 
 Why a child process per grading: hidden suites run under pytest in the grading process, and pytest
 swaps process-wide state (stdout and stderr, import hooks, modules); two gradings in one process
@@ -59,7 +59,7 @@ from grader.anchors import (
 )
 from grader.authoring import list_assignments
 from grader.instance import InstanceError
-from grader.jobs.grading import GradingRequest, grade_request
+from grader.jobs.grading import GradeFunction, GradingRequest, grade_request, reference_of
 from grader.pipeline import InfrastructureError
 from grader.report import Report
 from grader.settings import Settings
@@ -253,11 +253,16 @@ class WorkerPool:
     """Slots grading jobs from one database, in this process: ``start()``, then ``stop()``."""
 
     def __init__(self, settings: Settings, db: Database, *, concurrency: int | None = None,
-                 anchors: bool | None = None) -> None:
-        """``anchors``: measure the assignments' anchors in the background; default: unless
-        ``settings.worker_grader`` stands in for the pipeline (it would measure nothing real)."""
+                 grade: GradeFunction = grade_request, anchors: bool | None = None) -> None:
+        """``grade``: what each grading child runs, the pipeline unless a test or a bench gives
+        a stand-in (a module-level function, which the child imports by name). ``anchors``:
+        measure the assignments' anchors in the background; default: unless a stand-in grades
+        (it would measure nothing real)."""
         self.settings = settings
-        self.measures_anchors = not settings.worker_grader if anchors is None else anchors
+        # Checked now: a function the children cannot import would fail every grading.
+        self.child_command = [sys.executable, "-m", "grader.jobs.grading"] + (
+            [] if grade is grade_request else ["--grader", reference_of(grade)])
+        self.measures_anchors = grade is grade_request if anchors is None else anchors
         self.db = db
         self.concurrency = concurrency if concurrency is not None else max_concurrency(settings)
         self.stopping = threading.Event()
@@ -297,7 +302,7 @@ class WorkerPool:
         settings = self.settings
         interval = settings.lease_seconds / 3
         deadline = time.monotonic() + settings.job_timeout_seconds
-        child = subprocess.Popen([sys.executable, "-m", "grader.jobs.grading"],
+        child = subprocess.Popen(self.child_command,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=self.child_env)
         stderr = _Tail(child.stderr)
@@ -424,11 +429,12 @@ class WorkerPool:
 
 
 def run_standalone(settings: Settings, *, concurrency: int | None = None,
+                   grade: GradeFunction = grade_request,
                    on_ready: Callable[[WorkerPool], None] = lambda _p: None) -> None:
     """`grader worker`: migrate, then grade until SIGINT or SIGTERM."""
     db = Database(settings.resolved_database_url())
     migrate(db)
-    pool = WorkerPool(settings, db, concurrency=concurrency)
+    pool = WorkerPool(settings, db, concurrency=concurrency, grade=grade)
     done = threading.Event()
 
     def _stop(_signum, _frame) -> None:

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import typer
 
 from grader.cli._output import abort, info
+
+if TYPE_CHECKING:
+    from grader.jobs.grading import GradeFunction
+
+# Tests and benches grade with a fast stand-in through a real `grader serve` or `grader worker`;
+# read here, at the door, and handed to the worker pool (never a setting).
+GRADER_OPTION = typer.Option(
+    None, "--grader", envvar="GRADER_WORKER_GRADER", hidden=True, metavar="MODULE:FUNCTION",
+    help="tests and benches only: grade with this function instead of the pipeline")
+
+
+def _grade_function(reference: str | None) -> GradeFunction:
+    from grader.jobs.grading import grade_function, grade_request
+
+    if reference is None:
+        return grade_request
+    try:
+        return grade_function(reference)
+    except ValueError as exc:
+        abort(str(exc))
 
 
 def _logging() -> None:
@@ -20,6 +41,7 @@ def serve(
     port: int = typer.Option(None, help="port to listen on [default: settings.port]"),
     workers: int = typer.Option(None, min=0, help="grading slots in this process; 0 for none "
                                 "[default: as many as the host's CPUs allow]"),
+    grader: str = GRADER_OPTION,
 ) -> None:
     """Run the web app and a pool of grading workers over the configured store."""
     import uvicorn
@@ -37,7 +59,7 @@ def serve(
     info(f"store: {_redacted(settings.resolved_database_url())}; data: "
          f"{settings.data_dir.resolve()}; assignments: {settings.assignments_dir}")
     app = create_app(settings, run_workers=max_concurrency(settings) > 0
-                     and settings.workers != 0)
+                     and settings.workers != 0, grade=_grade_function(grader))
     config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False,
                             timeout_graceful_shutdown=10)
     logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
@@ -61,6 +83,7 @@ def worker(
                                      help="the shared store, e.g. postgresql+psycopg://..."),
     concurrency: int = typer.Option(None, min=1, help="grading slots [default: as many as "
                                     "the host's CPUs allow]"),
+    grader: str = GRADER_OPTION,
 ) -> None:
     """Grade jobs from a shared store (PostgreSQL for several hosts) until stopped."""
     from grader.settings import get_settings
@@ -78,7 +101,7 @@ def worker(
               "--concurrency")
     _logging()
     info(f"worker on {_redacted(settings.resolved_database_url())}")
-    run_standalone(settings, concurrency=concurrency)
+    run_standalone(settings, concurrency=concurrency, grade=_grade_function(grader))
 
 
 def _redacted(url: str) -> str:

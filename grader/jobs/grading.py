@@ -12,6 +12,7 @@ process prints goes to stderr.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import json
@@ -34,7 +35,8 @@ from grader.report import Report
 from grader.settings import Settings
 from grader.spec import SpecError
 
-__all__ = ["GradingRequest", "child_main", "grade_request"]
+__all__ = ["GradeFunction", "GradingRequest", "child_main", "grade_function", "grade_request",
+           "reference_of"]
 
 EXIT_PARENT_GONE = 70
 
@@ -109,11 +111,31 @@ def report_step(step: str) -> None:
         _Steps.out.write(json.dumps({"step": step}) + "\n")
 
 
-def _grade_function(settings: Settings) -> Callable[[GradingRequest, Settings], Report]:
-    if not settings.worker_grader:
-        return grade_request
-    module, _, name = settings.worker_grader.partition(":")
-    return getattr(importlib.import_module(module), name)
+GradeFunction = Callable[[GradingRequest, Settings], Report]
+
+
+def reference_of(grade: GradeFunction) -> str:
+    """``module:function``, by which a grading child imports ``grade``; ValueError for a function
+    it could not import (a lambda, a nested function, one of an unimportable module)."""
+    module, name = grade.__module__, grade.__qualname__
+    if getattr(sys.modules.get(module), name, None) is not grade:
+        raise ValueError(f"{module}.{name} is not a module-level function: a grading child "
+                         "process imports the grading function by its module and name")
+    return f"{module}:{name}"
+
+
+def grade_function(reference: str) -> GradeFunction:
+    """The function a ``module:function`` reference names (``--grader`` of the child, and of
+    `grader serve` and `grader worker` for tests and benches)."""
+    module, _, name = reference.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"no grading function {reference!r} ({exc}); give module:function "
+                         "of a module on PYTHONPATH") from exc
+    if not callable(found):
+        raise ValueError(f"{reference!r} is not a function")
+    return found
 
 
 def _watch_parent() -> None:
@@ -125,14 +147,21 @@ def _watch_parent() -> None:
     os._exit(EXIT_PARENT_GONE)
 
 
-def child_main() -> int:
-    """`python -m grader.jobs.grading`: grade the request on stdin, write the outcome as JSON."""
+def child_main(argv: list[str] | None = None) -> int:
+    """`python -m grader.jobs.grading [--grader module:function]`: grade the request on stdin
+    (with ``grade_request``, or the function the worker pool was given), write the outcome as
+    JSON."""
+    parser = argparse.ArgumentParser(prog="python -m grader.jobs.grading")
+    parser.add_argument("--grader", metavar="MODULE:FUNCTION",
+                        help="grade with this function instead of the pipeline")
+    grader = parser.parse_args(argv).grader
+    grade = grade_request if grader is None else grade_function(grader)
     request = GradingRequest.model_validate_json(sys.stdin.buffer.readline())
     _Steps.open()
     threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
     settings = Settings.model_validate(request.settings)
     try:
-        outcome = {"report": _grade_function(settings)(request, settings).model_dump(mode="json")}
+        outcome = {"report": grade(request, settings).model_dump(mode="json")}
     except InfrastructureError as exc:
         outcome = {"infrastructure_error": str(exc) or type(exc).__name__}
     partial = request.result_path.with_name(request.result_path.name + ".partial")

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from grader.__about__ import __version__
+from grader.jobs.grading import GradeFunction, grade_request
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
 from grader.templating import environment
@@ -38,11 +39,12 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
+def create_app(settings: Settings, *, run_workers: bool = False,
+               grade: GradeFunction = grade_request) -> FastAPI:
     """The web app over ``settings``' database and data directory.
 
-    With ``run_workers`` the app also runs a worker pool in this process (``grader serve``);
-    the schema is migrated at startup either way.
+    With ``run_workers`` the app also runs a worker pool in this process (``grader serve``),
+    grading with ``grade`` (see ``WorkerPool``); the schema is migrated at startup either way.
     """
     db = Database(settings.resolved_database_url())
     data = settings.data_dir.resolve()
@@ -56,7 +58,7 @@ def create_app(settings: Settings, *, run_workers: bool = False) -> FastAPI:
         revision = migrate(db)
         log.info("store at schema %s (%s)", revision, "SQLite" if db.is_sqlite else "PostgreSQL")
         if run_workers:
-            service.pool = WorkerPool(settings, db).start()
+            service.pool = WorkerPool(settings, db, grade=grade).start()
             log.info("grading with %d worker slot(s)", service.pool.concurrency)
         try:
             yield

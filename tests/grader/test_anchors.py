@@ -270,7 +270,7 @@ def test_a_demo_report_is_never_provisional(tmp_path: Path, scaffold: Path,
 
 
 def fake_child_grade(request: GradingRequest, settings: Settings) -> Report:
-    """GRADER_WORKER_GRADER for the pool test: a baseline scores MEASURED's accuracy."""
+    """The pool test's grading function: a baseline scores MEASURED's accuracy."""
     assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id,
                                          ceiling=settings.limits)
     assert request.baseline is not None, "only baselines are graded in this test"
@@ -283,7 +283,6 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
     monkeypatch.setattr("grader.anchors.sandbox.image_digest", lambda _tag: DIGEST)
-    settings = settings.model_copy(update={"worker_grader": "test_anchors:fake_child_grade"})
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
@@ -298,7 +297,7 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
                           anchors_for(settings, assignment, scaffold, DIGEST))
     assert complete_job(db, claim, provisional)
 
-    pool = WorkerPool(settings, db, concurrency=1, anchors=True)
+    pool = WorkerPool(settings, db, concurrency=1, grade=fake_child_grade, anchors=True)
     pool.measure_anchors_once()
 
     anchors = anchors_for(settings, assignment, scaffold, DIGEST)
@@ -314,8 +313,8 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
 
 
 def racing_child_grade(request: GradingRequest, settings: Settings) -> Report:
-    """GRADER_WORKER_GRADER: a submission graded while its instance's anchors land, so it reads
-    them incomplete (provisional) and they are complete before its report is stored."""
+    """The pool's grading function: a submission graded while its instance's anchors land, so
+    it reads them incomplete (provisional) and they are complete before its report is stored."""
     assignment, folder = find_assignment(settings.assignments_dir, request.assignment_id,
                                          ceiling=settings.limits)
     early = anchors_for(settings, assignment, folder, DIGEST)
@@ -330,7 +329,6 @@ def test_a_report_stored_after_its_anchors_landed_is_placed_on_them(
     places it, or it would stay provisional for good."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
-    settings = settings.model_copy(update={"worker_grader": "test_anchors:racing_child_grade"})
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
@@ -340,7 +338,8 @@ def test_a_report_stored_after_its_anchors_landed_is_placed_on_them(
     (submissions_root(settings) / "s1").mkdir(parents=True)
     submission = accept_submission(db, invite_id=invite_id, sha256="f" * 64, size_bytes=1,
                                    files_dir="s1")
-    pool = WorkerPool(settings, db, concurrency=1, anchors=False).start()
+    pool = WorkerPool(settings, db, concurrency=1, grade=racing_child_grade,
+                      anchors=False).start()
     try:
         deadline = time.monotonic() + 60
         while (stored := _latest(db, submission.id)) is None and time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.fakes import fast_grade
 from support.kit import TESTS, wait_for
 
 from grader.authoring import new_assignment
@@ -165,8 +166,8 @@ def test_the_worker_flags_a_regrade_whose_metric_moved(tmp_path: Path,
     """Through the pool's child processes: the fast fake grader's accuracy is its score / 100."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
-    settings = Settings(data_dir=tmp_path / "data", worker_grader="support.fakes:fast_grade",
-                        poll_seconds=0.1, lease_seconds=10, limits={"cpus": 1})
+    settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1, lease_seconds=10,
+                        limits={"cpus": 1})
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
@@ -189,7 +190,7 @@ def test_the_worker_flags_a_regrade_whose_metric_moved(tmp_path: Path,
             found = latest_stability(session, submission)
         return Stability.model_validate_json(found) if found is not None else None
 
-    pool = WorkerPool(settings, db, concurrency=1, anchors=False).start()
+    pool = WorkerPool(settings, db, concurrency=1, grade=fast_grade, anchors=False).start()
     try:
         assert graded(1) is None
         enqueue_regrade(db, submission)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.fakes import fast_grade
 from support.kit import TESTS, wait_for
 
 from grader.settings import Settings
@@ -29,9 +30,8 @@ from grader.worker import WorkerPool, max_concurrency, submissions_root
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
-    settings = Settings(data_dir=tmp_path / "data", worker_grader="support.fakes:fast_grade",
-                        poll_seconds=0.1, retry_backoff_seconds=0.2, max_attempts=3,
-                        lease_seconds=3, limits={"cpus": 1})
+    settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1, retry_backoff_seconds=0.2,
+                        max_attempts=3, lease_seconds=3, limits={"cpus": 1})
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
@@ -66,7 +66,7 @@ def test_failures_retry_then_succeed_or_error_at_the_cap(setup) -> None:
     flaky = submit("# infra-fail: 2\n# score: 70\n")
     crashy = submit("# crash: 1\n# score: 40\n")
     broken = submit("# infra-fail: 99\n")
-    pool = WorkerPool(settings, db, concurrency=2).start()
+    pool = WorkerPool(settings, db, concurrency=2, grade=fast_grade).start()
     try:
         for submission_id in (flaky, crashy, broken):
             wait_for(lambda s=submission_id: _finished(db, s), timeout=90, what="grading")
@@ -86,7 +86,7 @@ def test_failures_retry_then_succeed_or_error_at_the_cap(setup) -> None:
 def test_stopping_gives_running_jobs_back(setup) -> None:
     settings, db, submit = setup
     slow = submit("# sleep: 30\n")
-    pool = WorkerPool(settings, db, concurrency=1).start()
+    pool = WorkerPool(settings, db, concurrency=1, grade=fast_grade).start()
     wait_for(lambda: _jobs(db, slow)[0].state == JobState.RUNNING, timeout=30, what="a claim")
     started = time.monotonic()
     pool.stop()
@@ -101,3 +101,9 @@ def test_concurrency_never_asks_for_more_cpus_than_the_host_has() -> None:
     assert max_concurrency(Settings(limits={"cpus": 1}, workers=8), cpu_count=2) == 2
     assert max_concurrency(Settings(limits={"cpus": 0.5}, workers=3), cpu_count=2) == 3
     assert max_concurrency(Settings(limits={"cpus": 4}), cpu_count=2) == 1
+
+
+def test_a_grading_function_the_children_cannot_import_is_refused(setup) -> None:
+    settings, db, _submit = setup
+    with pytest.raises(ValueError, match="not a module-level function"):
+        WorkerPool(settings, db, grade=lambda request, settings: fast_grade(request, settings))

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from support.kit import TESTS, wait_for
+from support.staged import staged_grade
 
 from grader.settings import Settings
 from grader.store import (
@@ -27,8 +28,8 @@ def test_each_reported_step_reaches_the_store_while_the_grading_runs(
         tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
-    settings = Settings(data_dir=tmp_path / "data", worker_grader="support.staged:staged_grade",
-                        poll_seconds=0.1, lease_seconds=30, limits={"cpus": 1})
+    settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1, lease_seconds=30,
+                        limits={"cpus": 1})
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
@@ -47,7 +48,7 @@ def test_each_reported_step_reaches_the_store_while_the_grading_runs(
             progress = grading_progress(session, submission_id)
         return progress.step if progress else None
 
-    pool = WorkerPool(settings, db, concurrency=1).start()
+    pool = WorkerPool(settings, db, concurrency=1, grade=staged_grade).start()
     try:
         assert wait_for(lambda: step() == "step 1", timeout=60, what="step 1")
         (folder / "go-1").touch()
