@@ -1,6 +1,7 @@
 """The assignment spec: ``assignments/<id>/assignment.yaml`` parsed into frozen pydantic models.
 
-``load_assignment(folder)`` is the only way the grader reads a spec. It checks, in order:
+``load_assignment(folder, ceiling=settings.limits)`` is the only way the grader reads a spec. It
+checks, in order:
 
 1. YAML syntax and duplicate keys (``yaml.safe_load`` silently keeps the last of two keys);
 2. the shape: every model forbids unknown fields, names and paths have fixed forms;
