@@ -39,10 +39,8 @@ BASELINES = {"majority": 0.501, "keyword rules": 0.503, "tf-idf + logistic": 0.5
 SOLUTION = "def train(train_path, work_dir):\n    raise ValueError('n/a')\n"
 
 
-@dataclass
-class ReportSite:
-    app: FastAPI
-    settings: Settings
+@dataclass(frozen=True)
+class Seeded:
     token: str            # the candidate's invite
     submission: int       # the report with everything above
     other: int            # a second candidate's, for the cohort's histogram
@@ -77,7 +75,7 @@ def _report(total: float, *, metric: float) -> Report:
             limits={"build": {"cpus": 2, "memory": "2g", "timeout": 600}}))
 
 
-def _store(app: FastAPI, settings: Settings, invite_id: int, report: Report) -> int:
+def _store(app: FastAPI, invite_id: int, report: Report) -> int:
     service = app.state.service
     files_dir = hashlib.sha256(SOLUTION.encode() + bytes([invite_id])).hexdigest()[:16]
     (service.submissions_root / files_dir).mkdir(parents=True)
@@ -85,35 +83,33 @@ def _store(app: FastAPI, settings: Settings, invite_id: int, report: Report) -> 
     submission = accept_submission(service.db, invite_id=invite_id, sha256="0" * 64,
                                    size_bytes=len(SOLUTION), files_dir=files_dir)
     claim = claim_job(service.db, worker="test", lease_seconds=60,
-                      max_attempts=settings.max_attempts)
+                      max_attempts=service.settings.max_attempts)
     assert claim is not None and claim.submission_id == submission.id
     assert complete_job(service.db, claim, report)
     return submission.id
 
 
-def build(root: Path) -> ReportSite:
-    """The app and its store under ``root``; run it inside a TestClient (or uvicorn) so its
-    startup migrates the schema first."""
+def app_for(root: Path) -> FastAPI:
+    """The app over a store and the starter assignment under ``root``; run it inside a
+    TestClient (or uvicorn) so its startup migrates the schema before ``seed``."""
     assignments = root / "assignments"
     new_assignment(assignments, ASSIGNMENT)
     with (assignments / ASSIGNMENT / "assignment.yaml").open("a") as spec:
         spec.write(MANUAL_RUBRIC)
-    data = root / "data"
-    settings = Settings(data_dir=data, assignments_dir=assignments, demo=True,
-                        database_url=f"sqlite:///{root / 'grader.db'}")
-    return ReportSite(create_app(settings), settings, "", 0, 0)
+    return create_app(Settings(data_dir=root / "data", assignments_dir=assignments, demo=True,
+                               database_url=f"sqlite:///{root / 'grader.db'}"))
 
 
-def populate(site: ReportSite) -> None:
-    """The reviewer, two candidates and their graded reports (the app must have started)."""
-    db = site.app.state.service.db
+def seed(app: FastAPI) -> Seeded:
+    """The reviewer, two candidates and their graded reports."""
+    db = app.state.service.db
     with db.write() as session:
         create_reviewer(session, EMAIL, PASSWORD)
-    invite, site.token = invite_candidate(db, assignment_id=ASSIGNMENT, max_submissions=3,
-                                          cohort="spring", label="Ada", allowance=None,
-                                          valid_days=1, created_by=EMAIL)
+    invite, token = invite_candidate(db, assignment_id=ASSIGNMENT, max_submissions=3,
+                                     cohort="spring", label="Ada", allowance=None,
+                                     valid_days=1, created_by=EMAIL)
     other, _ = invite_candidate(db, assignment_id=ASSIGNMENT, max_submissions=3,
                                 cohort="spring", label="Grace", allowance=None, valid_days=1,
                                 created_by=EMAIL)
-    site.submission = _store(site.app, site.settings, invite.id, _report(36.4, metric=0.52))
-    site.other = _store(site.app, site.settings, other.id, _report(71.0, metric=0.81))
+    return Seeded(token, _store(app, invite.id, _report(36.4, metric=0.52)),
+                  _store(app, other.id, _report(71.0, metric=0.81)))

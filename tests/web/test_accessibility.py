@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
 from support.kit import free_port
-from support.report_site import EMAIL, PASSWORD, ReportSite, build, populate
+from support.report_site import EMAIL, PASSWORD, Seeded, app_for, seed
 
 pytestmark = pytest.mark.browser  # the `browser` fixture: conftest.py
 
@@ -23,13 +24,14 @@ BLOCKING = {"serious", "critical"}
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
 
 
-class _Site:
-    def __init__(self, site: ReportSite, base: str) -> None:
-        self.site, self.base = site, base
+@dataclass(frozen=True)
+class Site:
+    base: str
+    seeded: Seeded
 
     def pages(self) -> dict[str, str]:
         """Every page a person reads, by a name for its screenshot."""
-        s = self.site
+        s = self.seeded
         return {"login": "/review/login", "home": "/review",
                 "cohort": "/review/assignments/starter?cohort=spring",
                 "report": f"/review/submissions/{s.submission}",
@@ -39,10 +41,10 @@ class _Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
-    built = build(tmp_path_factory.mktemp("a11y"))
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    app = app_for(tmp_path_factory.mktemp("a11y"))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(built.app, host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -50,14 +52,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
     while not server.started:  # startup migrates the schema
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
-    populate(built)
-    yield _Site(built, f"http://127.0.0.1:{port}")
+    yield Site(f"http://127.0.0.1:{port}", seed(app))
     server.should_exit = True
     thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def reviewer(site: _Site, browser):
+def reviewer(site: Site, browser):
     """A browser context logged in as the reviewer (through the login form)."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -80,7 +81,7 @@ def _violations(page) -> list[str]:
             for v in results.response["violations"] if v["impact"] in BLOCKING]
 
 
-def test_no_page_has_a_serious_or_critical_violation(site: _Site, reviewer, browser) -> None:
+def test_no_page_has_a_serious_or_critical_violation(site: Site, reviewer, browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     found = {}
     logged_out = browser.new_context(viewport=DESKTOP)
@@ -100,10 +101,10 @@ def test_no_page_has_a_serious_or_critical_violation(site: _Site, reviewer, brow
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
-def test_the_report_page_fits_the_window(site: _Site, reviewer, viewport) -> None:
+def test_the_report_page_fits_the_window(site: Site, reviewer, viewport) -> None:
     page = reviewer.new_page()
     page.set_viewport_size(viewport)
-    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    page.goto(f"{site.base}/review/submissions/{site.seeded.submission}")
     assert "0x7f3a9c2b1d80" in page.content()  # the long repr is on the page
     width = page.evaluate("document.scrollingElement.scrollWidth")
     page.screenshot(path=SHOTS / f"report-{viewport['width']}px.png", full_page=True)
@@ -111,10 +112,10 @@ def test_the_report_page_fits_the_window(site: _Site, reviewer, viewport) -> Non
     page.close()
 
 
-def test_the_long_repr_is_shortened_with_the_whole_of_it_a_click_away(site: _Site,
+def test_the_long_repr_is_shortened_with_the_whole_of_it_a_click_away(site: Site,
                                                                       reviewer) -> None:
     page = reviewer.new_page()
-    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    page.goto(f"{site.base}/review/submissions/{site.seeded.submission}")
     cell = page.locator("#hidden-tests details.long")
     full = cell.locator("pre")
     assert not full.is_visible()
@@ -123,9 +124,9 @@ def test_the_long_repr_is_shortened_with_the_whole_of_it_a_click_away(site: _Sit
     page.close()
 
 
-def test_chart_labels_do_not_overlap(site: _Site, reviewer) -> None:
+def test_chart_labels_do_not_overlap(site: Site, reviewer) -> None:
     page = reviewer.new_page()
-    page.goto(f"{site.base}/review/submissions/{site.site.submission}")
+    page.goto(f"{site.base}/review/submissions/{site.seeded.submission}")
     charts = page.locator("svg.chart")
     assert charts.count() >= 2  # the cohort's totals and the metric's strip
     for index in range(charts.count()):

@@ -11,29 +11,29 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from support.report_site import EMAIL, LONG_REPR, PASSWORD, RAISED, ReportSite, build, populate
+from support.report_site import EMAIL, LONG_REPR, PASSWORD, RAISED, Seeded, app_for, seed
 
 from grader.report import Report, render_html
 from grader.web._charts import metric_strip, total_histogram
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportSite, TestClient]]:
-    built = build(tmp_path_factory.mktemp("report-page"))
-    with TestClient(built.app) as client:
-        populate(built)
-        yield built, client
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, TestClient]]:
+    app = app_for(tmp_path_factory.mktemp("report-page"))
+    with TestClient(app) as client:
+        yield app, client
 
 
 @pytest.fixture(scope="module")
-def site(served: tuple[ReportSite, TestClient]) -> ReportSite:
-    return served[0]
+def site(served: tuple[FastAPI, TestClient]) -> Seeded:
+    return seed(served[0])
 
 
 @pytest.fixture(scope="module")
-def reviewer(served: tuple[ReportSite, TestClient]) -> TestClient:
+def reviewer(served: tuple[FastAPI, TestClient], site: Seeded) -> TestClient:
     client = served[1]
     response = client.post("/api/review/login", json={"email": EMAIL, "password": PASSWORD})
     assert response.status_code == 200, response.text
@@ -41,7 +41,7 @@ def reviewer(served: tuple[ReportSite, TestClient]) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def report_page(site: ReportSite, reviewer: TestClient) -> str:
+def report_page(site: Seeded, reviewer: TestClient) -> str:
     page = reviewer.get(f"/review/submissions/{site.submission}")
     assert page.status_code == 200, page.text
     return page.text
@@ -63,7 +63,7 @@ def test_a_phase_whose_code_raised_shows_as_failed(report_page: str) -> None:
     assert escape(RAISED) in report_page
 
 
-def test_the_standalone_report_shares_the_tables(site: ReportSite, reviewer) -> None:
+def test_the_standalone_report_shares_the_tables(site: Seeded, reviewer) -> None:
     report = reviewer.get(f"/api/review/submissions/{site.submission}").json()["report"]
     page = render_html(Report.model_validate(report))
     assert _phase_rows(page)["build"] == ("failed", "failed")
@@ -92,7 +92,7 @@ class _Headers(HTMLParser):
 
 @pytest.mark.parametrize("path", ["/review", "/review/assignments/starter?cohort=spring",
                                   "report"])
-def test_every_table_header_has_a_scope(site: ReportSite, reviewer, path: str) -> None:
+def test_every_table_header_has_a_scope(site: Seeded, reviewer, path: str) -> None:
     page = reviewer.get(f"/review/submissions/{site.submission}" if path == "report" else path)
     assert page.status_code == 200
     parser = _Headers()
@@ -111,7 +111,7 @@ def test_radio_groups_are_fieldsets_with_a_legend(report_page: str) -> None:
         assert fieldset.group(1).count('type="radio"') == form.count('type="radio"') >= 3
 
 
-def test_a_regrade_is_confirmed_before_it_is_queued(site: ReportSite, report_page: str) -> None:
+def test_a_regrade_is_confirmed_before_it_is_queued(site: Seeded, report_page: str) -> None:
     # Without scripts: the form that posts sits in a closed disclosure, so one click only opens
     # it, and its button says what it does.
     regrade = re.search(r'<details class="confirm" id="regrade">\s*<summary>Re-grade…</summary>'
@@ -122,8 +122,9 @@ def test_a_regrade_is_confirmed_before_it_is_queued(site: ReportSite, report_pag
     assert report_page.count("/regrade\"") == 1
 
 
-def test_a_wrong_password_keeps_the_email(site: ReportSite) -> None:
-    client = TestClient(site.app)  # logged out: the module's reviewer client holds a session
+def test_a_wrong_password_keeps_the_email(served: tuple[FastAPI, TestClient], site: Seeded
+                                          ) -> None:
+    client = TestClient(served[0])  # logged out: the module's reviewer client holds a session
     form = client.get("/review/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert csrf is not None
