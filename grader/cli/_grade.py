@@ -62,6 +62,11 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
         settings = settings.model_copy(update={"demo": True})
     try:
         with console.status("grading") as status:
+
+            def progress(step: str) -> None:
+                status.update(step)
+                info(step)
+
             status.update("preparing the instance's data")
             instance = settings.assignment_instance(assignment, folder)
             anchors = anchors_for(settings, assignment, folder,
@@ -69,7 +74,7 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
             report = grade_zip(assignment=assignment, folder=folder, instance=instance,
                                zip_path=submission, runner_image=settings.runner_image,
                                ceiling=settings.limits, intake=settings.intake,
-                               progress=lambda step: (status.update(step), info(step)),
+                               progress=progress,
                                anchors=anchors)
     except (InfrastructureError, InstanceError) as exc:
         abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
