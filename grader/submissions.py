@@ -209,13 +209,18 @@ def _minutes_worked(submission: Submission) -> int | None:
     return round((submission.created_at - started).total_seconds() / 60)
 
 
-# The cohort CSV's columns on a submission's invite time, beside its scores: (name, cell).
-TIME_BOX_COLUMNS: list[tuple[str, Callable[[Submission], object]]] = [
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()  # the store's times are aware, UTC
+
+
+# The cohort CSV's columns on a submission's invite time, beside its scores: (name, cell). Empty
+# cells (None) on an invite without a working-time limit, or whose bundle was never downloaded.
+TIME_BOX_COLUMNS: list[tuple[str, Callable[[Submission], int | str | None]]] = [
     ("time_limit_minutes", lambda s: _minutes(s.invite.time_limit_seconds)),
     ("extra_time_percent", lambda s: s.invite.extra_time_percent),
     ("extension_minutes", lambda s: _minutes(s.invite.extension_seconds)),
-    ("started_at", lambda s: s.invite.started_at),
-    ("deadline", lambda s: time_box(s.invite).deadline),
+    ("started_at", lambda s: _iso(s.invite.started_at)),
+    ("deadline", lambda s: _iso(time_box(s.invite).deadline)),
     ("minutes_from_start", _minutes_worked),
 ]
 
