@@ -20,6 +20,7 @@ from grader.report import Report
 from grader.store import (
     Submission,
     SubmissionStatus,
+    grading_progress,
     is_expired,
     latest_report,
     submission_for_invite,
@@ -27,9 +28,11 @@ from grader.store import (
 )
 from grader.submissions import Feedback, feedback_now, starter_downloaded, time_box
 from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
+from grader.web._markdown import render_markdown
 from grader.web._problems import PROBLEMS, from_exception
+from grader.web._progress import progress_view
 from grader.web._render import render
-from grader.web._schemas import CandidateInvite, CandidateSubmission, Problem
+from grader.web._schemas import CandidateInvite, CandidateProgress, CandidateSubmission, Problem
 from grader.web._security import CSRF_FIELD
 from grader.web._uploads import (
     Received,
@@ -45,6 +48,11 @@ FINAL = {SubmissionStatus.GRADED, SubmissionStatus.ERRORED}
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 ERRORED_MESSAGE = ("Grading could not be completed because of a problem on our side. The hiring "
                    "team can see it and will re-grade your submission.")
+# The app's policy (``_app.SECURITY_HEADERS``) but for the one script the status page runs, from
+# this origin: it polls the submission's JSON and shows the progress (static/candidate.js).
+STATUS_PAGE_CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; "
+                   "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                   "base-uri 'none'")
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/zip": {"schema": {"type": "string", "format": "binary"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -60,8 +68,10 @@ def _base(access: CandidateAccess) -> str:
 
 
 def candidate_view(service: Service, access: CandidateAccess, submission: Submission,
-                   report: Report | None) -> CandidateSubmission:
-    """Only what the assignment releases: ``report.for_candidate(release.candidate_fields)``."""
+                   report: Report | None, *, number: int,
+                   progress: CandidateProgress | None = None) -> CandidateSubmission:
+    """Only what the assignment releases: ``report.for_candidate(release.candidate_fields)``.
+    ``number`` is the submission's place among its invite's uploads (1 for the first)."""
     final = submission.status in FINAL
     result = None
     found = service.catalog.get(submission.assignment_id)
@@ -72,9 +82,9 @@ def candidate_view(service: Service, access: CandidateAccess, submission: Submis
     elif final and report is not None and feedback == Feedback.RELEASED:
         fields = list(found.assignment.release.candidate_fields) if found else []
         result = report.for_candidate(fields)
-    return CandidateSubmission(id=submission.id, status=submission.status, final=final,
-                               created_at=submission.created_at, graded_at=submission.graded_at,
-                               result=result,
+    return CandidateSubmission(id=submission.id, number=number, status=submission.status,
+                               final=final, created_at=submission.created_at,
+                               graded_at=submission.graded_at, progress=progress, result=result,
                                feedback=feedback, results_from=time_box(access.invite).deadline
                                if feedback == Feedback.AFTER_CLOSE else None,
                                url=f"{_base(access)}/submissions/{submission.id}")
@@ -84,9 +94,11 @@ def _invite_view(service: Service, access: CandidateAccess, session) -> Candidat
     invite = access.invite
     found = service.catalog.get(invite.assignment_id)
     submissions = submissions_for_invite(session, invite.id)
+    # Newest first: the last in the list is the candidate's first upload.
     views = [candidate_view(service, access, s,
-                            latest_report(session, s.id) if s.status in FINAL else None)
-             for s in submissions]
+                            latest_report(session, s.id) if s.status in FINAL else None,
+                            number=len(submissions) - index)
+             for index, s in enumerate(submissions)]
     return CandidateInvite(
         assignment_id=invite.assignment_id,
         assignment_title=found.assignment.title if found else invite.assignment_id,
@@ -103,6 +115,19 @@ def _own_submission(session, access: CandidateAccess, submission_id: int) -> Sub
     if submission is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such submission for this invite")
     return submission
+
+
+def _status_view(service: Service, access: CandidateAccess, session,
+                 submission: Submission) -> CandidateSubmission:
+    """One submission with its number among the invite's, and its progress while pending."""
+    number = sum(1 for s in submissions_for_invite(session, access.invite.id)
+                 if s.id <= submission.id)
+    if submission.status in FINAL:
+        return candidate_view(service, access, submission, latest_report(session, submission.id),
+                              number=number)
+    pending = grading_progress(session, submission.id)
+    return candidate_view(service, access, submission, None, number=number,
+                          progress=progress_view(pending) if pending else None)
 
 
 async def _upload(request: Request, service: Service, access: CandidateAccess, session,
@@ -139,7 +164,8 @@ async def api_upload(request: Request, access: CandidateToken, service: ServiceD
                      session: SessionDep) -> Response:
     """Upload a submission zip (raw body or the ``file`` field of a form); it is queued."""
     submission = await _upload(request, service, access, session, form_csrf=False)
-    view = candidate_view(service, access, submission, None)
+    with service.db.read() as fresh:
+        view = _status_view(service, access, fresh, submission)
     return JSONResponse(view.model_dump(mode="json"), status_code=201,
                         headers={"Location": view.url})
 
@@ -148,10 +174,10 @@ async def api_upload(request: Request, access: CandidateToken, service: ServiceD
             response_model=CandidateSubmission, responses={404: {"model": Problem}})
 def api_status(access: CandidateToken, submission_id: SubmissionId, service: ServiceDep,
                session: SessionDep) -> CandidateSubmission:
-    """One of this invite's submissions: its status, then the released report fields."""
-    submission = _own_submission(session, access, submission_id)
-    report = latest_report(session, submission.id) if submission.status in FINAL else None
-    return candidate_view(service, access, submission, report)
+    """One of this invite's submissions: its status and progress, then the released report
+    fields. ``id`` is its key in URLs; ``number`` counts this invite's uploads from 1."""
+    return _status_view(service, access, session, _own_submission(session, access,
+                                                                  submission_id))
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -159,7 +185,8 @@ def api_status(access: CandidateToken, submission_id: SubmissionId, service: Ser
 def _invite_page(request: Request, service: Service, access: CandidateAccess, session, *,
                  error: Problem | None = None, status_code: int = 200) -> Response:
     found = service.catalog.get(access.invite.assignment_id)
-    readme = service.catalog.readme(found.assignment, found.folder) if found else ""
+    readme = render_markdown(service.catalog.readme(found.assignment, found.folder)
+                             if found else "")
     return render(request, "candidate_invite.html.j2", status_code=status_code,
                   title=found.assignment.title if found else "Assignment",
                   invite=_invite_view(service, access, session), readme=readme, error=error,
@@ -205,16 +232,23 @@ async def page_upload(request: Request, access: CandidateToken, service: Service
                             status_code=error.status)
 
 
+@router.get("/i/{token}/upload", include_in_schema=False)
+def page_upload_reloaded(access: CandidateToken) -> Response:
+    """The address the form posts to, reloaded (after a refused upload): the invite page."""
+    return RedirectResponse(_base(access), status_code=303)
+
+
 @router.get("/i/{token}/submissions/{submission_id}", include_in_schema=False)
 def page_status(request: Request, access: CandidateToken, submission_id: SubmissionId,
                 service: ServiceDep, session: SessionDep) -> Response:
     submission = _own_submission(session, access, submission_id)
-    report = latest_report(session, submission.id) if submission.status in FINAL else None
-    view = candidate_view(service, access, submission, report)
+    view = _status_view(service, access, session, submission)
     found = service.catalog.get(submission.assignment_id)
-    return render(request, "candidate_status.html.j2", title="Submission status", view=view,
+    return render(request, "candidate_status.html.j2", title=f"Submission {view.number}",
+                  view=view, base=_base(access),
                   assignment_title=found.assignment.title if found else submission.assignment_id,
-                  base=_base(access), refresh_seconds=None if view.final else 3)
+                  poll_url=f"/api/candidate/{access.token}/submissions/{submission.id}",
+                  headers=None if view.final else {"Content-Security-Policy": STATUS_PAGE_CSP})
 
 
 # --- the free pre-flight check (grader.preflight) ------------------------------------------------

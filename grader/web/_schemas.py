@@ -49,14 +49,38 @@ class Health(BaseModel):
 
 # --- candidates ---------------------------------------------------------------------------------
 
+class CandidateProgress(BaseModel):
+    """How far a pending submission's grading has come; ``message`` and ``timing`` are the
+    sentences the status page shows."""
+
+    state: str = Field(description="`queued` or `grading`")
+    step: str | None = Field(description="the step the grading is on, such as `build: train()` "
+                                         "or `hidden tests: contract`; null while queued")
+    elapsed_seconds: float = Field(description="since the grading started, or since the upload "
+                                               "while it waits")
+    queue_position: int | None = Field(description="1 when it is the next to be graded; null "
+                                                   "once grading")
+    typical_seconds: float | None = Field(
+        description="the median time of this assignment's recent gradings; null before the first")
+    remaining_seconds: float | None = Field(
+        description="a rough estimate of the time left, from the typical time, the queue ahead "
+                    "and the gradings running now; null without a typical time")
+    message: str = Field(description="where the grading is, in a sentence")
+    timing: str = Field(description="the elapsed time and the estimate, in a sentence")
+
+
 class CandidateSubmission(BaseModel):
     """A submission as its candidate sees it: the released report fields only."""
 
-    id: int
+    id: int = Field(description="the submission's key in URLs, unique across the grader")
+    number: int = Field(ge=1, description="its place among this invite's uploads: 1 for the "
+                                          "first")
     status: str
     final: bool = Field(description="true once grading has ended; the status page stops polling")
     created_at: datetime
     graded_at: datetime | None
+    progress: CandidateProgress | None = Field(
+        None, description="while queued or grading: the step, the queue and an estimate")
     result: dict[str, Any] | None = Field(
         description="the report fields this assignment releases to candidates")
     feedback: Feedback = Field(

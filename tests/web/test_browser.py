@@ -46,7 +46,7 @@ def test_candidate_upload_to_graded_status_then_reviewer_report(
         page.get_by_role("button", name="Upload and grade").click()
         page.wait_for_url(re.compile(r"/submissions/\d+$"))
         page.screenshot(path=shots / "2-queued.png", full_page=True)
-        # The page refreshes itself until the report is ready.
+        # The page follows the grading, then reloads once when the report is ready.
         page.locator("#status", has_text="graded").wait_for(timeout=180_000)
         assert page.locator(".total").inner_text() == "100.0"
         assert "Accuracy on hidden texts" in page.content()
