@@ -196,8 +196,10 @@ class _Slot:
         def renew() -> None:
             if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
                 raise LeaseLost
-        self.pool.run_child(request, every=renew,
-                            on_step=lambda step: record_progress(self.pool.db, claim, step))
+
+        def record(step: str) -> None:
+            record_progress(self.pool.db, claim, step)  # a lost lease shows at the next renew
+        self.pool.run_child(request, every=renew, on_step=record)
 
 
 class _Stopping(Exception):

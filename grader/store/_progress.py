@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from grader.store._engine import Database
@@ -45,11 +45,13 @@ class GradingProgress:
 def record_progress(db: Database, claim: Claim, step: str) -> bool:
     """Note the step a held job's grading reached; False when the job is no longer this claim's."""
     with db.write() as session:
-        result = session.execute(
-            update(Job).where(Job.id == claim.job_id, Job.lease_token == claim.lease_token,
-                              Job.state == JobState.RUNNING)
-            .values(progress=step[:PROGRESS_CHARS]))
-        return result.rowcount == 1
+        job = session.scalars(select(Job).where(
+            Job.id == claim.job_id, Job.lease_token == claim.lease_token,
+            Job.state == JobState.RUNNING)).first()
+        if job is None:
+            return False
+        job.progress = step[:PROGRESS_CHARS]
+        return True
 
 
 def grading_progress(session: Session, submission_id: int) -> GradingProgress | None:
@@ -85,7 +87,8 @@ def typical_grading_seconds(session: Session, assignment_id: str) -> float | Non
         .where(Submission.assignment_id == assignment_id, Job.state == JobState.DONE,
                Job.started_at.is_not(None), Job.finished_at.is_not(None))
         .order_by(Job.finished_at.desc()).limit(RECENT_GRADINGS)).all()
-    took = [(finished - started).total_seconds() for started, finished in rows]
+    took = [(finished - started).total_seconds() for started, finished in rows
+            if started is not None and finished is not None]
     return statistics.median(took) if took else None
 
 
