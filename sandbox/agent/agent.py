@@ -37,6 +37,7 @@ import sys
 import tarfile
 import threading
 import traceback
+import types
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -104,7 +105,7 @@ class Exporter:
 class Agent:
     def __init__(self, submission: str) -> None:
         self.submission = submission
-        self.module = None
+        self.module: types.ModuleType | None = None
         self.exporter: Exporter | None = None
 
     def ready(self) -> dict:
@@ -144,7 +145,7 @@ def _own_frames(exc: BaseException, submission: str) -> list[dict]:
               for frame in traceback.extract_tb(exc.__traceback__)
               if frame.filename.startswith(prefix)]
     # A syntax error's line is the exception's own, not a frame's (the frames are the import's).
-    if isinstance(exc, SyntaxError) and (exc.filename or "").startswith(prefix):
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(prefix):
         frames.append({"file": exc.filename[len(prefix):], "line": exc.lineno or 0,
                        "function": "<module>"})
     return frames[-MAX_FRAMES:]
