@@ -47,7 +47,8 @@ ECE_BINS = 15
 """The number of equal-width bins both calibration errors use unless told otherwise."""
 
 
-def _check_pair(y_true: Sequence[object], y_pred: Sequence[object]) -> None:
+def _check_pair(y_true: Sequence[object] | np.ndarray, y_pred: Sequence[object] | np.ndarray
+                ) -> None:
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
     if len(y_true) == 0:
