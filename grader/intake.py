@@ -358,9 +358,10 @@ def _resolve_zip64(extra: bytes, *fields: int) -> list[int]:
     resolved = []
     for value in fields:
         if value == _ZIP64_MARK:
-            value = next(values, None)
-            if value is None:
+            found = next(values, None)
+            if found is None:
                 raise _not_a_zip("a zip64 size or offset is missing")
+            value = found
         resolved.append(value)
     return resolved
 
