@@ -140,8 +140,8 @@ def dependencies(tree: Tree, lock: Path | None = None) -> Dependencies:
                 required.add(name)
     suggestions: dict[str, str] = {}
     for dist, modules in IMPORT_NAMES.items():
-        for module in modules:
-            suggestions.setdefault(module.split(".")[0], dist)
+        for imported in modules:
+            suggestions.setdefault(imported.split(".")[0], dist)
     missing = [MissingImport(module=name, distribution=suggestions.get(name),
                              optional=name not in required, used_in=uses[name][:MAX_USES])
                for name in sorted(uses) if name not in provided]
@@ -173,15 +173,17 @@ def _local_modules(tree: Tree) -> set[str]:
 
 def _imports(module: ast.Module) -> list[tuple[str, int, bool]]:
     """(top-level name, line, guarded) for each absolute import, and import_module("x") calls."""
-    guarded = set()
+    guarded: set[int] = set()
     for node in ast.walk(module):
         guarding_try = isinstance(node, ast.Try | ast.TryStar) and any(
             _catches_import_error(h.type) for h in node.handlers)
         type_checking = isinstance(node, ast.If) and _is_type_checking(node.test)
-        if guarding_try or type_checking:
+        if isinstance(node, ast.Try | ast.TryStar | ast.If) and (guarding_try or type_checking):
             guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
     found = []
     for node in ast.walk(module):
+        if not isinstance(node, ast.stmt | ast.expr):  # the nodes an import can be
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
