@@ -152,7 +152,7 @@ class _CandidatePlugin:
         if report.when == "call" or report.outcome != "passed":
             if previous is not None and previous.outcome != "passed":
                 return  # keep the first failure (setup), not a later teardown's
-            outcome = report.outcome
+            outcome: str = report.outcome
             if report.when != "call" and report.outcome == "failed":
                 outcome = "error"
             message = ""
