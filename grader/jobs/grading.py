@@ -160,6 +160,7 @@ def child_main(argv: list[str] | None = None) -> int:
     _Steps.open()
     threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
     settings = Settings.model_validate(request.settings)
+    outcome: dict[str, object]
     try:
         outcome = {"report": grade(request, settings).model_dump(mode="json")}
     except InfrastructureError as exc:
