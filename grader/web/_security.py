@@ -69,7 +69,7 @@ class Signing:
 
     def login_csrf_ok(self, cookie: str | None, submitted: str | None) -> bool:
         expected = _unsign(self._login, cookie)
-        return bool(expected and submitted) and hmac.compare_digest(expected, submitted or "")
+        return bool(expected and submitted) and hmac.compare_digest(expected or "", submitted or "")
 
     def candidate_csrf(self, invite_token: str) -> str:
         return hmac.new(self._secret, b"candidate-upload\0" + invite_token.encode(),
