@@ -32,6 +32,7 @@ from support.kit import (
     service_env,
 )
 from support.web import MANUAL_RUBRIC, SECOND_REVIEWER, grading_with_signals
+from support.web_fakes import grade_with_signals
 
 from grader.authoring import new_assignment
 from grader.settings import Settings
@@ -103,7 +104,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, assignments_dir: Path) -> I
         for name, value in env.items():
             patch.setenv(name, value)
         settings = Settings()
-    app = create_app(settings, run_workers=True)
+    app = create_app(settings, run_workers=True, grade=grade_with_signals)
     with pytest.MonkeyPatch.context() as patch:
         # The pool's grading children inherit this environment: they import support.web_fakes.
         patch.setenv("PYTHONPATH", env["PYTHONPATH"])
