@@ -23,7 +23,8 @@ def _reviewer_routes() -> list[tuple[str, str]]:
         if not path.startswith(("/review", "/api/review")) or path in PUBLIC:
             continue
         concrete = (path.replace("{assignment_id}", "starter").replace("{submission_id}", "1")
-                    .replace("{path:path}", "solution.py").replace("{item_id}", "readme"))
+                    .replace("{path:path}", "solution.py").replace("{item_id}", "readme")
+                    .replace("{invite_id}", "1"))
         for method in sorted(route.methods - {"HEAD"}):
             found.append((method, concrete))
     return found
@@ -41,8 +42,9 @@ def test_the_route_list_covers_pages_and_api() -> None:
             "/api/review/submissions/1/notes", "/api/review/submissions/1/decision",
             "/api/review/submissions/1/judgement", "/api/review/assignments/starter/similarity",
             "/review/submissions/1/manual-scores/readme", "/review/submissions/1/reveal",
-            "/review/submissions/1/notes", "/review/submissions/1/decision"} <= paths
-    assert len(ROUTES) == 27  # update when adding reviewer routes: each is checked below
+            "/review/submissions/1/notes", "/review/submissions/1/decision",
+            "/api/review/assignments/starter/invites/1/extend"} <= paths
+    assert len(ROUTES) == 28  # update when adding reviewer routes: each is checked below
 
 
 @pytest.fixture(scope="module")
