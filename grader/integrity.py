@@ -694,8 +694,8 @@ def find_implausible_metrics(assignment: Assignment, values: Mapping[str, float 
         if value is None or not math.isfinite(value):
             continue
         higher = assignment.metric(key).higher_is_better
-        anchors = sorted(component.scale.anchors, key=lambda a: a.points)
-        placed = [(a.baseline, recorded.get(a.baseline, {}).get(key)) for a in anchors]
+        scale = sorted(component.scale.anchors, key=lambda a: a.points)
+        placed = [(a.baseline, recorded.get(a.baseline, {}).get(key)) for a in scale]
         if any(v is None for _, v in placed):
             continue  # not placed on its scale either (scoring says so)
         reference, reference_value = placed[-1]
