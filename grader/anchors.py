@@ -441,7 +441,7 @@ def placed_again(report: Report, assignment: Assignment, values: AnchorValues,
     metric_results = [m.model_copy(update={"baselines": {
         name: scores[m.name] for name, scores in values.items() if m.name in scores}})
         for m in report.metrics]
-    update = {"total": card.total, "total_interval": card.interval,
+    update: dict[str, object] = {"total": card.total, "total_interval": card.interval,
               "components": card.components, "metrics": metric_results, "message": message,
               "anchors": cited}
     if report.integrity is not None:  # its metric findings are placed on the anchors too
