@@ -346,18 +346,19 @@ def rescore_report(report: Report, assignment: Assignment, *, assignment_sha256:
     components, total = placed.components, placed.total
 
     changes = _changes(report.components, components)
-    moved = bool(changes) or report.total is None or abs(report.total - total) >= POINTS_TOLERANCE
+    shifted = (bool(changes) or report.total is None or total is None
+               or abs(report.total - total) >= POINTS_TOLERANCE)
     if cited is None or (cited.source, cited.provisional) != (now_cited.source,
                                                                now_cited.provisional):
         anchored = ("placed on this instance's measured anchors" if now_cited.source == "instance"
                     else "placed on the recorded anchors"
                     + (" (provisional)" if now_cited.provisional else ""))
         prefix += f"{anchored}; "
-    if moved:
+    if shifted:
         why = prefix + ("; ".join(_described(c) for c in changes) or "rounding")
     else:
         why = prefix + "no component moved"
-    return Placed(placed, RescoreState.MOVED if moved else RescoreState.UNCHANGED, changes, why)
+    return Placed(placed, RescoreState.MOVED if shifted else RescoreState.UNCHANGED, changes, why)
 
 
 def rescore_assignment(*, settings: Settings, db: Database, assignment: Assignment, folder: Path,
