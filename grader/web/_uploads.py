@@ -9,7 +9,7 @@ itself. Over it the answer is 413 and nothing is kept.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -49,7 +49,7 @@ class Received:
         self.path.unlink(missing_ok=True)
 
 
-async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     seen = 0
     async for chunk in stream:
         seen += len(chunk)
