@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,7 +41,7 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION: Final = "1.0"
 LOG_CHARS = 20_000
 # The only phase whose log a candidate may see (``release: logs``): the build, given only the public
 # data. Serve sessions are handed hidden inputs (queries, texts, a probe build's data), and a
