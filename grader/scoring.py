@@ -90,8 +90,9 @@ def total_interval(components: Sequence[ComponentScore], total: float | None
     rounding of points to include the total; None when a component has no interval."""
     if total is None or not components or any(c.interval is None for c in components):
         return None
-    low = round(sum(c.interval[0] for c in components), 2)  # type: ignore[index]
-    high = round(sum(c.interval[1] for c in components), 2)  # type: ignore[index]
+    ends = [c.interval for c in components if c.interval is not None]
+    low = round(sum(end[0] for end in ends), 2)
+    high = round(sum(end[1] for end in ends), 2)
     return max(0.0, min(low, total)), min(100.0, max(high, total))
 
 
