@@ -43,6 +43,7 @@ its points (the percentile interval carries over any monotone map): ``grader.sco
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import operator
@@ -318,10 +319,11 @@ def _candidates(calls: Sequence[Call]) -> list[_Candidate]:
         elif call.function in _AGGREGATES:
             prepare = _AGGREGATES[call.function]
             found.append(_Candidate(float(call.result),
-                                    lambda p=prepare, a=call.arguments: p(a), approximate=False))
+                                    functools.partial(prepare, call.arguments),
+                                    approximate=False))
     for values in per_item.values():
         found.append(_Candidate(math.fsum(values) / len(values),
-                                lambda v=values: _mean_of(v), approximate=True))
+                                functools.partial(_mean_of, values), approximate=True))
     return found
 
 
