@@ -27,6 +27,7 @@ container runs (the engine went away), or an end the engine could not report is
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import select
 import socket
@@ -40,7 +41,8 @@ from types import TracebackType
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import Mount, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
+from docker.types.daemon import CancellableStream
 
 from sandbox._cgroup import CgroupReader
 from sandbox._errors import SandboxError
@@ -198,7 +200,7 @@ class Container:
         self._threads: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
         # The engine's events for this container: kills seen vs kills the grader made.
-        self._events = None
+        self._events: CancellableStream | None = None
         self._events_closing = False
         self._died = threading.Event()
         self._kill_events = 0
@@ -250,7 +252,7 @@ class Container:
             },
             shm_size=limits.shm_size,
             ipc_mode="private",
-            log_config={"type": "none"},
+            log_config=LogConfig(type="none"),
             mounts=[Mount(target=m.target, source=str(m.source), type="bind", read_only=True)
                     for m in self._read_only_mounts()],
             runtime=limits.runtime,
@@ -494,7 +496,8 @@ class Container:
         api = self._client.api
         remaining = self.limits.timeout - (time.monotonic() - self._started_at)
         try:
-            status = api.wait(self.id, timeout=max(1.0, remaining) + ENGINE_GRACE_SECONDS)
+            status = api.wait(self.id,
+                              timeout=math.ceil(max(1.0, remaining) + ENGINE_GRACE_SECONDS))
             state = api.inspect_container(self.id)["State"]
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             self.kill(Outcome.INFRASTRUCTURE_ERROR)
