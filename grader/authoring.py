@@ -436,7 +436,7 @@ def _hidden_items(assignment: Assignment, folder: Path,
     except Exception as exc:  # the author's module failed to import: their bug, named
         raise InstanceError(f"the instance generator {path} does not import: "
                             f"{type(exc).__name__}: {exc}") from exc
-    if not callable(getattr(generator, "hidden_items", None)):
+    if generator is None or not callable(getattr(generator, "hidden_items", None)):
         raise InstanceError(f"the instance generator {path} defines no hidden_items(seeds)")
     try:
         items = generator.hidden_items(
@@ -597,9 +597,9 @@ def _baseline_reproduces(assignment: Assignment, name: str, report: Report) -> C
     timings = sorted(metric for metric in recorded if metric.endswith(TIMING_SUFFIXES))
     off = [f"{metric}: recorded {value}, measured {measured.get(metric)}"
            for metric, value in recorded.items()
-           if measured.get(metric) is None or (
+           if (got := measured.get(metric)) is None or (
                metric not in timings
-               and abs(round(measured[metric], RECORDED_DIGITS) - value) > tolerance + 1e-9)]
+               and abs(round(got, RECORDED_DIGITS) - value) > tolerance + 1e-9)]
     if off:
         return Check(name=f"baseline_{name}", ok=False,
                      detail=f"does not reproduce within {tolerance}: " + "; ".join(off))
