@@ -19,9 +19,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.report import Report, ReportStatus
@@ -106,7 +107,7 @@ def heartbeat(db: Database, claim: Claim, *, lease_seconds: float) -> bool:
             update(Job).where(Job.id == claim.job_id, Job.lease_token == claim.lease_token,
                               Job.state == JobState.RUNNING)
             .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now))
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # an UPDATE's result has it
 
 
 def _held(session, claim: Claim) -> Job | None:
