@@ -150,8 +150,9 @@ def install(app: FastAPI) -> None:
 
     for exception in PROBLEMS:
         app.add_exception_handler(exception, domain_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
+    # Starlette types every handler as taking any Exception; these get only their own class.
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
