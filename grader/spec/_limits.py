@@ -26,7 +26,8 @@ def _override_field(name: str) -> tuple[Any, Any]:
 
 
 # Generated from Limits so a new limit is overridable the day it exists.
-LimitOverrides: type[BaseModel] = create_model(
+# pydantic's overloads cannot read field definitions from a ** of a built dict.
+LimitOverrides: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "LimitOverrides",
     __config__=ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False),
     __doc__="Limits this phase lowers: any field of ``sandbox.Limits`` (sizes may be '2g'); "
