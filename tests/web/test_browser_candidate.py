@@ -191,3 +191,5 @@ def test_code_that_failed_is_explained_not_scored(site, page, tmp_path: Path) ->
     explanation = page.locator("#code-failure").inner_text()
     assert "ValueError" in explanation and "solution.py" in explanation
     page.screenshot(path=SHOTS / "candidate-7-code-failed.png", full_page=True)
+    page.goto(f"{site.base}/i/{token}")  # the invite's list says so too
+    assert page.locator("table .status").inner_text() == "your code failed"
