@@ -5,7 +5,8 @@ A worker process runs a pool of slots (threads), never more than the host's CPUs
 process (``python -m grader.jobs.grading``) that grades it, renew the lease every third of its
 length while the child runs, then store the report and mark the job done in one transaction (the
 report set beside the submission's earlier gradings: ``grader.stability`` flags the quality
-metrics that moved).
+metrics that moved). Each step the child reports on its stdout (the build, each hidden suite and
+harness) is stored on the job as it comes (``record_progress``), for the candidate's status page.
 
 Why a child process per grading: hidden suites run under pytest in the grading process, and pytest
 swaps process-wide state (stdout and stderr, import hooks, modules); two gradings in one process
