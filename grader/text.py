@@ -16,10 +16,12 @@ import unicodedata
 _CLASS = ("\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e"
           "\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb")
 UNPRINTABLE_PATTERN = f"^[^{_CLASS}]*$"
-_UNPRINTABLE = re.compile(f"[{_CLASS}]")
+# Lone surrogates too, which JSON's escapes can carry but no text encoding can store. They stay
+# out of the pattern: in a UTF-16 regex engine the range would match every astral character.
+_UNPRINTABLE = re.compile(f"[{_CLASS}\\ud800-\\udfff]")
 _KINDS = {"Cc": "a control character", "Cf": "an invisible format character",
           "Zl": "a line separator", "Zp": "a paragraph separator",
-          "Cn": "an unassigned code point"}
+          "Cn": "an unassigned code point", "Cs": "a lone surrogate"}
 
 
 class UnprintableText(ValueError):

@@ -147,10 +147,18 @@ def _printable(what: str) -> BeforeValidator:
 
 
 class InviteCreate(BaseModel):
+    # The pattern documents the check for clients; the check itself is the core's (Rust's regex,
+    # pydantic's, refuses the surrogates the class names).
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["extra_time_percent"],
+               "properties": {"extra_time_percent": {"minimum": 1}}},
+        "then": {"required": ["time_limit_minutes"],
+                 "properties": {"time_limit_minutes": {"type": "integer"}}}})
+
     cohort: Annotated[str, _printable("cohort")] = Field(
-        "default", max_length=100, pattern=UNPRINTABLE_PATTERN)
+        "default", max_length=100, json_schema_extra={"pattern": UNPRINTABLE_PATTERN})
     label: Annotated[str, _printable("label")] = Field(
-        "", max_length=200, pattern=UNPRINTABLE_PATTERN,
+        "", max_length=200, json_schema_extra={"pattern": UNPRINTABLE_PATTERN},
         description="who it is for (a name or an email)")
     allowance: int | None = Field(None, ge=1, le=1000,
                                   description="default: the assignment's max_submissions")
@@ -168,12 +176,30 @@ class InviteCreate(BaseModel):
         return self
 
 
+MINUTE_IN_DAYS = 1 / (24 * 60)
+
+
 class InviteExtend(BaseModel):
     """More time for one invite: each end moves later, counted from now if it has passed."""
 
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["working_minutes"], "properties": {"working_minutes": {"minimum": 1}}},
+        {"required": ["window_days"],
+         "properties": {"window_days": {"minimum": MINUTE_IN_DAYS}}}]})
+
     working_minutes: int = Field(0, ge=0, le=60 * 24 * 30,
                                  description="working time to add (time-boxed invites)")
-    window_days: float = Field(0, ge=0, le=365, description="how much later the invite expires")
+    window_days: float = Field(
+        0, ge=0, le=365, description="how much later the invite expires: 0, or a minute or more",
+        json_schema_extra={"anyOf": [{"maximum": 0}, {"minimum": MINUTE_IN_DAYS}]})
+
+    @model_validator(mode="after")
+    def _something_to_extend(self) -> InviteExtend:
+        if 0 < self.window_days < MINUTE_IN_DAYS:
+            raise ValueError("window_days is 0 or at least a minute (0.000695 days)")
+        if not (self.working_minutes or self.window_days):
+            raise ValueError("give working_minutes or window_days, more than zero")
+        return self
 
 
 class InviteCreated(_Out):

@@ -4,6 +4,7 @@ pages, methods and bodies handled after the access checks, and times that carry 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -163,10 +164,13 @@ def test_times_carry_their_zone(client: TestClient, reviewer: TestClient) -> Non
 
 @pytest.mark.parametrize(("field", "value", "named"), [
     ("cohort", "spring\n2026", "U+000A"), ("cohort", "a\x1b[2Jb", "U+001B"),
-    ("label", "Ada \u202eevil", "U+202E RIGHT-TO-LEFT OVERRIDE")])
+    ("label", "Ada \u202eevil", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("label", "lone \ud800", "U+D800")])
 def test_invites_refuse_unprintable_text(reviewer: TestClient, field: str, value: str,
                                          named: str) -> None:
-    problem = assert_problem(reviewer.post(INVITES, json={field: value}), 422)
+    body = json.dumps({field: value}).encode()  # \u escapes: a lone surrogate can be sent
+    problem = assert_problem(reviewer.post(INVITES, content=body, headers={
+        "content-type": "application/json"}), 422)
     assert problem["errors"][0]["loc"] == ["body", field]
     assert named in problem["detail"] and "remove it" in problem["detail"]
 
