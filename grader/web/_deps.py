@@ -3,7 +3,10 @@
 A route's signature states its access: ``CurrentReviewer`` (JSON API, 401 without a login),
 ``ReviewerWrite`` (the same plus the CSRF header), ``ReviewerPage`` (HTML, redirects to the login
 page), ``ReviewerForm`` (HTML form post, plus the CSRF field), ``CandidateToken`` (the invite a
-path token opens, 404 otherwise). The checks live here and nowhere else.
+path token opens, 404 otherwise). Reviewer access is checked here and nowhere else; what a
+token may see past its invite is checked where it is read: a submission only by the invite that
+made it, and a candidate's or the login page's form post by its own CSRF field (``_candidate.py``,
+``_reviewer.py``).
 """
 
 from __future__ import annotations
