@@ -3,7 +3,8 @@ findings marked, and listed alone on request; a re-grade whose quality metrics m
 nondeterministic; ranked by total, candidates whose totals cannot be told apart marked), full
 reports (engineering signals, integrity evidence and stability included), submitted files,
 re-grade, CSV export, invites; and logging in and out. Manual scores, notes, decisions and
-similarity live in ``grader.web._judgement``.
+similarity live in ``grader.web._judgement``; what a cohort's listing and CSV hold is computed
+in ``grader.judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
@@ -27,29 +28,27 @@ from fastapi.responses import (
 )
 from sqlalchemy.orm import Session
 
+from grader import judgement
 from grader.anchors import anchors_overview
 from grader.instance import InstanceError
-from grader.report import Report, ReportStatus
+from grader.judgement import CohortEntry, ManualScorePublic
+from grader.report import Report
 from grader.stability import Stability
 from grader.store import (
     Invite,
-    Judgement,
     QueueError,
     SortKey,
     Submission,
     authenticate,
     close_session,
-    cohort_judgements,
     cohort_points,
     cohort_summaries,
     enqueue_regrade,
-    get_submission,
     invite_candidate,
     jobs_for_submission,
     latest_report,
     latest_stability,
     list_invites,
-    list_submissions,
     open_session,
     used_submissions,
 )
@@ -67,14 +66,7 @@ from grader.web._deps import (
     SessionDep,
 )
 from grader.web._files import FileRefused, highlighted, list_files, read_text, resolve_file
-from grader.web._judgement import (
-    item_points,
-    judgement_view,
-    manual_rubric,
-    points_summary,
-    similarity,
-    visible_scores,
-)
+from grader.web._judgement import similarity, specs
 from grader.web._render import render
 from grader.web._schemas import (
     AssignmentPublic,
@@ -89,10 +81,8 @@ from grader.web._schemas import (
     JobPublic,
     LoginRequest,
     LoginResult,
-    ManualScorePublic,
     Problem,
     Regraded,
-    Standing,
     SubmissionDetail,
     SubmissionRow,
 )
@@ -109,6 +99,7 @@ Cohort = Annotated[str | None, Query(max_length=100)]
 FlaggedOnly = Annotated[bool, Query(description="only submissions whose latest report's "
                                                 "integrity section holds findings")]
 AUTH_ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
+ASSIGNMENT_ERRORS = {404: {"model": Problem, "description": "no such assignment"}, **AUTH_ERRORS}
 
 
 # --- shared verbs ---------------------------------------------------------------------------
@@ -157,46 +148,21 @@ def _assignments(service: Service, session: Session) -> list[AssignmentPublic]:
 
 
 def _row(submission: Submission, decision: str | None = None,
-         integrity: IntegrityFlag | None = None, stability: Stability | None = None,
-         standing: Standing | None = None) -> SubmissionRow:
+         integrity: IntegrityFlag | None = None, stability: Stability | None = None
+         ) -> SubmissionRow:
     return SubmissionRow(id=submission.id, assignment_id=submission.assignment_id,
                          cohort=submission.cohort, label=submission.invite.label,
                          status=submission.status, total=submission.total,
                          sha256=submission.sha256, size_bytes=submission.size_bytes,
                          created_at=submission.created_at, graded_at=submission.graded_at,
-                         decision=decision, integrity=integrity, stability=stability,
-                         standing=standing)
+                         decision=decision, integrity=integrity, stability=stability)
 
 
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
-
-
-def _standings(graded: Sequence[tuple[Submission, Report | None]]) -> dict[int, Standing]:
-    """Each graded submission's standing: every candidate's latest graded submission ranked by
-    total (ties by submission id), with the ranks whose total intervals overlap its own."""
-    latest: dict[int, tuple[Submission, Report]] = {}
-    for submission, report in graded:
-        if report is None or report.status != ReportStatus.GRADED or report.total is None:
-            continue
-        held = latest.get(submission.invite_id)
-        if held is None or submission.id > held[0].id:
-            latest[submission.invite_id] = (submission, report)
-    ranked = sorted(latest.values(),
-                    key=lambda pair: (-(pair[1].total or 0.0), pair[0].id))
-    rank_of = {submission.id: rank for rank, (submission, _) in enumerate(ranked, 1)}
-    found = {}
-    for submission, report in graded:
-        if report is None or report.status != ReportStatus.GRADED or report.total is None:
-            continue
-        rank, mine = rank_of.get(submission.id), report.total_interval
-        apart = [] if rank is None or mine is None else [
-            other for other, (_, theirs) in enumerate(ranked, 1)
-            if other != rank and theirs.total_interval is not None
-            and _overlap(mine, theirs.total_interval)]
-        found[submission.id] = Standing(rank=rank, ranked=len(ranked), total_interval=mine,
-                                        indistinct_from=apart)
-    return found
+def _listed(entry: CohortEntry) -> SubmissionRow:
+    decision = entry.judgement.decision
+    return _row(entry.submission, decision.decision if decision else None,
+                _integrity_flag(entry.report), entry.stability).model_copy(
+        update={"standing": entry.standing, "failure": entry.failure})
 
 
 def _integrity_flag(report: Report | None) -> IntegrityFlag | None:
@@ -215,29 +181,19 @@ def _stability(session: Session, submission_id: int) -> Stability | None:
 
 def _rows(session: Session, assignment_id: str, cohort: str | None, sort: SortKey,
           order: str, *, flagged_only: bool = False) -> list[SubmissionRow]:
-    """A listing's rows, each with its current decision, its latest report's integrity findings
-    and stability; with ``flagged_only``, only the rows that have integrity findings."""
-    judged = cohort_judgements(session, assignment_id, cohort)
-    submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort, sort=sort,
-                                   descending=order == "desc")
-    reports = {s.id: latest_report(session, s.id) for s in submissions}
-    standings = _standings([(s, reports[s.id]) for s in submissions])
-    rows = []
-    for s in submissions:
-        integrity = _integrity_flag(reports[s.id])
-        if flagged_only and not (integrity is not None and integrity.flagged):
-            continue
-        decision = judged[s.id].decision if s.id in judged else None
-        rows.append(_row(s, decision.decision if decision else None, integrity,
-                         _stability(session, s.id), standings.get(s.id)))
+    """A listing's rows, each with its current decision, its latest report's integrity findings,
+    stability and standing, and how the candidate's code failed; with ``flagged_only``, only the
+    rows that have integrity findings."""
+    rows = [_listed(entry) for entry in judgement.cohort(
+        session, assignment_id, cohort, sort=sort, descending=order == "desc")]
+    if flagged_only:
+        return [row for row in rows if row.integrity is not None and row.integrity.flagged]
     return rows
 
 
-def _submission(session: Session, submission_id: int) -> Submission:
-    submission = get_submission(session, submission_id)
-    if submission is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such submission")
-    return submission
+def _known(service: Service, session: Session, assignment_id: str) -> None:
+    judgement.require_assignment(session, assignment_id,
+                                 offered=service.catalog.get(assignment_id) is not None)
 
 
 def _distribution(session: Session, submission: Submission) -> CohortDistribution:
@@ -261,23 +217,25 @@ def _files(service: Service, submission: Submission, prefix: str) -> list[FilePu
 
 def _detail(service: Service, session: Session, submission_id: int, files_prefix: str,
             viewer: ReviewerLogin) -> SubmissionDetail:
-    submission = _submission(session, submission_id)
-    judgement = judgement_view(service, session, submission, viewer)
+    submission = judgement.require_submission(session, submission_id)
+    judged = judgement.judgement_view(session, submission,
+                                      specs(service)(submission.assignment_id),
+                                      viewer_id=viewer.reviewer_id)
     report = latest_report(session, submission.id)
     return SubmissionDetail(
-        submission=_row(submission, judgement.decision.decision if judgement.decision else None,
+        submission=_row(submission, judged.decision.decision if judged.decision else None,
                         _integrity_flag(report), _stability(session, submission.id)),
         report=report,
         jobs=[JobPublic.model_validate(job) for job in jobs_for_submission(session,
                                                                             submission.id)],
         cohort=_distribution(session, submission),
         files=_files(service, submission, files_prefix.format(id=submission.id)),
-        judgement=judgement)
+        judgement=judged)
 
 
 def _file_text(service: Service, session: Session, submission_id: int, path: str
                ) -> tuple[Submission, str, str | None, bool]:
-    submission = _submission(session, submission_id)
+    submission = judgement.require_submission(session, submission_id)
     try:
         found = resolve_file(service.submissions_root / submission.files_dir, path)
     except FileRefused as exc:
@@ -328,84 +286,22 @@ def _invite_public(invite: Invite, used: int) -> InvitePublic:
 
 
 def _csv(service: Service, session: Session, assignment_id: str, cohort: str | None,
-         viewer: ReviewerLogin) -> str:
-    """One row per submission. Manual points follow the page's blind rule for ``viewer``: on a
-    submission they have not finished scoring (or revealed), only their own scores count."""
-    submissions = list_submissions(session, assignment_id=assignment_id, cohort=cohort,
-                                   sort=SortKey.DATE, descending=False)
-    reports: dict[int, Report | None] = {s.id: latest_report(session, s.id) for s in submissions}
-    standings = _standings([(s, reports[s.id]) for s in submissions])
-    components = sorted({c.id for r in reports.values() if r for c in r.components})
-    metrics = sorted({m.name for r in reports.values() if r for m in r.metrics})
-    items, _ = manual_rubric(service, assignment_id)
-    judged = cohort_judgements(session, assignment_id, cohort)
+         viewer: ReviewerLogin) -> Response:
+    """The cohort's CSV (``grader.judgement.csv_rows``) as a download named after it."""
+    _known(service, session, assignment_id)
+    entries = judgement.cohort(session, assignment_id, cohort, sort=SortKey.DATE,
+                               descending=False)
+    items, _ = judgement.manual_rubric(specs(service)(assignment_id))
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["submission_id", "label", "cohort", "status", "total", "total_low",
-                     "total_high", "rank", "indistinct_from",
-                     *[f"points.{c}" for c in components], *[f"metric.{m}" for m in metrics],
-                     "hidden_tests_passed", "hidden_tests_total",
-                     *[f"manual.{item.id}" for item in items], "manual_points", "manual_max",
-                     "combined", "combined_max", "decision", "decided_by", "decided_at",
-                     "notes_count", "integrity_flagged", "integrity_findings",
-                     "nondeterministic", "moved_metrics", "sha256",
-                     "submitted_at", "graded_at"])
-    for s in submissions:
-        report = reports[s.id]
-        points = {c.id: c.points for c in report.components} if report else {}
-        values = {m.name: m.value for m in report.metrics} if report else {}
-        tests = report.hidden_tests if report else []
-        judgement = judged.get(s.id, Judgement())
-        visible = visible_scores(judgement.scores, viewer_id=viewer.reviewer_id,
-                                 revealed=judgement.revealed)
-        manual = item_points(visible, items)
-        summary = points_summary(automatic=s.total, items=items, visible=visible,
-                                 blind=viewer.reviewer_id not in judgement.revealed)
-        decision = judgement.decision
-        integrity = _integrity_flag(report)
-        stability = _stability(session, s.id)
-        standing = standings.get(s.id)
-        interval = standing.total_interval if standing is not None else None
-        writer.writerow([s.id, _cell(s.invite.label), _cell(s.cohort), s.status,
-                         _num(s.total), _num(interval[0] if interval else None),
-                         _num(interval[1] if interval else None),
-                         "" if standing is None or standing.rank is None else standing.rank,
-                         "" if standing is None else "; ".join(
-                             str(rank) for rank in standing.indistinct_from),
-                         *[_num(points.get(c)) for c in components],
-                         *[_num(values.get(m)) for m in metrics],
-                         sum(t.outcome == "passed" for t in tests), len(tests),
-                         *[_num(manual.get(item.id)) for item in items],
-                         _num(summary.manual), _num(summary.manual_max if items else None),
-                         _num(summary.combined), _num(summary.combined_max if items else None),
-                         decision.decision if decision else "",
-                         _cell(decision.reviewer.email) if decision else "",
-                         decision.created_at.isoformat() if decision else "",
-                         judgement.notes,
-                         "" if integrity is None else str(integrity.flagged).lower(),
-                         "" if integrity is None else integrity.findings,
-                         "" if stability is None else str(stability.nondeterministic).lower(),
-                         "" if stability is None else "; ".join(
-                             f"{m.name} {m.old!r} -> {m.new!r}"
-                             for m in stability.moved),
-                         s.sha256, s.created_at.isoformat(),
-                         s.graded_at.isoformat() if s.graded_at else ""])
-    return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
-def _csv_response(text: str, assignment_id: str, cohort: str | None) -> Response:
-    name = f"{assignment_id}-{cohort or 'all'}.csv".replace('"', "")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    csv.writer(out).writerows(judgement.csv_rows(entries, items=items,
+                                                 viewer_id=viewer.reviewer_id))
+    name = f"{assignment_id}-{cohort or 'all'}.csv"
+    # RFC 6266: a plain ASCII name for old clients, and the exact one percent-encoded in UTF-8
+    # (RFC 5987); a header cannot carry other characters, and a line break would end it.
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; "
+                               f"filename*=UTF-8''{quote(name, safe='')}"})
 
 
 def _safe_next(target: str | None) -> str:
@@ -442,21 +338,25 @@ def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: Sessi
 
 
 @router.get("/api/review/assignments/{assignment_id}/submissions", tags=["reviewer"],
-            response_model=list[SubmissionRow], responses=AUTH_ERRORS)
-def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep,
-                    cohort: Cohort = None, sort: Sort = SortKey.DATE, order: Order = "desc",
-                    flagged: FlaggedOnly = False) -> list[SubmissionRow]:
+            response_model=list[SubmissionRow], responses=ASSIGNMENT_ERRORS)
+def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+                    session: SessionDep, cohort: Cohort = None, sort: Sort = SortKey.DATE,
+                    order: Order = "desc", flagged: FlaggedOnly = False
+                    ) -> list[SubmissionRow]:
     """An assignment's submissions, optionally of one cohort, sorted by score, status or date,
     each with its current decision, its integrity findings (``flagged=true``: only those
-    with some) and its standing (rank by total, and the ranks whose total intervals overlap
-    its own: it cannot be told apart from them)."""
+    with some), its standing (rank by total, and the ranks whose total intervals overlap
+    its own: it cannot be told apart from them) and ``failure``: how the candidate's code
+    failed, when it did (a crash and a weak model both score low)."""
+    _known(service, session, assignment_id)
     return _rows(session, assignment_id, cohort, sort, order, flagged_only=flagged)
 
 
 @router.get("/api/review/assignments/{assignment_id}/invites", tags=["reviewer"],
-            response_model=list[InvitePublic], responses=AUTH_ERRORS)
-def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, session: SessionDep
-                ) -> list[InvitePublic]:
+            response_model=list[InvitePublic], responses=ASSIGNMENT_ERRORS)
+def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+                session: SessionDep) -> list[InvitePublic]:
+    _known(service, session, assignment_id)
     return [_invite_public(i, used) for i, used in list_invites(session, assignment_id)]
 
 
@@ -491,7 +391,7 @@ def api_extend_invite(_login: ReviewerWrite, assignment_id: AssignmentId, invite
                              "ranks it cannot be told apart from), points, metrics, tests, "
                              "manual and combined points, decision, notes count, integrity "
                              "findings, nondeterminism"},
-                       **AUTH_ERRORS})
+                       **ASSIGNMENT_ERRORS})
 def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
                session: SessionDep, cohort: Cohort = None) -> Response:
     """A cohort (or every cohort) of an assignment as CSV: scores (the total with its 95%
@@ -501,9 +401,9 @@ def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: Ser
     (per the blind rule, as you may see them), combined points, decision, notes count, and
     whether the integrity check flagged the latest report (with its number of findings), and
     whether it is a re-grade whose quality metrics moved (``nondeterministic``, with
-    ``moved_metrics``: each one's earlier and new value)."""
-    return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
-                         cohort)
+    ``moved_metrics``: each one's earlier and new value); ``failure``: how the candidate's code
+    failed, when it did. Times are ISO 8601 in UTC, with their zone."""
+    return _csv(service, session, assignment_id, cohort, login)
 
 
 @router.get("/api/review/submissions/{submission_id}", response_model=SubmissionDetail,
@@ -616,8 +516,7 @@ def _assignment_page(request: Request, login: ReviewerLogin, service: Service, s
     if flagged_only:
         rows = [row for row in rows if row.integrity is not None and row.integrity.flagged]
     summaries = [s for s in cohort_summaries(session) if s.assignment_id == assignment_id]
-    if found is None and not summaries:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such assignment")
+    judgement.require_assignment(session, assignment_id, offered=found is not None)
     return render(request, "review_assignment.html.j2",
                   title=found.assignment.title if found else assignment_id, login=login,
                   assignment=found.assignment if found else None, assignment_id=assignment_id,
@@ -656,8 +555,7 @@ def page_create_invite(request: Request, login: ReviewerForm, assignment_id: Ass
 @router.get("/review/assignments/{assignment_id}/export.csv", include_in_schema=False)
 def page_export(login: ReviewerPage, assignment_id: AssignmentId, service: ServiceDep,
                 session: SessionDep, cohort: Cohort = None) -> Response:
-    return _csv_response(_csv(service, session, assignment_id, cohort, login), assignment_id,
-                         cohort)
+    return _csv(service, session, assignment_id, cohort, login)
 
 
 @router.get("/review/submissions/{submission_id}", include_in_schema=False)

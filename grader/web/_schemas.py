@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from grader.judgement import JudgementPublic, Standing
 from grader.report import Report
 from grader.signals import FileOverlap
 from grader.stability import Stability
@@ -241,22 +242,6 @@ class IntegrityFlag(BaseModel):
     message: str
 
 
-class Standing(BaseModel):
-    """Where a submission's total stands in a listing, and whether it can be told apart from the
-    others: each candidate's latest graded submission is ranked by total (1: highest), and two
-    totals cannot be told apart when their 95% intervals overlap."""
-
-    rank: int | None = Field(description="this candidate's rank by total among the listing's "
-                                         "candidates; None when this is not the candidate's "
-                                         "latest graded submission")
-    ranked: int = Field(description="how many candidates are ranked")
-    total_interval: tuple[float, float] | None = Field(
-        description="the report's total interval (Report.total_interval)")
-    indistinct_from: list[int] = Field(
-        default_factory=list, description="the ranks whose total intervals overlap this one's: "
-                                          "it cannot be told apart from them")
-
-
 class SubmissionRow(_Out):
     id: int
     assignment_id: str
@@ -282,6 +267,11 @@ class SubmissionRow(_Out):
     standing: Standing | None = Field(
         None, description="in listings: its rank by total and the ranks it cannot be told apart "
                           "from (None: no graded report)")
+    failure: str | None = Field(
+        None, description="in listings: how the candidate's code failed in its graded report "
+                          "(Report.failure's summary: it raised, timed out, ran out of memory), "
+                          "telling it from code that ran and scored low; None when it ran, or "
+                          "there is no graded report")
 
 
 class JobPublic(_Out):
@@ -314,110 +304,16 @@ class Regraded(BaseModel):
 
 # --- reviewer judgement -------------------------------------------------------------------------
 
-class ManualLevelPublic(BaseModel):
-    points: float
-    description: str
-
-
-class ManualItemPublic(BaseModel):
-    id: str
-    title: str
-    max_points: float
-    levels: list[ManualLevelPublic]
-
-
-class ManualScorePublic(BaseModel):
-    item_id: str
-    reviewer: str = Field(description="who gave it (their email)")
-    mine: bool
-    points: float
-    blind: bool = Field(description="given before its reviewer saw anyone else's scores of this "
-                                    "submission, and not changed since")
-    blind_points: float | None = Field(description="the points given blind, when they differ "
-                                                   "or were never given blind: null")
-    scored_at: datetime = Field(description="when first given")
-    updated_at: datetime = Field(description="when last changed")
-
-
 class ManualScoreSet(BaseModel):
     points: float = Field(description="the points of one of the item's levels", allow_inf_nan=False)
-
-
-class ItemAgreement(BaseModel):
-    item_id: str
-    reviewers: int = Field(description="reviewers who scored this item")
-    exact: bool = Field(description="every reviewer gave the same level")
-    mean_abs_diff: float = Field(description="mean over pairs of reviewers of the difference "
-                                             "in points")
-
-
-class Agreement(BaseModel):
-    """Between the reviewers whose scores the viewer sees, on items two or more of them scored."""
-
-    reviewers: list[str]
-    items_compared: int
-    exact_share: float | None = Field(description="share of compared items with exact agreement")
-    mean_abs_diff: float | None = Field(description="mean of the items' mean absolute "
-                                                    "differences, in points")
-    all_blind: bool = Field(description="every compared score was given blind and kept")
-    items: list[ItemAgreement]
-
-
-class PointsSummary(BaseModel):
-    """Automatic and manual points, apart and combined (see ``how``)."""
-
-    automatic: float | None = Field(description="the graded report's total, out of 100")
-    automatic_max: float = 100.0
-    manual: float | None = Field(description="sum over scored items of the mean of the points "
-                                             "the viewer can see; null before any is scored")
-    manual_max: float = Field(description="sum of the manual items' top levels")
-    manual_items: int
-    manual_items_scored: int
-    combined: float | None = Field(description="automatic + manual, once graded and every "
-                                               "manual item is scored")
-    combined_max: float = Field(description="100 + manual_max")
-    how: str = Field(description="how the numbers combine, in words")
 
 
 class NoteCreate(BaseModel):
     body: str = Field(min_length=1, max_length=5000)
 
 
-class NotePublic(BaseModel):
-    id: int
-    reviewer: str
-    body: str
-    created_at: datetime
-
-
 class DecisionSet(BaseModel):
     decision: Decision
-
-
-class DecisionPublic(BaseModel):
-    decision: Decision
-    reviewer: str
-    decided_at: datetime
-
-
-class JudgementPublic(BaseModel):
-    """Reviewers' judgement of one submission, as the asking reviewer may see it: their own
-    manual scores, everyone's once they have scored every item or asked to see them."""
-
-    items: list[ManualItemPublic] = Field(description="the assignment's manual rubric")
-    spec_error: str | None = Field(description="why the manual rubric cannot be read, if so")
-    revealed: bool = Field(description="the viewer sees other reviewers' scores")
-    revealed_reason: str | None = Field(description="completed (every item scored) or requested")
-    mine_complete: bool = Field(description="the viewer has scored every manual item")
-    other_reviewers: int = Field(description="how many other reviewers have scored (shown even "
-                                             "while their scores are hidden)")
-    scores: list[ManualScorePublic] = Field(description="the scores the viewer may see")
-    agreement: Agreement | None = Field(description="when two or more reviewers' scores are "
-                                                    "visible")
-    points: PointsSummary
-    decision: DecisionPublic | None = Field(description="the current decision")
-    decision_history: list[DecisionPublic] = Field(description="every decision, newest first")
-    notes: list[NotePublic] = Field(description="oldest first")
 
 
 class SimilarPair(BaseModel):

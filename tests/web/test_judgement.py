@@ -20,8 +20,8 @@ import pytest
 from support.kit import PASSWORD, login, run_cli, solution_zip, upload, wait_final
 from support.web import COPIED, DIFFERENT, MANUAL_MAX, RENAMED, SECOND_REVIEWER, SIGNALLED, zip_of
 
+from grader.judgement import agreement, points_summary, visible_scores
 from grader.spec import ManualItem
-from grader.web._judgement import agreement, points_summary, visible_scores
 
 # --- helpers ------------------------------------------------------------------------------------
 
