@@ -4,6 +4,7 @@ gate in process (the hourly limit per invite, the host's slots)."""
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 import threading
 from pathlib import Path
@@ -114,6 +115,23 @@ def test_a_build_longer_than_the_budget_is_inconclusive_not_failed(check,
     ''', runner_image, PreflightRules(budget_seconds=4))
     assert result.status == "inconclusive" and result.failure is not None
     assert [(c.name, c.outcome) for c in result.checks] == [("build", "inconclusive")]
+
+
+@pytest.mark.docker
+def test_a_bundle_without_a_check_script_skips_that_step(scaffold: Path, runner_image: str,
+                                                         tmp_path: Path) -> None:
+    folder = tmp_path / "starter"
+    shutil.copytree(scaffold, folder)
+    (folder / "candidate" / "check.py").unlink()
+    assignment = load_assignment(folder, ceiling=CEILING)
+    result = run_preflight(
+        assignment=assignment, folder=folder,
+        instance=Instance.demo().prepare(assignment, folder, tmp_path / "instances"),
+        zip_path=zip_folder(folder / "reference" / "solution", tmp_path / "s.zip"),
+        runner_image=runner_image, ceiling=CEILING, intake=IntakeRules(), rules=RULES)
+    assert result.status == "passed"
+    assert [(c.name, c.outcome) for c in result.checks] == [
+        ("build", "passed"), ("serve", "passed"), ("check.py", "skipped")]
 
 
 def test_a_zip_that_breaks_an_intake_rule_is_refused_before_anything_runs(
