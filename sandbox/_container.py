@@ -55,7 +55,10 @@ OWNER_PID_LABEL = "ml-grader.owner-pid"
 OWNER_HOST_LABEL = "ml-grader.owner-host"
 DEADLINE_LABEL = "ml-grader.deadline"
 
-CANDIDATE_USER = "10001:10001"
+# The runner image's `candidate` user and group (Dockerfile.runner): candidate code runs as it,
+# and owns the writable mounts.
+CANDIDATE_UID = 10001
+CANDIDATE_USER = f"{CANDIDATE_UID}:{CANDIDATE_UID}"
 WORK_DIR = "/work"
 # Beyond the wall-clock limit, how long a kill and the engine's answer may take before the engine is
 # declared unhealthy (the watchdog).
@@ -545,5 +548,5 @@ class Container:
 
 
 def _tmpfs(size: int, inodes: int, mode: str) -> str:
-    owner = "" if mode == "1777" else ",uid=10001,gid=10001"
+    owner = "" if mode == "1777" else f",uid={CANDIDATE_UID},gid={CANDIDATE_UID}"
     return f"rw,noexec,nosuid,nodev,size={size},nr_inodes={inodes},mode={mode}{owner}"
