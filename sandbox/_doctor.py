@@ -10,7 +10,7 @@ import docker.errors
 from pydantic import BaseModel
 
 from sandbox._cgroup import CgroupReader
-from sandbox._container import Container, candidate_environment
+from sandbox._container import CANDIDATE_UID, Container, candidate_environment
 from sandbox._engine import engine_client
 from sandbox._errors import EngineUnavailable
 from sandbox._limits import Limits, Runtime
@@ -74,7 +74,7 @@ def _inside_probes(image: str, image_env: list[str], limits: Limits) -> list[Pro
     expected = {
         "runtime": limits.runtime,
         "host_kernel": os.uname().release,
-        "uid": 10001,
+        "uid": CANDIDATE_UID,
         "memory": _PROBE_LIMITS.memory,
         "pids": _PROBE_LIMITS.pids,
         "cpus": _PROBE_LIMITS.cpus,
