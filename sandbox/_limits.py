@@ -25,12 +25,21 @@ def parse_size(value: Any) -> Any:
     return value
 
 
+def format_size(count: float) -> str:
+    """536870912 -> '512 MiB': in the largest binary unit the count reaches, else in bytes."""
+    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if count >= scale:
+            return f"{count / scale:.4g} {unit}"
+    return f"{count:g} bytes"
+
+
 Bytes = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 
 Runtime = Literal["runc", "runsc"]
 # An assignment may ask for stronger isolation than the deployment's default, never weaker.
 RUNTIME_STRENGTH: dict[str, int] = {"runc": 0, "runsc": 1}
 
+KiB = 1024
 MiB = 1024**2
 GiB = 1024**3
 
