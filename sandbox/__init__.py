@@ -24,7 +24,7 @@ from sandbox._image import (
     build_runner_image,
     image_digest,
 )
-from sandbox._limits import Limits, parse_size
+from sandbox._limits import Limits, format_size, parse_size
 from sandbox._reap import reap_orphans
 from sandbox._result import CapturedOutput, Outcome, RunResult
 from sandbox._run import run_command
@@ -53,6 +53,7 @@ __all__ = [
     "SessionClosed",
     "build_runner_image",
     "engine_client",
+    "format_size",
     "image_digest",
     "make_readable",
     "open_session",
