@@ -41,6 +41,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from sandbox import format_size as _size
 from sandbox import parse_size
 
 __all__ = [
@@ -728,9 +729,3 @@ def _show(name: str, limit: int = 160) -> str:
         shown = f"{shown[:limit // 2]}...{shown[-limit // 4:]}"
     return f"'{shown}'"
 
-
-def _size(count: int) -> str:
-    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
-        if count >= scale:
-            return f"{count / scale:.4g} {unit}"
-    return f"{count} bytes"
