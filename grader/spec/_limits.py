@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from sandbox import Limits, parse_size
+from sandbox import Limits, format_size, parse_size
 
 
 def is_size(limit: str) -> bool:
@@ -38,7 +38,5 @@ LimitOverrides: type[BaseModel] = create_model(  # type: ignore[call-overload]
 
 def shown(field: str, value: float) -> str:
     if is_size(field) and value >= 1024:
-        for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-            if value >= size:
-                return f"{value / size:g} {unit}"
+        return format_size(value)
     return f"{value:g}"
