@@ -145,8 +145,12 @@ class Scrubber:
                       (str(public_data.resolve().parent), "<instance>")]
         names: set[str] = set()
         hidden = folder / "hidden"
+        # Hidden tests' names (their files and functions). Other hidden modules' names are words
+        # ("answers", "retrieval") a candidate's message may use for its own; they never reach a
+        # container, and their paths are replaced above.
         for path in hidden.rglob("*.py") if hidden.is_dir() else ():
-            names.add(path.stem)
+            if path.stem.startswith("test"):
+                names.add(path.stem)
             names.update(re.findall(r"^\s*def\s+(test_\w+)", path.read_text(errors="replace"),
                                     re.MULTILINE))
         # Longest first, so a folder is replaced before its parent.

@@ -83,7 +83,7 @@ def test_scrubbing_removes_hidden_paths_names_and_grader_internals(assignment: P
             f"{public}/train.jsonl and {public.parent}/hidden.jsonl; "
             f'File "/opt/grader/agent/agent.py", line 120; {own}/pipeline.py; '
             f"test_refund_policy_question; {tempfile.gettempdir()}/probe-x1_y/data; "
-            "their own /tmp/model.bin; an ordinary sentence about harnesses")
+            "their own /tmp/model.bin; an ordinary sentence about the harness")
     scrubbed = scrub.text(text)
     for secret in (str(assignment), "test_secret_behaviour", "a1b2", "/opt/grader", str(own),
                    "test_refund_policy_question", "probe-x1_y"):
@@ -91,7 +91,7 @@ def test_scrubbing_removes_hidden_paths_names_and_grader_internals(assignment: P
     assert "/data/train.jsonl" in scrubbed
     assert "<hidden>/tests/<hidden>.py" in scrubbed
     assert "<tmp>/data" in scrubbed
-    assert "their own /tmp/model.bin; an ordinary sentence about harnesses" in scrubbed
+    assert "their own /tmp/model.bin; an ordinary sentence about the harness" in scrubbed
 
 
 def test_an_exception_in_the_build_is_explained_with_its_own_frames_and_output(
