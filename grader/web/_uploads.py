@@ -29,10 +29,10 @@ FILE_FIELD = "file"
 
 
 class UploadTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"The upload is larger than {limit // (1024 * 1024)} MiB, the limit for "
-                         "a submission zip. Leave out data, model weights, caches and virtual "
-                         "environments.")
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"The upload is larger than {cap / (1024 * 1024):.4g} MiB ({cap:,} "
+                         "bytes), the limit for a submission zip. Leave out data, model "
+                         "weights, caches and virtual environments.")
 
 
 class BadUpload(Exception):
@@ -49,26 +49,30 @@ class Received:
         self.path.unlink(missing_ok=True)
 
 
-async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
+async def _counted(stream: AsyncIterator[bytes], allowed: int, cap: int
+                  ) -> AsyncGenerator[bytes, None]:
+    """The stream, refused once it passes ``allowed`` bytes (the zip's ``cap``, plus the framing
+    for a form); the refusal names the zip's cap either way."""
     seen = 0
     async for chunk in stream:
         seen += len(chunk)
-        if seen > limit:
-            raise UploadTooLarge(limit - FRAMING_BYTES)
+        if seen > allowed:
+            raise UploadTooLarge(cap)
         yield chunk
 
 
 async def receive_zip(request: Request, service: Service) -> Received:
     """The request's zip on disk: a multipart form's ``file`` part, or the raw body."""
     cap = service.settings.intake.max_compressed_bytes
+    multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
+    allowed = cap + FRAMING_BYTES if multipart else cap
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap + FRAMING_BYTES:
+    if declared is not None and declared.isdigit() and int(declared) > allowed:
         raise UploadTooLarge(cap)
     service.uploads_dir.mkdir(parents=True, exist_ok=True)
     target = service.uploads_dir / f"{uuid.uuid4().hex}.zip"
-    content_type = request.headers.get("content-type", "")
     try:
-        if content_type.startswith("multipart/form-data"):
+        if multipart:
             size, fields = await _from_multipart(request, target, cap)
         else:
             size, fields = await _from_body(request, target, cap), {}
@@ -81,7 +85,7 @@ async def receive_zip(request: Request, service: Service) -> Received:
 async def _from_body(request: Request, target: Path, cap: int) -> int:
     size = 0
     async with await anyio.open_file(target, "xb") as out:
-        async for chunk in _counted(request.stream(), cap):
+        async for chunk in _counted(request.stream(), cap, cap):
             size += len(chunk)
             await out.write(chunk)
     if size == 0:
@@ -92,7 +96,7 @@ async def _from_body(request: Request, target: Path, cap: int) -> int:
 
 async def _from_multipart(request: Request, target: Path, cap: int
                           ) -> tuple[int, dict[str, str]]:
-    parser = MultiPartParser(request.headers, _counted(request.stream(), cap + FRAMING_BYTES),
+    parser = MultiPartParser(request.headers, _counted(request.stream(), cap + FRAMING_BYTES, cap),
                              max_files=1, max_fields=10, max_part_size=16 * 1024)
     try:
         form = await parser.parse()

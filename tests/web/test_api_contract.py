@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from grader.intake import IntakeRules
 from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
 from grader.store import accept_submission, create_reviewer, invite_candidate
 from grader.web import create_app
@@ -19,13 +20,15 @@ from grader.web import create_app
 EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
 ASSIGNMENT = "rag_pipeline"
 PROBLEM = "application/problem+json"
+UPLOAD_CAP = 256 * 1024
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data: Path = tmp_path_factory.mktemp("data")
     settings = Settings(data_dir=data, assignments_dir=BUILT_IN_ASSIGNMENTS, demo=True,
-                        database_url=f"sqlite:///{data / 'grader.db'}")
+                        database_url=f"sqlite:///{data / 'grader.db'}",
+                        intake=IntakeRules(max_compressed_bytes=UPLOAD_CAP))
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.service.db.write() as session:
@@ -179,3 +182,21 @@ def test_invites_take_any_script(reviewer: TestClient) -> None:
     made = reviewer.post(INVITES, json={"cohort": "春季-2026", "label": "Zoë Ødegård"})
     assert made.status_code == 201, made.text
     assert (made.json()["cohort"], made.json()["label"]) == ("春季-2026", "Zoë Ødegård")
+
+
+def test_uploads_over_the_cap_are_refused_naming_the_cap(client: TestClient) -> None:
+    _, token = invite_candidate(client.app.state.service.db, assignment_id=ASSIGNMENT,
+                                max_submissions=3, cohort="big", label="Ada", allowance=None,
+                                valid_days=1, created_by=EMAIL)
+    url = f"/api/candidate/{token}/submissions"
+    over = b"x" * (UPLOAD_CAP + 1000)  # over the zip's cap, within the multipart framing's
+
+    def chunks():  # no Content-Length: counted as the bytes arrive
+        yield over
+
+    refusals = [client.post(url, content=over, headers={"content-type": "application/zip"}),
+                client.post(url, content=chunks(), headers={"content-type": "application/zip"}),
+                client.post(url, files={"file": ("s.zip", over, "application/zip")})]
+    for refused in refusals:
+        body = assert_problem(refused, 413, "Upload too large")
+        assert "larger than 0.25 MiB (262,144 bytes)" in body["detail"], body["detail"]
