@@ -30,6 +30,7 @@ from grader.spec._errors import SpecError, SpecIssue
 from grader.spec._limits import LimitOverrides
 from grader.spec._loading import assignment_json_schema, load_assignment
 from grader.spec._models import (
+    JSON_TYPES,
     SUPPORTING_SUFFIXES,
     Anchor,
     Assignment,
@@ -56,6 +57,7 @@ from grader.spec._models import (
 )
 
 __all__ = [
+    "JSON_TYPES",
     "SUPPORTING_SUFFIXES",
     "Anchor",
     "Assignment",
