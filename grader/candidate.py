@@ -28,13 +28,11 @@ from typing import Any
 import jsonschema
 
 import sandbox
+from grader.spec import JSON_TYPES
 from sandbox import AgentError, AgentSession
 
 __all__ = ["Candidate", "CandidateCallFailed", "CandidateFailure", "InvalidResult",
            "blames_candidate", "result_schema"]
-
-_TYPE_NAMES = {"string", "integer", "number", "boolean", "array", "object", "null"}
-
 
 class CandidateFailure(AssertionError):
     """The candidate's failure as the grader saw it, wherever in hidden code it surfaces (a test,
@@ -83,7 +81,7 @@ def _validator(shape: str | Mapping[str, Any]) -> jsonschema.Draft202012Validato
 def result_schema(returns: str | Mapping[str, Any]) -> dict[str, Any]:
     """A declared result shape as JSON Schema: a bare type name or a schema fragment."""
     if isinstance(returns, str):
-        if returns not in _TYPE_NAMES:
+        if returns not in JSON_TYPES:
             raise ValueError(f"unknown result type {returns!r}")
         return {"type": returns}
     return dict(returns)
