@@ -28,11 +28,13 @@ from sandbox._errors import (
 from sandbox._framing import MessageLines
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
+from sandbox.agent.agent import MAX_FRAMES, MAX_REQUEST_BYTES
 
 AGENT_COMMAND = ("python3", "/opt/grader/agent/agent.py", "/submission")
 SUBMISSION_DIR = "/submission"
-DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-MAX_FRAMES = 20
+# The agent's own caps, so both ends of the channel agree: a message's bytes (either direction)
+# and the frames of a candidate's error.
+DEFAULT_MAX_MESSAGE_BYTES = MAX_REQUEST_BYTES
 
 
 def parse_message(line: bytes) -> dict[str, Any]:
