@@ -48,8 +48,9 @@ FINAL = {SubmissionStatus.GRADED, SubmissionStatus.ERRORED}
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 ERRORED_MESSAGE = ("Grading could not be completed because of a problem on our side. The hiring "
                    "team can see it and will re-grade your submission.")
-# The app's policy (``_app.SECURITY_HEADERS``) but for the one script the status page runs, from
-# this origin: it polls the submission's JSON and shows the progress (static/candidate.js).
+# The app's policy (``_app.SECURITY_HEADERS``) but for the scripts the candidate pages run, from
+# this origin: the status page polls the submission's JSON and shows the progress
+# (static/candidate.js); the invite page counts a time-boxed invite's time down (countdown.js).
 STATUS_PAGE_CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; "
                    "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                    "base-uri 'none'")
@@ -192,7 +193,7 @@ def _invite_page(request: Request, service: Service, access: CandidateAccess, se
                   invite=_invite_view(service, access, session), readme=readme, error=error,
                   csrf_token=service.signing.candidate_csrf(access.token),
                   base=_base(access), max_mib=service.settings.intake.max_compressed_bytes
-                  // (1024 * 1024))
+                  // (1024 * 1024), headers={"Content-Security-Policy": STATUS_PAGE_CSP})
 
 
 @router.get("/i/{token}", include_in_schema=False)

@@ -6,16 +6,19 @@ and feedback held until the invite closes, or never released, by the assignment'
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import select, update
 from support.kit import REVIEWER, solution_zip, upload, wait_final
 
 from grader.authoring import new_assignment
-from grader.store import Database, Invite, utcnow
+from grader.store import Database, Invite, sha256_hex, utcnow
 
 INVITES = "/api/review/assignments/starter/invites"
 
@@ -69,6 +72,13 @@ def test_a_time_boxed_invite_from_first_download_to_refusal_and_extension(server
         assert upload(client, token, solution_zip()).status_code == 201
     listed = next(i for i in reviewer.get(INVITES).json() if i["id"] == made["id"])
     assert listed["time_box"]["working_seconds"] == extended.json()["time_box"]["working_seconds"]
+
+    export = reviewer.get("/api/review/assignments/starter/export.csv", params={"cohort": "timed"})
+    [row] = [r for r in csv.DictReader(io.StringIO(export.text))
+             if r["time_limit_minutes"] == "300"]
+    assert row["extra_time_percent"] == "25" and int(row["extension_minutes"]) >= 60
+    assert row["started_at"].endswith("+00:00") and row["deadline"]
+    assert 375 <= int(row["minutes_from_start"]) <= 378  # uploaded 6 h 16 min after the download
 
 
 def test_time_box_requests_that_make_no_sense_are_refused(server, reviewer) -> None:
@@ -137,5 +147,43 @@ def _close(server, invite_id: int) -> None:
         with db.write() as session:
             session.execute(update(Invite).where(Invite.id == invite_id)
                             .values(expires_at=utcnow() - timedelta(minutes=1)))
+    finally:
+        db.dispose()
+
+
+@pytest.mark.browser
+def test_the_countdown_ticks_and_announces_in_a_browser(live_server, make_live_invite,
+                                                         browser) -> None:
+    token = make_live_invite(cohort="countdown", time_limit_minutes=60)
+    with live_server.client() as client:
+        assert client.get(f"/i/{token}/starter.zip").status_code == 200
+        invite_id = _invite_id(live_server, token)
+    # 15 min and 10 s left: the page's own clock crosses the 15-minute mark within seconds.
+    _started_ago(live_server, invite_id, timedelta(minutes=44, seconds=50))
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    try:
+        page.goto(f"{live_server.base}/i/{token}")
+        timer = page.locator("#countdown")
+        assert timer.get_attribute("role") == "timer"
+        assert page.locator("#countdown-reload").is_hidden()  # the script runs under the CSP
+        expect(page.locator("#countdown-notice")).to_have_text("15 min of working time left.",
+                                                               timeout=30_000)
+        assert re.fullmatch(r"1[45] min left", timer.text_content())
+        assert blocked == []
+    finally:
+        page.close()
+
+
+def _invite_id(server, token: str) -> int:
+    db = Database(server.env["GRADER_DATABASE_URL"])
+    try:
+        with db.read() as session:
+            return session.scalars(select(Invite.id)
+                                   .where(Invite.token_sha256 == sha256_hex(token))).one()
     finally:
         db.dispose()
