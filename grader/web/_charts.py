@@ -53,8 +53,10 @@ def _rows(labels: Sequence[tuple[float, str, str]]) -> list[int]:
 
 
 def _text(x: float, y: float, text: str, anchor: str, fill: str) -> str:
+    # A white halo under each label, so a tick or the marker line crossing it leaves it legible.
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{FONT}" text-anchor="{anchor}" '
-            f'fill="{fill}">{escape(text)}</text>')
+            f'fill="{fill}" stroke="white" stroke-width="3" paint-order="stroke">'
+            f"{escape(text)}</text>")
 
 
 def total_histogram(totals: Sequence[float], mine: float | None, *, bins: int = 10) -> Markup:
@@ -72,6 +74,7 @@ def total_histogram(totals: Sequence[float], mine: float | None, *, bins: int = 
              f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(f'Totals of {len(totals)} graded submissions in this cohort')}"
              "</title>"]
+    labels = []  # drawn last, each on its halo, over the bars and the marker line
     for index, count in enumerate(counts):
         bar_h = plot_h * count / peak
         x, y = left + index * bar_w, top + plot_h - bar_h
@@ -80,16 +83,17 @@ def total_histogram(totals: Sequence[float], mine: float | None, *, bins: int = 
                      f'height="{bar_h:.1f}" fill="{fill}"><title>{index * 10}-{index * 10 + 10}: '
                      f"{count}</title></rect>")
         if count:
-            parts.append(_text(x + bar_w / 2, y - 3, str(count), "middle", INK))
-        parts.append(_text(x, height - 8, str(index * 10), "start", MUTED_TEXT))
-    parts.append(_text(left + plot_w, height - 8, "100", "end", MUTED_TEXT))
+            labels.append(_text(x + bar_w / 2, y - 3, str(count), "middle", INK))
+        labels.append(_text(x, height - 8, str(index * 10), "start", MUTED_TEXT))
+    labels.append(_text(left + plot_w, height - 8, "100", "end", MUTED_TEXT))
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
                  f'y2="{top + plot_h}" stroke="{GRID}"/>')
     if mine is not None:
         x = left + plot_w * min(100.0, max(0.0, mine)) / 100
         parts.append(f'<line x1="{x:.1f}" y1="{top - 12}" x2="{x:.1f}" y2="{top + plot_h}" '
                      f'stroke="{INK}" stroke-dasharray="3 3"/>')
-        parts.append(_text(x, 12, f"this: {_fmt(mine)}", _anchor(x), INK))
+        labels.append(_text(x, 12, f"this: {_fmt(mine)}", _anchor(x), INK))
+    parts.extend(labels)
     parts.append("</svg>")
     return Markup("".join(parts))  # every interpolated label is escaped
 
