@@ -97,6 +97,10 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'grader.db').resolve()}"
 
+    def invite_url(self, token: str) -> str:
+        """The link a candidate opens: the invite page of this token on the public URL."""
+        return f"{self.public_url.rstrip('/')}/i/{token}"
+
 
 @functools.cache
 def get_settings() -> Settings:
