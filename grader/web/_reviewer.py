@@ -267,7 +267,7 @@ def _invite(service: Service, assignment_id: str, body: InviteCreate, created_by
         else timedelta(minutes=body.time_limit_minutes),
         extra_time_percent=body.extra_time_percent)
     return InviteCreated(id=invite.id, token=token,
-                         url=f"{service.settings.public_url.rstrip('/')}/i/{token}",
+                         url=service.settings.invite_url(token),
                          assignment_id=invite.assignment_id, cohort=invite.cohort,
                          label=invite.label, allowance=invite.allowance,
                          expires_at=invite.expires_at,
