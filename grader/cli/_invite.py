@@ -71,7 +71,7 @@ def create(
         abort(str(exc))
     finally:
         db.dispose()
-    url = f"{settings.public_url.rstrip('/')}/i/{token}"
+    url = settings.invite_url(token)
     if as_json:
         print_json({"id": invite.id, "url": url, "token": token, "assignment_id": assignment.id,
                     "cohort": invite.cohort, "label": invite.label,
