@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
@@ -98,8 +98,9 @@ Order = Annotated[str, Query(pattern="^(asc|desc)$")]
 Cohort = Annotated[str | None, Query(max_length=100)]
 FlaggedOnly = Annotated[bool, Query(description="only submissions whose latest report's "
                                                 "integrity section holds findings")]
-AUTH_ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
-ASSIGNMENT_ERRORS = {404: {"model": Problem, "description": "no such assignment"}, **AUTH_ERRORS}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
+ASSIGNMENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "no such assignment"}, **AUTH_ERRORS}
 
 
 # --- shared verbs ---------------------------------------------------------------------------
