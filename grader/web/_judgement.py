@@ -5,7 +5,7 @@ their rules live in the core; its exceptions answer through ``grader.web._proble
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import RedirectResponse, Response
@@ -39,8 +39,9 @@ AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
 ItemId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 Cohort = Annotated[str | None, Query(max_length=100)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-AUTH_ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
-WRITE_ERRORS = {404: {"model": Problem, "description": "no such submission"}, **AUTH_ERRORS}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "no such submission"}, **AUTH_ERRORS}
 
 
 def specs(service: Service) -> Specs:
