@@ -96,6 +96,11 @@ def answer(request: Request, problem: Problem, headers: dict[str, str] | None = 
                   status_code=problem.status, headers=headers, problem=problem)
 
 
+_ROUTING_DETAILS = {
+    404: "Nothing is at this address; check the link (the API's routes are listed at /docs).",
+    405: "This address does not take {method} requests; its Allow header lists those it does."}
+
+
 def _title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -135,8 +140,10 @@ def install(app: FastAPI) -> None:
         return answer(request, from_exception(exc))
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        problem = Problem(title=_title(exc.status_code), status=exc.status_code,
-                          detail=str(exc.detail))
+        detail = str(exc.detail)
+        if detail == _title(exc.status_code):  # routing's own 404 and 405 say only their title
+            detail = _ROUTING_DETAILS.get(exc.status_code, detail).format(method=request.method)
+        problem = Problem(title=_title(exc.status_code), status=exc.status_code, detail=detail)
         return answer(request, problem, headers=getattr(exc, "headers", None))
 
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -63,7 +63,8 @@ def assert_problem(response, status: int, title: str | None = None) -> dict:
 
 
 def test_unknown_api_routes_answer_a_problem(client: TestClient) -> None:
-    assert_problem(client.get("/api/no/such/route"), 404, "Not Found")
+    missing = assert_problem(client.get("/api/no/such/route"), 404, "Not Found")
+    assert "check the link" in missing["detail"]
     assert_problem(client.get("/api/review/submissions/1"), 401, "Unauthorized")
 
 
@@ -139,7 +140,7 @@ def test_options_and_405_list_every_method_of_the_path(client: TestClient) -> No
     assert options.status_code == 204
     assert options.headers["allow"] == "GET, OPTIONS, POST"
     wrong = client.delete(INVITES)
-    assert_problem(wrong, 405)
+    assert "does not take DELETE requests" in assert_problem(wrong, 405)["detail"]
     assert wrong.headers["allow"] == "GET, OPTIONS, POST"
     assert_problem(client.options("/api/no/such/route"), 404)
 
