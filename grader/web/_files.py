@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -90,3 +91,15 @@ def highlighted(path: str, text: str) -> Markup:
 
 def highlight_css() -> str:
     return HtmlFormatter(cssclass="highlight").get_style_defs(".highlight")
+
+
+def folder_stamp(folder: Path) -> str:
+    """A digest of each file's path, size and modification time under ``folder``: it changes when
+    any file does, without reading them (a cache key, not a content hash)."""
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = path.stat()
+            digest.update(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}\n"
+                          .encode())
+    return digest.hexdigest()
