@@ -7,7 +7,6 @@ kept in memory for as long as the same submissions and starter bundle are compar
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from grader.signals import PairSimilarity, cohort_similarity
 from grader.store import latest_submissions
 from grader.web._catalog import Catalog
+from grader.web._files import folder_stamp
 from grader.web._schemas import CohortSimilarity, SimilarPair
 
 SIMILARITY_THRESHOLD = 0.5
@@ -48,16 +48,6 @@ class SimilarityCache:
         return result
 
 
-def _stamp(folder: Path) -> str:
-    digest = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = path.stat()
-            digest.update(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}\n"
-                          .encode())
-    return digest.hexdigest()
-
-
 def similarity_view(*, session: Session, catalog: Catalog, cache: SimilarityCache,
                     submissions_root: Path, assignment_id: str, cohort: str | None,
                     limit: int = 10) -> CohortSimilarity:
@@ -75,7 +65,8 @@ def similarity_view(*, session: Session, catalog: Catalog, cache: SimilarityCach
         note = (note + " " if note else "") + ("The assignment's spec cannot be read, so its "
                                                "starter code was not set aside.")
     folders = {str(s.id): submissions_root / s.files_dir for s in compared}
-    key = (assignment_id, cohort, tuple(sorted(folders.items())), str(starter), _stamp(starter))
+    key = (assignment_id, cohort, tuple(sorted(folders.items())), str(starter),
+           folder_stamp(starter))
     pairs = cache.get(key, lambda: cohort_similarity(
         folders, starter, threshold=SIMILARITY_THRESHOLD,
         containment_threshold=CONTAINMENT_THRESHOLD)) if len(folders) > 1 else []
