@@ -10,6 +10,7 @@ from pathlib import Path
 from grader.authoring import AssignmentNotFound, build_bundle, find_assignment, list_assignments
 from grader.settings import Settings
 from grader.spec import Assignment, SpecError
+from grader.web._files import folder_stamp
 
 README_CHARS = 200_000
 
@@ -83,12 +84,8 @@ class Catalog:
         candidate folder and of the instance's public data."""
         instance = self.settings.assignment_instance(assignment, folder)
         bundle = folder / assignment.candidate.bundle
-        digest = hashlib.sha256(f"{instance.instance_id}\0{instance.public_data_sha256}\n"
-                                .encode())
-        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(bundle)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-                          .encode())
+        digest = hashlib.sha256(f"{instance.instance_id}\0{instance.public_data_sha256}\0"
+                                f"{folder_stamp(bundle)}".encode())
         name = f"{assignment.id}-{assignment.version}-{digest.hexdigest()[:16]}.zip"
         target = self.bundles / name
         if not target.is_file():
