@@ -1,9 +1,10 @@
-"""Reviewer judgement through a real `grader serve`, on SQLite and on PostgreSQL: manual rubric
+"""Reviewer judgement through the web app (conftest.py's in-process ``server``): manual rubric
 scores (validation, CSRF, blind scoring, agreement), notes and decisions, the CSV's new columns,
 engineering signals and cohort similarity on reviewer pages, and none of it shown to candidates.
 
 The starter assignment's manual rubric (tests/web/conftest.py): ``readme`` (0, 2, 4 points) and
-``structure`` (0, 1.5, 3 points); 7 manual points beside the automatic 100.
+``structure`` (0, 1.5, 3 points); 7 manual points beside the automatic 100. The arithmetic behind
+the pages: tests/grader/test_judgement_arithmetic.py.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import httpx
-import pytest
 from support.kit import PASSWORD, login, run_cli, solution_zip, upload, wait_final
 from support.web import COPIED, DIFFERENT, MANUAL_MAX, RENAMED, SECOND_REVIEWER, SIGNALLED, zip_of
-
-from grader.judgement import agreement, points_summary, visible_scores
-from grader.spec import ManualItem
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -374,37 +370,3 @@ def test_candidates_never_see_signals_notes_decisions_or_manual_scores(
         assert response.status_code == 200
         for word in never:
             assert word not in response.text, (word, response.url)
-
-
-# --- the arithmetic, without a server -----------------------------------------------------------
-
-ITEMS = [ManualItem.model_validate({"id": "a", "title": "A", "levels": [
-    {"points": 0, "description": "x"}, {"points": 1, "description": "y"},
-    {"points": 2, "description": "z"}]})]
-
-
-def _given(reviewer_id: int, points: float, blind: float | None = None):
-    return SimpleNamespace(item_id="a", reviewer_id=reviewer_id, points=points,
-                           blind_points=points if blind is None else blind,
-                           reviewer=SimpleNamespace(email=f"r{reviewer_id}@x"))
-
-
-def test_agreement_between_three_reviewers_uses_every_pair() -> None:
-    scores = [_given(1, 0), _given(2, 2), _given(3, 2)]
-    found = agreement(scores, ITEMS)
-    assert found.items[0].exact is False
-    assert found.items[0].mean_abs_diff == pytest.approx(4 / 3, abs=1e-4)  # |0-2|,|0-2|,|2-2|
-    assert found.exact_share == 0 and found.all_blind
-    assert agreement(scores[:1], ITEMS) is None  # one reviewer: nothing to agree on
-
-
-def test_blind_rule_and_points() -> None:
-    scores = [_given(1, 0), _given(2, 2)]
-    assert visible_scores(scores, viewer_id=1, revealed=set()) == scores[:1]
-    assert visible_scores(scores, viewer_id=1, revealed={1}) == scores
-    assert visible_scores(scores, viewer_id=1, revealed={2}) == scores[:1]
-    summary = points_summary(automatic=90, items=ITEMS, visible=scores, blind=False)
-    assert (summary.manual, summary.combined, summary.combined_max) == (1, 91, 102)
-    assert points_summary(automatic=None, items=ITEMS, visible=scores,
-                          blind=False).combined is None
-    assert points_summary(automatic=90, items=[], visible=[], blind=False).combined is None
