@@ -20,7 +20,6 @@ the 422 (invalid request) Problems.
 
 from __future__ import annotations
 
-import logging
 from enum import Enum
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -47,8 +46,6 @@ from grader.web._protocol import malformed_json
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
 from grader.web._uploads import BadUpload, UploadTooLarge
-
-log = logging.getLogger("grader.web")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -149,8 +146,8 @@ def install(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         return answer(request, from_validation(exc, malformed_json(request.scope)))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    async def unexpected(request: Request, _exc: Exception) -> Response:
+        # Starlette raises the exception again once this is sent, and the server logs it.
         return answer(request, Problem(
             title="Internal Server Error", status=500,
             detail="The grader hit an unexpected error; its operators can see it in the log."))

@@ -43,15 +43,18 @@ class AllowedMethods:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allow = allowed_methods(self.routes, scope)
-        if scope["method"] == "OPTIONS" and allow:
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", ", ".join(allow).encode())]})
-            await send({"type": "http.response.body", "body": b""})
-            return
+        if scope["method"] == "OPTIONS":
+            allow = allowed_methods(self.routes, scope)
+            if allow:
+                await send({"type": "http.response.start", "status": 204,
+                            "headers": [(b"allow", ", ".join(allow).encode())]})
+                await send({"type": "http.response.body", "body": b""})
+                return
 
         async def send_allow(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405 and allow:
+            allow = (allowed_methods(self.routes, scope) if message["type"] ==
+                     "http.response.start" and message["status"] == 405 else [])
+            if allow:  # empty for what the app mounts (static files answer their own 405)
                 headers = [(name, value) for name, value in message.get("headers", [])
                            if name.lower() != b"allow"]
                 message = {**message, "headers": [*headers,

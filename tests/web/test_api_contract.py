@@ -201,3 +201,14 @@ def test_uploads_over_the_cap_are_refused_naming_the_cap(client: TestClient) -> 
     for refused in refusals:
         body = assert_problem(refused, 413, "Upload too large")
         assert "larger than 0.25 MiB (262,144 bytes)" in body["detail"], body["detail"]
+
+
+def test_the_graders_own_errors_are_problems_too(client: TestClient) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug in trusted code")
+
+    client.app.add_api_route("/api/test/broken", broken)
+    answering = TestClient(client.app, raise_server_exceptions=False)  # no second lifespan
+    problem = assert_problem(answering.get("/api/test/broken"), 500, "Internal Server Error")
+    assert "operators can see it in the log" in problem["detail"]
+    assert "trusted code" not in problem["detail"]  # nothing of the bug reaches the caller
