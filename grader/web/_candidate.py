@@ -7,7 +7,7 @@ looked up through that invite (``submission_for_invite``), so a token sees only 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Request, status
@@ -58,10 +58,11 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/zip": {"schema": {"type": "string", "format": "binary"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"}}}}}}}
-UPLOAD_ERRORS = {413: {"model": Problem, "description": "the zip is over the size cap"},
-                 422: {"model": Problem, "description": "the zip breaks an intake rule"},
-                 409: {"model": Problem, "description": "expired, or the allowance is used up"},
-                 400: {"model": Problem, "description": "no zip in the request"}}
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problem, "description": "the zip is over the size cap"},
+    422: {"model": Problem, "description": "the zip breaks an intake rule"},
+    409: {"model": Problem, "description": "expired, or the allowance is used up"},
+    400: {"model": Problem, "description": "no zip in the request"}}
 
 
 def _base(access: CandidateAccess) -> str:
@@ -81,7 +82,7 @@ def candidate_view(service: Service, access: CandidateAccess, submission: Submis
     if submission.status == SubmissionStatus.ERRORED:
         result = {"status": "error", "message": ERRORED_MESSAGE}
     elif final and report is not None and feedback == Feedback.RELEASED:
-        fields = list(found.assignment.release.candidate_fields) if found else []
+        fields: list[str] = list(found.assignment.release.candidate_fields) if found else []
         result = report.for_candidate(fields)
     return CandidateSubmission(id=submission.id, number=number, status=submission.status,
                                final=final, created_at=submission.created_at,
@@ -254,7 +255,7 @@ def page_status(request: Request, access: CandidateToken, submission_id: Submiss
 
 # --- the free pre-flight check (grader.preflight) ------------------------------------------------
 
-PREFLIGHT_ERRORS = {
+PREFLIGHT_ERRORS: dict[int | str, dict[str, Any]] = {
     **UPLOAD_ERRORS,
     429: {"model": Problem, "description": "this invite has run its pre-flight checks for the "
                                            "hour"},
