@@ -98,7 +98,9 @@ OptionalReviewer = Annotated[ReviewerLogin | None, Depends(optional_reviewer)]
 
 def require_reviewer(login: OptionalReviewer) -> ReviewerLogin:
     if login is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "reviewer login required",
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "a reviewer login is required: log in with POST /api/review/login "
+                            "and send the session cookie it sets",
                             headers={"WWW-Authenticate": "Cookie"})
     return login
 
@@ -108,7 +110,9 @@ CurrentReviewer = Annotated[ReviewerLogin, Depends(require_reviewer)]
 
 def require_reviewer_write(request: Request, login: CurrentReviewer) -> ReviewerLogin:
     if not tokens_match(login.csrf_token, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header")
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"missing or wrong {CSRF_HEADER} header: send the csrf_token the "
+                            "login answered with")
     return login
 
 

@@ -65,7 +65,8 @@ def assert_problem(response, status: int, title: str | None = None) -> dict:
 def test_unknown_api_routes_answer_a_problem(client: TestClient) -> None:
     missing = assert_problem(client.get("/api/no/such/route"), 404, "Not Found")
     assert "check the link" in missing["detail"]
-    assert_problem(client.get("/api/review/submissions/1"), 401, "Unauthorized")
+    anonymous = assert_problem(client.get("/api/review/submissions/1"), 401, "Unauthorized")
+    assert "POST /api/review/login" in anonymous["detail"]
 
 
 def test_pages_answer_the_html_error_page(client: TestClient) -> None:
