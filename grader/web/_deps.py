@@ -18,6 +18,7 @@ from typing import Annotated
 
 import jinja2
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session
 
 from grader.preflight import PreflightGate
@@ -81,9 +82,17 @@ def read_session(service: ServiceDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(read_session)]
 
 
-def optional_reviewer(request: Request, service: ServiceDep, session: SessionDep
+# As security schemes, so the OpenAPI document says which operations need a login and the header.
+_SESSION_COOKIE = APIKeyCookie(name=SESSION_COOKIE, scheme_name="reviewerSession",
+                               auto_error=False, description="set by POST /api/review/login")
+_CSRF_HEADER = APIKeyHeader(name=CSRF_HEADER, scheme_name="csrfToken", auto_error=False,
+                            description="the csrf_token POST /api/review/login answers with")
+
+
+def optional_reviewer(service: ServiceDep, session: SessionDep,
+                      cookie: Annotated[str | None, Depends(_SESSION_COOKIE)]
                       ) -> ReviewerLogin | None:
-    token = service.signing.unsign_session(request.cookies.get(SESSION_COOKIE))
+    token = service.signing.unsign_session(cookie)
     if token is None:
         return None
     found = session_for_token(session, token)
@@ -108,8 +117,9 @@ def require_reviewer(login: OptionalReviewer) -> ReviewerLogin:
 CurrentReviewer = Annotated[ReviewerLogin, Depends(require_reviewer)]
 
 
-def require_reviewer_write(request: Request, login: CurrentReviewer) -> ReviewerLogin:
-    if not tokens_match(login.csrf_token, request.headers.get(CSRF_HEADER)):
+def require_reviewer_write(login: CurrentReviewer,
+                           csrf: Annotated[str | None, Depends(_CSRF_HEADER)]) -> ReviewerLogin:
+    if not tokens_match(login.csrf_token, csrf):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"missing or wrong {CSRF_HEADER} header: send the csrf_token the "
                             "login answered with")

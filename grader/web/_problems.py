@@ -173,6 +173,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 _problem_responses(operation["responses"])
+                if len(operation.get("security", [])) > 1:
+                    # FastAPI lists each dependency's scheme as an alternative; a write needs
+                    # the session cookie and the CSRF header together: one requirement.
+                    operation["security"] = [{name: scopes for requirement in
+                                              operation["security"]
+                                              for name, scopes in requirement.items()}]
         app.openapi_schema = schema
     return app.openapi_schema
 

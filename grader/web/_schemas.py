@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from grader.judgement import JudgementPublic, Standing
 from grader.report import Report
@@ -308,8 +315,20 @@ class ManualScoreSet(BaseModel):
     points: float = Field(description="the points of one of the item's levels", allow_inf_nan=False)
 
 
+# One character Python's str.strip() keeps (what the core strips a note with), for the schema.
+_NOT_BLANK = ("[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028"
+              "\\u2029\\u202f\\u205f\\u3000]")
+
+
 class NoteCreate(BaseModel):
-    body: str = Field(min_length=1, max_length=5000)
+    body: str = Field(min_length=1, max_length=5000, json_schema_extra={"pattern": _NOT_BLANK})
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError("the note is empty: write something besides spaces")
+        return body
 
 
 class DecisionSet(BaseModel):

@@ -93,6 +93,15 @@ def test_domain_exceptions_answer_through_the_table(client: TestClient) -> None:
     assert body["rule"] == "not_a_zip"
 
 
+def test_the_openapi_document_says_who_may_call_what(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    session, both = [{"reviewerSession": []}], [{"reviewerSession": [], "csrfToken": []}]
+    assert paths[INVITES.replace(ASSIGNMENT, "{assignment_id}")]["get"]["security"] == session
+    assert paths[INVITES.replace(ASSIGNMENT, "{assignment_id}")]["post"]["security"] == both
+    assert "security" not in paths["/api/review/login"]["post"]
+    assert "security" not in paths["/api/candidate/{token}"]["get"]
+
+
 def test_the_openapi_document_says_every_error_is_a_problem(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "HTTPValidationError" not in schema["components"]["schemas"]

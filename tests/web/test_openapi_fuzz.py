@@ -22,6 +22,7 @@ from grader.store import (
     open_session,
 )
 from grader.web import create_app
+from grader.web._app import app_routes
 from grader.web._security import CSRF_HEADER, SESSION_COOKIE
 
 EMAIL = "fuzz@example.com"
@@ -58,6 +59,8 @@ def test_the_api_keeps_its_openapi_contract(site: TestClient) -> None:
     # One test over every operation (schemathesis' own pytest loader does not run on pytest 9);
     # each operation's failures are collected with the request that reproduces them.
     failures: list[str] = []
+    calls = {f"{method} {route.path_format}": 0 for route in app_routes()
+             if route.include_in_schema for method in route.methods}
     for found in schemathesis.openapi.from_asgi("/openapi.json", site.app).get_all_operations():
         operation = found.ok()
 
@@ -66,6 +69,7 @@ def test_the_api_keeps_its_openapi_contract(site: TestClient) -> None:
                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit,
                                                                    Phase.generate])
         def run(case) -> None:
+            calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
             case.call_and_validate(headers=_reviewer_headers(site))
 
         try:
@@ -73,3 +77,4 @@ def test_the_api_keeps_its_openapi_contract(site: TestClient) -> None:
         except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis' failures
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+    assert all(calls.values()), calls  # every route of the routers was called
