@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import fmean
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -545,6 +546,18 @@ class _Line:
         return standing.total_interval if standing is not None else None
 
 
+_Part = TypeVar("_Part")
+
+
+def _of(part: Callable[[_Line], _Part | None], read: Callable[[_Part], object]
+        ) -> Callable[[_Line], object]:
+    """A cell read from an optional part of a line (its report, decision, ...); empty without."""
+    def cell(line: _Line) -> object:
+        found = part(line)
+        return read(found) if found is not None else None
+    return cell
+
+
 def _columns(components: list[str], metrics: list[str], items: list[ManualItem]
              ) -> list[tuple[str, Callable[[_Line], object]]]:
     """Every column of the export, in order: its name and how a line gives its cell (None: an
@@ -553,12 +566,12 @@ def _columns(components: list[str], metrics: list[str], items: list[ManualItem]
         return line.entry.report
 
     def component(name: str) -> Callable[[_Line], object]:
-        return lambda line: next((_num(c.points) for c in report(line).components
-                                  if c.id == name), None) if report(line) else None
+        return _of(report, lambda found: next((_num(c.points) for c in found.components
+                                                if c.id == name), None))
 
     def metric(name: str) -> Callable[[_Line], object]:
-        return lambda line: next((_num(m.value) for m in report(line).metrics
-                                  if m.name == name), None) if report(line) else None
+        return _of(report, lambda found: next((_num(m.value) for m in found.metrics
+                                                if m.name == name), None))
 
     def manual(item_id: str) -> Callable[[_Line], object]:
         return lambda line: _num(line.manual.get(item_id))
@@ -589,9 +602,9 @@ def _columns(components: list[str], metrics: list[str], items: list[ManualItem]
         ("total", lambda line: _num(line.submission.total)),
         ("total_low", lambda line: _num(line.interval[0]) if line.interval else None),
         ("total_high", lambda line: _num(line.interval[1]) if line.interval else None),
-        ("rank", lambda line: standing(line).rank if standing(line) else None),
-        ("indistinct_from", lambda line: "; ".join(
-            str(rank) for rank in standing(line).indistinct_from) if standing(line) else None),
+        ("rank", _of(standing, lambda found: found.rank)),
+        ("indistinct_from", _of(standing, lambda found: "; ".join(
+            str(rank) for rank in found.indistinct_from))),
         *[(f"points.{c}", component(c)) for c in components],
         *[(f"metric.{m}", metric(m)) for m in metrics],
         ("hidden_tests_passed", lambda line: sum(t.outcome == "passed" for t in tests(line))),
@@ -601,20 +614,15 @@ def _columns(components: list[str], metrics: list[str], items: list[ManualItem]
         ("manual_max", lambda line: _num(line.points.manual_max) if items else None),
         ("combined", lambda line: _num(line.points.combined)),
         ("combined_max", lambda line: _num(line.points.combined_max) if items else None),
-        ("decision", lambda line: decision(line).decision if decision(line) else None),
-        ("decided_by", lambda line: _cell(decision(line).reviewer.email)
-         if decision(line) else None),
-        ("decided_at", lambda line: _when(decision(line).created_at) if decision(line) else None),
+        ("decision", _of(decision, lambda found: found.decision)),
+        ("decided_by", _of(decision, lambda found: _cell(found.reviewer.email))),
+        ("decided_at", _of(decision, lambda found: _when(found.created_at))),
         ("notes_count", lambda line: line.entry.judgement.notes),
-        ("integrity_flagged", lambda line: _flag(integrity(line).flagged)
-         if integrity(line) else None),
-        ("integrity_findings", lambda line: integrity(line).findings
-         if integrity(line) else None),
-        ("nondeterministic", lambda line: _flag(stability(line).nondeterministic)
-         if stability(line) else None),
-        ("moved_metrics", lambda line: "; ".join(
-            f"{m.name} {m.old!r} -> {m.new!r}" for m in stability(line).moved)
-         if stability(line) else None),
+        ("integrity_flagged", _of(integrity, lambda found: _flag(found.flagged))),
+        ("integrity_findings", _of(integrity, lambda found: found.findings)),
+        ("nondeterministic", _of(stability, lambda found: _flag(found.nondeterministic))),
+        ("moved_metrics", _of(stability, lambda found: "; ".join(
+            f"{m.name} {m.old!r} -> {m.new!r}" for m in found.moved))),
         ("sha256", lambda line: line.submission.sha256),
         ("submitted_at", lambda line: _when(line.submission.created_at)),
         ("graded_at", lambda line: _when(line.submission.graded_at)),
