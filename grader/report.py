@@ -83,6 +83,14 @@ class PhaseResult(_Model):
         failure described, instead of the container's "finished") tells."""
         return self.outcome != Outcome.OK or self.message != PHASE_FINISHED
 
+    @property
+    def verdict(self) -> str:
+        """The outcome as a reader should see it: "failed" for code that raised in a container
+        that ended "ok"."""
+        if self.failed and self.outcome == Outcome.OK:
+            return "failed"
+        return self.outcome.replace("_", " ")
+
 
 class TestCaseResult(BaseModel):
     """One hidden test's outcome (``grader.hidden.run_suite`` makes them from pytest's reports)."""

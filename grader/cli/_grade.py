@@ -108,7 +108,7 @@ def _summary(report: Report) -> None:
     phases = Table("phase", "outcome", "wall s", "peak MiB", "saved MiB")
     for phase in report.phases:
         peak, saved = phase.peak_memory_bytes, phase.work_bytes
-        phases.add_row(phase.name, phase.outcome, f"{phase.wall_seconds:.1f}",
+        phases.add_row(phase.name, phase.verdict, f"{phase.wall_seconds:.1f}",
                        f"{peak / 2**20:.0f}" if peak is not None else "?",
                        f"{saved / 2**20:.1f}" if saved is not None else "")
     if report.phases:

@@ -13,7 +13,7 @@ from grader.authoring import new_assignment, zip_folder
 from grader.instance import demo_instance, load_generator
 from grader.intake import IntakeRules
 from grader.pipeline import grade_zip
-from grader.report import CANDIDATE_LOG_PHASE, PhaseResult, Report, ReportStatus
+from grader.report import CANDIDATE_LOG_PHASE, PHASE_FINISHED, PhaseResult, Report, ReportStatus
 from grader.spec import load_assignment
 from sandbox import Limits
 
@@ -86,3 +86,11 @@ def test_reading_a_report_imports_no_pytest() -> None:
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert found.stdout.strip() == "False"
+
+
+def test_a_phase_reads_failed_when_its_code_raised_in_a_container_that_ended_ok() -> None:
+    finished = PhaseResult(name="build", outcome="ok", message=PHASE_FINISHED, wall_seconds=1.0,
+                           cpu_seconds=None, peak_memory_bytes=None)
+    raised = finished.model_copy(update={"message": "train() raised ValueError: no rows"})
+    timed_out = finished.model_copy(update={"outcome": "timeout", "message": "timed out"})
+    assert [p.verdict for p in (finished, raised, timed_out)] == ["ok", "failed", "timeout"]
