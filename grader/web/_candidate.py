@@ -7,7 +7,8 @@ looked up through that invite (``submission_for_invite``), so a token sees only 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Request, status
@@ -42,6 +43,7 @@ from grader.web._uploads import (
 )
 
 log = logging.getLogger("grader.web")
+T = TypeVar("T")
 router = APIRouter()
 
 FINAL = {SubmissionStatus.GRADED, SubmissionStatus.ERRORED}
@@ -135,6 +137,14 @@ def _status_view(service: Service, access: CandidateAccess, session,
 async def _upload(request: Request, service: Service, access: CandidateAccess, session,
                   *, form_csrf: bool) -> Submission:
     """The shared verb of both doors; raises the errors each door answers in its own way."""
+    return await _with_zip(request, service, access, session, form_csrf=form_csrf,
+                           work=lambda received: accept_upload(service, access.invite, received))
+
+
+async def _with_zip(request: Request, service: Service, access: CandidateAccess, session, *,
+                    form_csrf: bool, work: Callable[[Received], T]) -> T:
+    """The invite rule before a byte is read (a closed invite is told so at once), the zip
+    received, the form's CSRF token checked, then ``work`` on it in a worker thread."""
     check_can_submit(service, access.invite, len(submissions_for_invite(session,
                                                                         access.invite.id)))
     session.close()  # end the read transaction before the long upload; loaded rows stay
@@ -144,7 +154,7 @@ async def _upload(request: Request, service: Service, access: CandidateAccess, s
                 access.token, received.fields.get(CSRF_FIELD)):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "the form's CSRF token is missing or "
                                                            "wrong; reload the page")
-        return await anyio.to_thread.run_sync(accept_upload, service, access.invite, received)
+        return await anyio.to_thread.run_sync(work, received)
     finally:
         received.discard()
 
@@ -265,20 +275,9 @@ PREFLIGHT_ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def _preflight(request: Request, service: Service, access: CandidateAccess, session,
                      *, form_csrf: bool) -> PreflightResult:
-    """Both doors' verb: the invite rule (a closed invite has nothing to check), the zip, then
-    the check in a worker thread. No submission is made, so no attempt is used."""
-    check_can_submit(service, access.invite, len(submissions_for_invite(session,
-                                                                        access.invite.id)))
-    session.close()
-    received = await receive_zip(request, service)
-    try:
-        if form_csrf and not service.signing.candidate_csrf_ok(
-                access.token, received.fields.get(CSRF_FIELD)):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "the form's CSRF token is missing or "
-                                                           "wrong; reload the page")
-        return await anyio.to_thread.run_sync(_run_preflight, service, access, received)
-    finally:
-        received.discard()
+    """Both doors' verb: as an upload, but no submission is made, so no attempt is used."""
+    return await _with_zip(request, service, access, session, form_csrf=form_csrf,
+                           work=lambda received: _run_preflight(service, access, received))
 
 
 def _run_preflight(service: Service, access: CandidateAccess, received: Received
