@@ -33,7 +33,7 @@ from grader.integrity import MIN_ITEMS_FOUND, File, find_copies, item_texts
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report
 from grader.settings import BUILT_IN_ASSIGNMENTS
-from grader.spec import Assignment, SpecError, load_assignment
+from grader.spec import NAME_PATTERN, Assignment, SpecError, load_assignment
 
 __all__ = [
     "AssignmentNotFound",
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).parent / "templates" / "assignment"
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID = re.compile(NAME_PATTERN)
 
 # Metrics named like the report's run-to-run measurements (see grader.report): timings never
 # reproduce, so validate requires them to be measured but does not compare their values.

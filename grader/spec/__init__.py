@@ -31,6 +31,7 @@ from grader.spec._limits import LimitOverrides
 from grader.spec._loading import assignment_json_schema, load_assignment
 from grader.spec._models import (
     JSON_TYPES,
+    NAME_PATTERN,
     SUPPORTING_SUFFIXES,
     Anchor,
     Assignment,
@@ -58,6 +59,7 @@ from grader.spec._models import (
 
 __all__ = [
     "JSON_TYPES",
+    "NAME_PATTERN",
     "SUPPORTING_SUFFIXES",
     "Anchor",
     "Assignment",

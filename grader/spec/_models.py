@@ -30,7 +30,8 @@ FeedbackRelease = Literal["immediately", "after_close", "never"]
 
 # --- field types --------------------------------------------------------------------------------
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"  # ids and names: assignments, harnesses, rubric items
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 MetricKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
                                  description="harness.metric")]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from grader.authoring import BundleRefused
@@ -30,6 +30,7 @@ from grader.store import (
 from grader.submissions import Feedback, feedback_now, starter_downloaded, time_box
 from grader.web._deps import CandidateAccess, CandidateToken, Service, ServiceDep, SessionDep
 from grader.web._markdown import render_markdown
+from grader.web._params import SubmissionId
 from grader.web._problems import PROBLEMS, from_exception
 from grader.web._progress import progress_view
 from grader.web._render import render
@@ -47,7 +48,6 @@ T = TypeVar("T")
 router = APIRouter()
 
 FINAL = {SubmissionStatus.GRADED, SubmissionStatus.ERRORED}
-SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 ERRORED_MESSAGE = ("Grading could not be completed because of a problem on our side. The hiring "
                    "team can see it and will re-grade your submission.")
 # The app's policy (``_app.SECURITY_HEADERS``) but for the scripts the candidate pages run, from

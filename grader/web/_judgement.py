@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from grader.web._deps import (
     ServiceDep,
     SessionDep,
 )
+from grader.web._params import AssignmentId, Cohort, ItemId, SubmissionId
 from grader.web._schemas import (
     CohortSimilarity,
     DecisionSet,
@@ -34,10 +35,6 @@ from grader.web._similarity import similarity_view
 
 router = APIRouter()
 
-SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
-AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
-ItemId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
-Cohort = Annotated[str | None, Query(max_length=100)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

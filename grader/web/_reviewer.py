@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import (
     JSONResponse,
     PlainTextResponse,
@@ -67,6 +67,7 @@ from grader.web._deps import (
 )
 from grader.web._files import FileRefused, highlighted, list_files, read_text, resolve_file
 from grader.web._judgement import similarity, specs
+from grader.web._params import AssignmentId, Cohort, InviteId, SubmissionId
 from grader.web._render import render
 from grader.web._schemas import (
     AssignmentPublic,
@@ -90,12 +91,8 @@ from grader.web._security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
 router = APIRouter()
 
-SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
-InviteId = Annotated[int, Path(ge=1, le=2**62)]
-AssignmentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 Sort = Annotated[SortKey, Query()]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
-Cohort = Annotated[str | None, Query(max_length=100)]
 FlaggedOnly = Annotated[bool, Query(description="only submissions whose latest report's "
                                                 "integrity section holds findings")]
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
