@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from grader.__about__ import __version__
-from grader.cli import _anchors, _assignment, _grade, _invite, _rescore, _reviewer, _sandbox, _serve
+from grader.cli import (
+    _anchors,
+    _assignment,
+    _grade,
+    _invite,
+    _report,
+    _rescore,
+    _reviewer,
+    _sandbox,
+    _serve,
+)
 from grader.cli._output import console, print_json
 
 app = typer.Typer(help="Auto-grader for machine-learning take-home assessments.",
@@ -19,6 +29,7 @@ app.command()(_serve.serve)
 app.command()(_serve.worker)
 app.add_typer(_reviewer.app, name="reviewer")
 app.add_typer(_invite.app, name="invite")
+app.add_typer(_report.app, name="report")
 
 
 @app.command()
