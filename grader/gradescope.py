@@ -48,8 +48,8 @@ class _Model(BaseModel):
 
 class GradescopeTest(_Model):
     name: str
-    score: float | None = Field(None, description="none for a hidden test: the rubric's tests "
-                                                  "component scores the suite as a whole")
+    score: float | None = Field(None, description="none (left out) for a hidden test: the "
+                                                  "rubric's tests component scores the suite")
     max_score: float | None = None
     status: Status
     output: str

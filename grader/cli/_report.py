@@ -44,7 +44,7 @@ def export(
         results = gradescope_results(report, assignment)
     except ExportError as exc:
         abort(str(exc))
-    text = results.model_dump_json(indent=2) + "\n"
+    text = results.model_dump_json(indent=2, exclude_none=True) + "\n"
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -2,9 +2,9 @@
 findings marked, and listed alone on request; a re-grade whose quality metrics moved marked
 nondeterministic; ranked by total, candidates whose totals cannot be told apart marked), full
 reports (engineering signals, integrity evidence and stability included), submitted files,
-re-grade, CSV export, invites; and logging in and out. Manual scores, notes, decisions and
-similarity live in ``grader.web._judgement``; what a cohort's listing and CSV hold is computed
-in ``grader.judgement``.
+re-grade, CSV export, a report as Gradescope's results.json, invites; and logging in and out.
+Manual scores, notes, decisions and similarity live in ``grader.web._judgement``; what a
+cohort's listing and CSV hold is computed in ``grader.judgement``.
 
 Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
 ``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from grader import judgement
 from grader.anchors import anchors_overview
+from grader.gradescope import GradescopeResults, gradescope_results
 from grader.instance import InstanceError
 from grader.judgement import CohortEntry, ManualScorePublic
 from grader.report import Report
@@ -412,6 +413,29 @@ def api_submission(login: CurrentReviewer, submission_id: SubmissionId, service:
     distribution, the submitted files, and the reviewers' judgement as you may see it."""
     return _detail(service, session, submission_id,
                    "/api/review/submissions/{id}/files", login)
+
+
+@router.get("/api/review/submissions/{submission_id}/results.json",
+            response_model=GradescopeResults, response_model_exclude_none=True,
+            tags=["reviewer"],
+            responses={404: {"model": Problem, "description": "no such submission, no report "
+                             "yet, or its assignment is no longer offered"}, **AUTH_ERRORS})
+def api_gradescope(_login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+                   session: SessionDep) -> GradescopeResults:
+    """The latest report as Gradescope's autograder ``results.json``: one test per rubric
+    component and per hidden test, each visible to candidates as the assignment's release policy
+    says (``grader.gradescope``); no integrity evidence or engineering signals."""
+    submission = judgement.require_submission(session, submission_id)
+    report = latest_report(session, submission.id)
+    if report is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no report yet: the submission is "
+                                                       "still being graded")
+    assignment = specs(service)(submission.assignment_id)
+    if assignment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"assignment {submission.assignment_id!r} is no longer offered (or "
+                            "its spec is invalid): its release policy is unknown")
+    return gradescope_results(report, assignment)
 
 
 @router.get("/api/review/submissions/{submission_id}/files/{path:path}", tags=["reviewer"],
