@@ -43,8 +43,9 @@ def test_the_route_list_covers_pages_and_api() -> None:
             "/api/review/submissions/1/judgement", "/api/review/assignments/starter/similarity",
             "/review/submissions/1/manual-scores/readme", "/review/submissions/1/reveal",
             "/review/submissions/1/notes", "/review/submissions/1/decision",
-            "/api/review/assignments/starter/invites/1/extend"} <= paths
-    assert len(ROUTES) == 28  # update when adding reviewer routes: each is checked below
+            "/api/review/assignments/starter/invites/1/extend",
+            "/api/review/submissions/1/results.json"} <= paths
+    assert len(ROUTES) == 29  # update when adding reviewer routes: each is checked below
 
 
 @pytest.fixture(scope="module")
