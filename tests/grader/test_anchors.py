@@ -342,10 +342,11 @@ def test_a_report_stored_after_its_anchors_landed_is_placed_on_them(
                       anchors=False).start()
     try:
         deadline = time.monotonic() + 60
-        while (stored := _latest(db, submission.id)) is None and time.monotonic() < deadline:
+        while _latest(db, submission.id) is None and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        pool.stop()
+        pool.stop()  # joins the slot: what it does once the report is stored is done too
+    stored = _latest(db, submission.id)
     assert stored is not None and stored.anchors is not None
     assert stored.anchors.source == "instance" and not stored.anchors.provisional
     assert stored.total == pytest.approx(70 * 0.75 + 30 * 0.75)
