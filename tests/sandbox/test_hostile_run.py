@@ -102,7 +102,7 @@ def test_a_fork_bomb_that_outgrows_gvisors_host_budget_is_a_process_limit(
     # gVisor only: a fork bomb capped by RLIMIT_NPROC still grows the sandbox kernel's host
     # threads; the container is stopped and reported as a process limit before the pids cgroup
     # would make Go's runtime abort the kernel (exit code 2). Memory to spare, so the budget bites.
-    limits = Limits.model_validate({**tight.model_dump(), "pids": 32, "timeout": 12})
+    limits = Limits.model_validate({**tight.model_dump(), "pids": 32, "timeout": 30})
     result, elapsed = run_py(FORK_BOMB, limits=limits)
     assert result.outcome is Outcome.PROCESS_LIMIT, result
     assert result.message == "started more processes than the sandbox allows and was stopped"
