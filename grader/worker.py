@@ -58,7 +58,7 @@ from grader.anchors import (
     measured_scores,
     rescored,
 )
-from grader.authoring import list_assignments
+from grader.authoring import AssignmentNotFound, find_assignment, list_assignments
 from grader.instance import InstanceError
 from grader.jobs.grading import GradeFunction, GradingRequest, grade_request, reference_of
 from grader.pipeline import InfrastructureError
@@ -371,13 +371,13 @@ class WorkerPool:
     def place_if_anchored(self, assignment_id: str, report: Report) -> None:
         """A provisional report just stored, placed on its instance's anchors if they completed
         while it was graded: the sweep that followed them ran before it was stored."""
-        root = self.settings.assignments_dir
-        for name, assignment in list_assignments(root, ceiling=self.settings.limits):
-            if isinstance(assignment, Assignment) and assignment.id == assignment_id:
-                self._rescore(assignment, anchors_for(
-                    self.settings, assignment, root / name,
-                    report.reproduction.runner_image_digest))
-                return
+        try:
+            assignment, folder = find_assignment(self.settings.assignments_dir, assignment_id,
+                                                 ceiling=self.settings.limits)
+        except (AssignmentNotFound, SpecError):
+            return  # gone or broken since it was graded: the next sweep's business
+        self._rescore(assignment, anchors_for(self.settings, assignment, folder,
+                                              report.reproduction.runner_image_digest))
 
     def _rescore(self, assignment: Assignment, anchors: Anchors) -> None:
         if anchors.source == "instance" and anchors.complete:
