@@ -36,6 +36,8 @@ from grader.store._invites import (
 )
 from grader.store._migrate import current_revision, head_revision, migrate
 from grader.store._models import (
+    ApiToken,
+    AtsLink,
     Base,
     Decision,
     DecisionRecord,
@@ -107,6 +109,8 @@ from grader.store._submissions import (
 
 __all__ = [
     "AccountError",
+    "ApiToken",
+    "AtsLink",
     "Base",
     "Claim",
     "CohortPoint",

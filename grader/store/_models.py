@@ -15,6 +15,10 @@ columns hold naive UTC on SQLite and PostgreSQL alike, and every reader gets the
     manual_reveals     when a reviewer began to see other reviewers' manual scores of a submission
     review_notes       reviewers' notes on a submission (kept, never edited)
     decisions          advance / hold / reject, one row per decision made; the latest is current
+    api_tokens         a reviewer's tokens for machines: the secret's sha256, scopes, expiry,
+                       revocation (grader.tokens)
+    ats_links          an applicant tracking system's interview id and the invite made for it,
+                       with where to report its result (grader.integrations)
 """
 
 from __future__ import annotations
@@ -274,3 +278,53 @@ class DecisionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reviewer: Mapped[Reviewer] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("secret_sha256", name="uq_api_tokens_secret"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(
+        String(20), comment="the token's first characters, not secret, to tell tokens apart")
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(
+        String(500), comment="space-separated scopes (grader.tokens.Scope)")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, comment="NULL: never expires")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    reviewer: Mapped[Reviewer] = relationship(lazy="joined")
+
+
+class AtsLink(Base):
+    __tablename__ = "ats_links"
+    __table_args__ = (UniqueConstraint("integration", "interview_id",
+                                       name="uq_ats_links_interview"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    integration: Mapped[str] = mapped_column(
+        String(40), comment="which applicant tracking system (grader.integrations)")
+    interview_id: Mapped[str] = mapped_column(
+        String(64), comment="the id the ATS knows this invite by (Greenhouse's "
+                            "partner_interview_id); made by the grader")
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True,
+        comment="the API token the ATS sent the request with")
+    candidate_ref: Mapped[str] = mapped_column(
+        String(200), default="", server_default="",
+        comment="the ATS's own reference to the candidate (a profile URL or id)")
+    callback_url: Mapped[str | None] = mapped_column(
+        Text, nullable=True, comment="where the ATS asked to be told of a result; NULL: it polls")
+    last_status: Mapped[str | None] = mapped_column(
+        String(20), nullable=True, comment="the status last reported to the ATS; NULL before any")
+    last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invite: Mapped[Invite] = relationship(lazy="joined")
