@@ -57,9 +57,17 @@ class Claim:
     sha256: str
 
 
-def _claimable(now: datetime):
-    return or_(and_(Job.state == JobState.QUEUED, Job.run_after <= now),
-               and_(Job.state == JobState.RUNNING, Job.lease_expires_at < now))
+def claimable(table: Any, now: datetime):
+    """The rows of a leased queue (``jobs``, or ``deliveries``: ``grader.store._deliveries``)
+    that a worker may claim now: queued and due, or running under a lapsed lease."""
+    return or_(and_(table.state == JobState.QUEUED, table.run_after <= now),
+               and_(table.state == JobState.RUNNING, table.lease_expires_at < now))
+
+
+def retry_delay(attempts: int, *, backoff_seconds: float, backoff_max_seconds: float) -> float:
+    """How long a queue's row waits after its ``attempts``-th failed attempt: backoff,
+    2 x backoff, 4 x backoff ... up to the cap."""
+    return min(backoff_max_seconds, backoff_seconds * 2 ** (attempts - 1))
 
 
 def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: int
@@ -73,7 +81,7 @@ def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: 
         while True:
             now = utcnow()
             job = session.scalars(
-                select(Job).where(_claimable(now)).order_by(Job.run_after, Job.id).limit(1)
+                select(Job).where(claimable(Job, now)).order_by(Job.run_after, Job.id).limit(1)
                 .with_for_update(skip_locked=True)).first()
             if job is None:
                 return None
@@ -176,7 +184,8 @@ def fail_job(db: Database, claim: Claim, reason: str, *, retryable: bool, max_at
         assert submission is not None
         now = utcnow()
         if retryable and job.attempts < max_attempts:
-            delay = min(backoff_max_seconds, backoff_seconds * 2 ** (job.attempts - 1))
+            delay = retry_delay(job.attempts, backoff_seconds=backoff_seconds,
+                                backoff_max_seconds=backoff_max_seconds)
             job.state = JobState.QUEUED
             job.run_after = now + timedelta(seconds=delay)
             job.lease_token = job.lease_owner = job.lease_expires_at = None
