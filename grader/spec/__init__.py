@@ -12,7 +12,8 @@ checks, in order:
    have unique ids (distinct from the automatic rubric's) and levels whose points strictly ascend
    from a non-negative floor;
 4. the folder: the id equals the folder's name, every declared path exists inside the folder, the
-   candidate bundle holds no hidden file, and phase limits only tighten the deployment's ceiling.
+   candidate bundle holds no hidden file, phase limits only tighten the deployment's ceiling,
+   and an ``environment`` block has an ``environment.lock`` written from its packages.
 
 Every problem becomes a ``SpecIssue`` (field path, problem, YAML line when it can be found), and all
 of them are raised together as one ``SpecError``, one line each, e.g.
@@ -23,9 +24,21 @@ Exceptions:
     SpecError           the spec is unreadable, malformed or inconsistent; carries ``issues``
 
 Modules: ``_models`` (the models), ``_checks`` (cross-references and the folder), ``_limits``
-(phase limit overrides), ``_loading`` (the file, its YAML and line numbers), ``_errors``.
+(phase limit overrides), ``_environment`` (the environment block and its lock), ``_loading`` (the
+file, its YAML and line numbers), ``_errors``.
 """
 
+from grader.spec._environment import (
+    LOCK_FILE,
+    EnvironmentLock,
+    EnvironmentSpec,
+    LockedPackage,
+    LockError,
+    lock_sha256,
+    parse_lock,
+    read_lock,
+    request_name,
+)
 from grader.spec._errors import SpecError, SpecIssue
 from grader.spec._limits import LimitOverrides
 from grader.spec._loading import assignment_json_schema, load_assignment
@@ -59,6 +72,7 @@ from grader.spec._models import (
 
 __all__ = [
     "JSON_TYPES",
+    "LOCK_FILE",
     "NAME_PATTERN",
     "SUPPORTING_SUFFIXES",
     "Anchor",
@@ -67,11 +81,15 @@ __all__ = [
     "BuildPhase",
     "CandidateSpec",
     "EntryPoint",
+    "EnvironmentLock",
+    "EnvironmentSpec",
     "FeedbackRelease",
     "Harness",
     "HiddenSuite",
     "InstanceSpec",
     "LimitOverrides",
+    "LockError",
+    "LockedPackage",
     "ManualItem",
     "ManualLevel",
     "MetricSpec",
@@ -88,4 +106,8 @@ __all__ = [
     "SpecIssue",
     "assignment_json_schema",
     "load_assignment",
+    "lock_sha256",
+    "parse_lock",
+    "read_lock",
+    "request_name",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.spec._environment import lock_issues
 from grader.spec._errors import Loc, format_loc
 from grader.spec._limits import shown
 from sandbox import Limits
@@ -213,6 +214,7 @@ def folder_issues(a: Assignment, folder: Path, ceiling: Limits) -> Iterator[tupl
                        f"{shown(field, value)} exceeds the deployment's limit of "
                        f"{shown(field, getattr(ceiling, field))}; an assignment may only lower "
                        "limits")
+    yield from lock_issues(a.environment, folder, a.id)
     try:
         serve_timeout = a.phases.serve.limits_within(ceiling).timeout
     except ValueError:

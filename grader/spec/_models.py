@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from grader.spec._checks import reference_issues
+from grader.spec._environment import EnvironmentSpec
 from grader.spec._errors import SpecError, SpecIssue
 from grader.spec._limits import LimitOverrides
 from sandbox import Limits
@@ -142,6 +143,10 @@ class ServePhase(Phase):
 
     load: Identifier
     call_timeout: float = Field(gt=0, description="seconds allowed for each call")
+    shared: bool = Field(False, description=(
+        "one serve session (one load()) for every hidden suite and harness, in the order "
+        "declared, instead of a fresh session each; only for suites that hold when run after "
+        "each other. The grader then checks that a repeated call gets the same answer"))
 
 
 class Phases(_Model):
@@ -351,6 +356,9 @@ class Assignment(_Model):
         None, description="the generator that makes public data per deployment instance; "
                           "without it the committed public data serves every instance")
     release: Release = Field(default_factory=Release)
+    environment: EnvironmentSpec | None = Field(
+        None, description="extra packages on top of the runner image, pinned in environment.lock "
+                          "(see EnvironmentSpec); without it candidates get the runner image")
 
     @model_validator(mode="after")
     def _references(self) -> Assignment:
