@@ -1,0 +1,128 @@
+"""How a submission fits its environment, in process: the import scan, requirements.txt against
+the installed versions, and the two together against an image's package list (the list as the
+image's probe returns it; the probe itself is tested against the real image in
+tests/sandbox/test_environment_probe.py)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from grader.environment_fit import (
+    ProvidedModules,
+    compare_requirements,
+    find_imports,
+    fit,
+)
+from grader.signals._common import scan
+
+PROVIDED = ProvidedModules(
+    image_digest="sha256:" + "0" * 64,
+    modules={"numpy": ["numpy"], "sklearn": ["scikit-learn"], "torch": ["torch"],
+             "yaml": ["pyyaml"]},
+    distributions={"numpy": "2.4.6", "scikit-learn": "1.9.1", "torch": "2.13.0+cpu",
+                   "pyyaml": "6.0.4"})
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def test_imports_are_found_wherever_they_are_and_however_they_are_written(tmp_path: Path
+                                                                          ) -> None:
+    folder = write(tmp_path, {
+        "solution.py": """\
+            import numpy as np, os.path
+            import sklearn.linear_model as lm
+            from faiss import IndexFlatL2
+            from collections import Counter
+            from . import sibling
+            from .models import Net
+            from helpers import clean
+            from mypkg.sub import thing
+
+            def build():
+                import lightgbm
+                if np:
+                    from rank_bm25 import BM25Okapi
+                return importlib.import_module("hnswlib")
+
+            try:
+                import xgboost
+            except ImportError:
+                xgboost = None
+            """,
+        "helpers.py": "def clean(x):\n    return x\n",
+        "mypkg/sub.py": "thing = 1\n",
+    })
+    imports = find_imports(scan(folder))
+    assert [(f.module, f.use.line, f.optional) for f in imports.found] == [
+        ("numpy", 1, False), ("sklearn", 2, False), ("faiss", 3, False), ("lightgbm", 11, False),
+        ("rank_bm25", 13, False), ("hnswlib", 14, False), ("xgboost", 17, True)]
+    assert imports.unreadable == []
+
+
+def test_a_file_that_does_not_parse_is_named_and_the_others_still_read(tmp_path: Path) -> None:
+    folder = write(tmp_path, {"solution.py": "import faiss\n",
+                              "broken.py": "import torch\ndef f(:\n    pass\n"})
+    imports = find_imports(scan(folder))
+    assert [f.module for f in imports.found] == ["faiss"]
+    assert imports.unreadable == ["broken.py (line 2)"]
+
+
+def test_requirements_are_compared_pin_by_pin_and_unparseable_lines_listed() -> None:
+    text = textwrap.dedent("""\
+        # what I used locally
+        numpy==2.4.6          # matches
+        scikit_learn>=1.5,<2
+        torch==2.13.0         # the image's is the +cpu build of the same version
+        PyYAML==5.4
+        faiss-cpu>=1.8
+        numpy==2.4.6 \\
+            --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000
+        -e git+https://example.com/x.git
+        this is not a requirement
+        pywin32==306; sys_platform == "win32"
+        """)
+    compared = compare_requirements(text, PROVIDED.distributions)
+    assert [(r.line, r.text, r.status, r.installed) for r in compared] == [
+        (2, "numpy==2.4.6", "available", "2.4.6"),
+        (3, "scikit_learn>=1.5,<2", "available", "1.9.1"),
+        (4, "torch==2.13.0", "available", "2.13.0+cpu"),
+        (5, "PyYAML==5.4", "differs", "6.0.4"),
+        (6, "faiss-cpu>=1.8", "missing", None),
+        (7, "numpy==2.4.6", "available", "2.4.6"),
+        (9, "-e git+https://example.com/x.git", "unreadable", None),
+        (10, "this is not a requirement", "unreadable", None)]
+
+
+def test_fit_names_what_the_image_lacks_and_where_it_is_imported(tmp_path: Path) -> None:
+    folder = write(tmp_path, {
+        "solution.py": "import numpy\nimport faiss\ntry:\n    import xgboost\n"
+                       "except ImportError:\n    xgboost = None\n",
+        "index.py": "from faiss import IndexFlatL2\n",
+        "requirements.txt": "numpy==2.4.6\nfaiss-cpu==1.8.0\n",
+    })
+    result = fit(folder, PROVIDED)
+    assert [(m.module, m.optional, [(u.path, u.line) for u in m.used_in])
+            for m in result.missing_imports] == [
+        ("faiss", False, [("index.py", 1), ("solution.py", 2)]),
+        ("xgboost", True, [("solution.py", 4)])]
+    assert [(r.text, r.status) for r in result.requirements] == [
+        ("numpy==2.4.6", "available"), ("faiss-cpu==1.8.0", "missing")]
+    assert result.message.startswith("Your code imports faiss, which this environment does not "
+                                     "provide")
+    assert "1 line(s) of your requirements.txt differ" in result.message
+
+
+def test_a_submission_the_environment_fits_is_told_so(tmp_path: Path) -> None:
+    folder = write(tmp_path, {"solution.py": "import numpy, sklearn, json\nimport helpers\n",
+                              "helpers.py": "import torch\n"})
+    result = fit(folder, PROVIDED)
+    assert result.missing_imports == [] and result.requirements == []
+    assert result.message == ("Every import of your code is provided by the environment, the "
+                              "standard library or your own files.")
