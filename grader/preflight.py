@@ -8,6 +8,10 @@ What it runs, in the same hardened containers as a grading, against the public d
 3. the starter bundle's own ``check.py`` when it ships one, over the submission's files (its
    ``data/`` is the public data), which calls the query entry points the way the README shows.
 
+Before them, without running anything, the submission's imports and ``requirements.txt`` are
+compared with what the environment's image provides (``grader.environment_fit``), so an import the
+environment lacks is named even when the failure it causes comes in a phase that shows no message.
+
 Each phase keeps its own limits, but the time of all three together is capped at
 ``PreflightRules.budget_seconds`` (about 30 s), so the answer comes in the same request. A phase
 stopped by that budget, where the graded phase would have had longer, is "inconclusive", not a
@@ -45,6 +49,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 import sandbox
+from grader.environment_fit import EnvironmentFit, EnvironmentUnreadable, fit, provided_by
 from grader.instance import AssignmentInstance
 from grader.intake import IntakeRules, extract_submission
 from grader.outcomes import CodeFailure, CodeFrame, FailureKind, Scrubber, explain, frames_in
@@ -92,6 +97,8 @@ class PreflightResult(_Model):
     failure: CodeFailure | None = Field(
         None, description="the build's or serve's failure, explained as a grading would")
     checks: list[PreflightCheck]
+    environment: EnvironmentFit = Field(
+        description="your imports and requirements.txt against what the environment provides")
     wall_seconds: float
 
 
@@ -141,6 +148,11 @@ def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentI
         files = Path(tmp) / "files"
         extract_submission(zip_path, files, rules=intake,
                            required_files=assignment.candidate.required_files)
+        try:
+            environment = fit(files, provided_by(runner_image))
+        except EnvironmentUnreadable as exc:
+            raise PreflightUnavailable("The pre-flight check could not run because of a problem "
+                                       "on our side; try again later.") from exc
         run = _Run(assignment, folder, instance, files, runner_image, ceiling,
                    deadline=started + rules.budget_seconds)
         checks = run.build(Path(tmp) / "work")
@@ -148,11 +160,12 @@ def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentI
             checks.append(run.serve(Path(tmp) / "work"))
         if checks[-1].outcome == "passed":
             checks.append(run.check_script(Path(tmp) / "checked"))
-    return _result(checks, run.failure, time.monotonic() - started, rules)
+    return _result(checks, run.failure, environment, time.monotonic() - started, rules)
 
 
-def _result(checks: list[PreflightCheck], failure: CodeFailure | None, seconds: float,
-            rules: PreflightRules) -> PreflightResult:
+def _result(checks: list[PreflightCheck], failure: CodeFailure | None,
+            environment: EnvironmentFit, seconds: float, rules: PreflightRules
+            ) -> PreflightResult:
     outcomes = {c.outcome for c in checks}
     if "failed" in outcomes:
         status, message = "failed", ("Your code failed the pre-flight check: "
@@ -164,8 +177,10 @@ def _result(checks: list[PreflightCheck], failure: CodeFailure | None, seconds: 
     else:
         status, message = "passed", ("Your code builds, loads and passes the bundle's own checks "
                                      "on the public data. The graded run uses hidden data.")
+    if environment.missing_imports or environment.requirements:
+        message += " " + environment.message
     return PreflightResult(status=status, message=message, failure=failure, checks=checks,
-                           wall_seconds=round(seconds, 2))
+                           environment=environment, wall_seconds=round(seconds, 2))
 
 
 class _Run:

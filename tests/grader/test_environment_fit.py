@@ -15,6 +15,7 @@ from grader.environment_fit import (
     fit,
 )
 from grader.signals._common import scan
+from grader.templating import environment
 
 PROVIDED = ProvidedModules(
     image_digest="sha256:" + "0" * 64,
@@ -126,3 +127,17 @@ def test_a_submission_the_environment_fits_is_told_so(tmp_path: Path) -> None:
     assert result.missing_imports == [] and result.requirements == []
     assert result.message == ("Every import of your code is provided by the environment, the "
                               "standard library or your own files.")
+
+
+def test_the_page_section_reads_the_same_from_the_model_and_from_its_json(tmp_path: Path
+                                                                         ) -> None:
+    folder = write(tmp_path, {"solution.py": "import faiss\n",
+                              "requirements.txt": "faiss-cpu==1.8\n<script>\n"})
+    result = fit(folder, PROVIDED)
+    template = environment().from_string(
+        '{% from "_environment.html.j2" import environment_fit %}{{ environment_fit(e) }}')
+    html = template.render(e=result)
+    assert html == template.render(e=result.model_dump(mode="json"))
+    assert "<code>faiss</code></td><td><code>solution.py</code> line 1" in html
+    assert "line 1: <code>faiss-cpu==1.8</code></td><td class=\"missing\">not installed" in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
