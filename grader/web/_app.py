@@ -16,9 +16,9 @@ from grader.jobs.grading import GradeFunction, grade_request
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
 from grader.templating import environment
-from grader.web import _candidate, _judgement, _reviewer
+from grader.web import _candidate, _judgement, _reviewer, _tokens
 from grader.web._catalog import Catalog
-from grader.web._deps import LoginRequired, Service, ServiceDep
+from grader.web._deps import LoginRequired, Service, ServiceDep, token_alternative
 from grader.web._files import highlight_css
 from grader.web._problems import install as install_problems
 from grader.web._protocol import AllowedMethods, JsonBodies
@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, run_workers: bool = False,
     app.include_router(_candidate.router)
     app.include_router(_reviewer.router)
     app.include_router(_judgement.router)
+    app.include_router(_tokens.router)
     app.mount("/static", StaticFiles(packages=[("grader.web", "static")]), name="static")
 
     @app.get("/api/health", response_model=Health, tags=["service"])
@@ -98,6 +99,8 @@ def create_app(settings: Settings, *, run_workers: bool = False,
         return RedirectResponse(f"/review/login?next={exc.next_path}", status_code=303)
 
     install_problems(app)
+    problems_openapi = app.openapi
+    app.openapi = lambda: token_alternative(problems_openapi())  # type: ignore[method-assign]
     app.add_middleware(AllowedMethods, routes=[
         *app_routes(), *(route for route in app.router.routes if isinstance(route, Route))])
     app.add_middleware(JsonBodies)
@@ -133,4 +136,5 @@ class _SecurityHeaders:
 
 def app_routes() -> list:
     """Every route the app serves, the routers' included (for checks that walk them all)."""
-    return [*_candidate.router.routes, *_reviewer.router.routes, *_judgement.router.routes]
+    return [*_candidate.router.routes, *_reviewer.router.routes, *_judgement.router.routes,
+            *_tokens.router.routes]

@@ -16,9 +16,9 @@ from grader.judgement import JudgementPublic, Specs
 from grader.spec import Assignment
 from grader.store import Decision
 from grader.web._deps import (
-    CurrentReviewer,
     ReviewerForm,
-    ReviewerWrite,
+    ScopedRead,
+    ScopedReview,
     Service,
     ServiceDep,
     SessionDep,
@@ -60,7 +60,7 @@ def similarity(service: Service, session: Session, assignment_id: str, cohort: s
 
 @router.get("/api/review/submissions/{submission_id}/judgement", tags=["reviewer"],
             response_model=JudgementPublic, responses={404: {"model": Problem}, **AUTH_ERRORS})
-def api_judgement(login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+def api_judgement(login: ScopedRead, submission_id: SubmissionId, service: ServiceDep,
                   session: SessionDep) -> JudgementPublic:
     """Manual items, the scores you may see, agreement, points, decision and notes."""
     submission = judgement.require_submission(session, submission_id)
@@ -76,7 +76,7 @@ def api_judgement(login: CurrentReviewer, submission_id: SubmissionId, service: 
                                                               "be read"},
                        422: {"model": Problem, "description": "not a level the item offers"},
                        **AUTH_ERRORS})
-def api_score(login: ReviewerWrite, submission_id: SubmissionId, item_id: ItemId,
+def api_score(login: ScopedReview, submission_id: SubmissionId, item_id: ItemId,
               body: ManualScoreSet, service: ServiceDep) -> JudgementPublic:
     """Give one manual item your level (its ``points``); you may change it later. Scoring the
     last item reveals the other reviewers' scores to you."""
@@ -87,7 +87,7 @@ def api_score(login: ReviewerWrite, submission_id: SubmissionId, item_id: ItemId
 
 @router.post("/api/review/submissions/{submission_id}/reveal", tags=["reviewer"],
              response_model=JudgementPublic, responses=WRITE_ERRORS)
-def api_reveal(login: ReviewerWrite, submission_id: SubmissionId, service: ServiceDep
+def api_reveal(login: ScopedReview, submission_id: SubmissionId, service: ServiceDep
                ) -> JudgementPublic:
     """See the other reviewers' manual scores before scoring every item yourself (recorded:
     scores you change afterwards are no longer counted as blind)."""
@@ -97,7 +97,7 @@ def api_reveal(login: ReviewerWrite, submission_id: SubmissionId, service: Servi
 
 @router.post("/api/review/submissions/{submission_id}/notes", status_code=201,
              tags=["reviewer"], response_model=JudgementPublic, responses=WRITE_ERRORS)
-def api_note(login: ReviewerWrite, submission_id: SubmissionId, body: NoteCreate,
+def api_note(login: ScopedReview, submission_id: SubmissionId, body: NoteCreate,
              service: ServiceDep) -> JudgementPublic:
     """Add a note for other reviewers (kept, never shown to candidates)."""
     return judgement.add_note(service.db, specs(service), viewer_id=login.reviewer_id,
@@ -106,7 +106,7 @@ def api_note(login: ReviewerWrite, submission_id: SubmissionId, body: NoteCreate
 
 @router.put("/api/review/submissions/{submission_id}/decision", tags=["reviewer"],
             response_model=JudgementPublic, responses=WRITE_ERRORS)
-def api_decide(login: ReviewerWrite, submission_id: SubmissionId, body: DecisionSet,
+def api_decide(login: ScopedReview, submission_id: SubmissionId, body: DecisionSet,
                service: ServiceDep) -> JudgementPublic:
     """Set the decision: advance, hold or reject (earlier decisions stay in its history)."""
     return judgement.decide(service.db, specs(service), viewer_id=login.reviewer_id,
@@ -117,7 +117,7 @@ def api_decide(login: ReviewerWrite, submission_id: SubmissionId, body: Decision
             response_model=CohortSimilarity,
             responses={404: {"model": Problem, "description": "no such assignment"},
                        **AUTH_ERRORS})
-def api_similarity(_login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+def api_similarity(_login: ScopedRead, assignment_id: AssignmentId, service: ServiceDep,
                    session: SessionDep, cohort: Cohort = None, limit: Limit = 10
                    ) -> CohortSimilarity:
     """The most similar pairs among each candidate's latest submission (one cohort, or all),

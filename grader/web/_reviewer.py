@@ -6,8 +6,9 @@ re-grade, CSV export, a report as Gradescope's results.json, invites; and loggin
 Manual scores, notes, decisions and similarity live in ``grader.web._judgement``; what a
 cohort's listing and CSV hold is computed in ``grader.judgement``.
 
-Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or
-``CurrentReviewer``/``ReviewerWrite`` (JSON): see ``grader.web._deps``.
+Every route but the login ones takes ``ReviewerPage``/``ReviewerForm`` (HTML) or, JSON, the
+alias of the one API-token scope it needs (``ScopedRead``, ``ScopedInvite``, ``ScopedReview``) or
+``ReviewerWrite`` (logout: a session only): see ``grader.web._deps``.
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ from grader.store import (
 from grader.submissions import extend_time, time_box
 from grader.web._charts import metric_strip, total_histogram
 from grader.web._deps import (
-    CurrentReviewer,
     OptionalReviewer,
     ReviewerForm,
     ReviewerLogin,
     ReviewerPage,
     ReviewerWrite,
+    ScopedInvite,
+    ScopedRead,
+    ScopedReview,
     Service,
     ServiceDep,
     SessionDep,
@@ -330,7 +333,7 @@ def api_logout(request: Request, _login: ReviewerWrite, service: ServiceDep) -> 
 
 @router.get("/api/review/assignments", response_model=list[AssignmentPublic], tags=["reviewer"],
             responses=AUTH_ERRORS)
-def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: SessionDep
+def api_assignments(_login: ScopedRead, service: ServiceDep, session: SessionDep
                     ) -> list[AssignmentPublic]:
     """Every assignment with its cohorts (counts and mean graded total)."""
     return _assignments(service, session)
@@ -338,7 +341,7 @@ def api_assignments(_login: CurrentReviewer, service: ServiceDep, session: Sessi
 
 @router.get("/api/review/assignments/{assignment_id}/submissions", tags=["reviewer"],
             response_model=list[SubmissionRow], responses=ASSIGNMENT_ERRORS)
-def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+def api_submissions(_login: ScopedRead, assignment_id: AssignmentId, service: ServiceDep,
                     session: SessionDep, cohort: Cohort = None, sort: Sort = SortKey.DATE,
                     order: Order = "desc", flagged: FlaggedOnly = False
                     ) -> list[SubmissionRow]:
@@ -353,7 +356,7 @@ def api_submissions(_login: CurrentReviewer, assignment_id: AssignmentId, servic
 
 @router.get("/api/review/assignments/{assignment_id}/invites", tags=["reviewer"],
             response_model=list[InvitePublic], responses=ASSIGNMENT_ERRORS)
-def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+def api_invites(_login: ScopedRead, assignment_id: AssignmentId, service: ServiceDep,
                 session: SessionDep) -> list[InvitePublic]:
     _known(service, session, assignment_id)
     return [_invite_public(i, used) for i, used in list_invites(session, assignment_id)]
@@ -361,7 +364,7 @@ def api_invites(_login: CurrentReviewer, assignment_id: AssignmentId, service: S
 
 @router.post("/api/review/assignments/{assignment_id}/invites", status_code=201,
              response_model=InviteCreated, tags=["reviewer"], responses=AUTH_ERRORS)
-def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: InviteCreate,
+def api_create_invite(login: ScopedInvite, assignment_id: AssignmentId, body: InviteCreate,
                       service: ServiceDep) -> InviteCreated:
     """A new invite; its token and link are returned only now."""
     return _invite(service, assignment_id, body, login.email)
@@ -373,7 +376,7 @@ def api_create_invite(login: ReviewerWrite, assignment_id: AssignmentId, body: I
                         422: {"model": Problem, "description": "nothing to extend, or no "
                                                                 "working-time limit to extend"},
                         **AUTH_ERRORS})
-def api_extend_invite(_login: ReviewerWrite, assignment_id: AssignmentId, invite_id: InviteId,
+def api_extend_invite(_login: ScopedInvite, assignment_id: AssignmentId, invite_id: InviteId,
                       body: InviteExtend, service: ServiceDep) -> InvitePublic:
     """More time for one invite: working time (a time-boxed invite) and a later expiry, each
     counted from now when it has already passed."""
@@ -391,7 +394,7 @@ def api_extend_invite(_login: ReviewerWrite, assignment_id: AssignmentId, invite
                              "manual and combined points, decision, notes count, integrity "
                              "findings, nondeterminism"},
                        **ASSIGNMENT_ERRORS})
-def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: ServiceDep,
+def api_export(login: ScopedRead, assignment_id: AssignmentId, service: ServiceDep,
                session: SessionDep, cohort: Cohort = None) -> Response:
     """A cohort (or every cohort) of an assignment as CSV: scores (the total with its 95%
     interval, ``total_low`` and ``total_high``; ``rank`` among each candidate's latest graded
@@ -407,7 +410,7 @@ def api_export(login: CurrentReviewer, assignment_id: AssignmentId, service: Ser
 
 @router.get("/api/review/submissions/{submission_id}", response_model=SubmissionDetail,
             tags=["reviewer"], responses={404: {"model": Problem}, **AUTH_ERRORS})
-def api_submission(login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+def api_submission(login: ScopedRead, submission_id: SubmissionId, service: ServiceDep,
                    session: SessionDep) -> SubmissionDetail:
     """The full report (engineering signals included), the grading jobs, the cohort's
     distribution, the submitted files, and the reviewers' judgement as you may see it."""
@@ -420,7 +423,7 @@ def api_submission(login: CurrentReviewer, submission_id: SubmissionId, service:
             tags=["reviewer"],
             responses={404: {"model": Problem, "description": "no such submission, no report "
                              "yet, or its assignment is no longer offered"}, **AUTH_ERRORS})
-def api_gradescope(_login: CurrentReviewer, submission_id: SubmissionId, service: ServiceDep,
+def api_gradescope(_login: ScopedRead, submission_id: SubmissionId, service: ServiceDep,
                    session: SessionDep) -> GradescopeResults:
     """The latest report as Gradescope's autograder ``results.json``: one test per rubric
     component and per hidden test, each visible to candidates as the assignment's release policy
@@ -441,7 +444,7 @@ def api_gradescope(_login: CurrentReviewer, submission_id: SubmissionId, service
 @router.get("/api/review/submissions/{submission_id}/files/{path:path}", tags=["reviewer"],
             responses={200: {"content": {"text/plain": {}}}, 404: {"model": Problem},
                        **AUTH_ERRORS})
-def api_file(_login: CurrentReviewer, submission_id: SubmissionId, path: str,
+def api_file(_login: ScopedRead, submission_id: SubmissionId, path: str,
              service: ServiceDep, session: SessionDep) -> Response:
     """One submitted file as text (binary files: 415)."""
     _, _, text, truncated = _file_text(service, session, submission_id, path)
@@ -453,7 +456,7 @@ def api_file(_login: CurrentReviewer, submission_id: SubmissionId, path: str,
 @router.post("/api/review/submissions/{submission_id}/regrade", status_code=202,
              response_model=Regraded, tags=["reviewer"],
              responses={409: {"model": Problem}, **AUTH_ERRORS})
-def api_regrade(_login: ReviewerWrite, submission_id: SubmissionId, service: ServiceDep
+def api_regrade(_login: ScopedReview, submission_id: SubmissionId, service: ServiceDep
                 ) -> Regraded:
     """Queue the submission for grading again (refused while a grading is pending)."""
     return _regrade(service, submission_id)

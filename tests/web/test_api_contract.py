@@ -95,9 +95,11 @@ def test_domain_exceptions_answer_through_the_table(client: TestClient) -> None:
 
 def test_the_openapi_document_says_who_may_call_what(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    session, both = [{"reviewerSession": []}], [{"reviewerSession": [], "csrfToken": []}]
-    assert paths[INVITES.replace(ASSIGNMENT, "{assignment_id}")]["get"]["security"] == session
-    assert paths[INVITES.replace(ASSIGNMENT, "{assignment_id}")]["post"]["security"] == both
+    session, both = {"reviewerSession": []}, {"reviewerSession": [], "csrfToken": []}
+    invites = paths[INVITES.replace(ASSIGNMENT, "{assignment_id}")]
+    assert invites["get"]["security"] == [session, {"apiToken": ["read"]}]
+    assert invites["post"]["security"] == [both, {"apiToken": ["invite"]}]
+    assert paths["/api/review/tokens"]["post"]["security"] == [both]  # tokens make no tokens
     assert "security" not in paths["/api/review/login"]["post"]
     assert "security" not in paths["/api/candidate/{token}"]["get"]
 

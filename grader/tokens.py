@@ -1,0 +1,81 @@
+"""API tokens for machines: what a token may do (its scopes) and what one looks like.
+
+A reviewer makes a token for a script or an applicant tracking system so that it need not hold
+the reviewer's password nor do the login and CSRF dance. The token is a high-entropy secret shown
+once when it is made; the store keeps only its sha256 (``grader.store._tokens``) and its first
+characters (``prefix``), which are not secret and tell tokens apart in a list. A token is sent as
+``Authorization: Bearer <token>`` to the reviewer JSON API, or as the HTTP Basic username to an
+applicant tracking system's door (``grader.integrations``).
+
+Scopes (a token holds one or more; a route needs exactly one, named in the OpenAPI document):
+
+    read                     every GET of the reviewer API: assignments, submissions, reports,
+                             files, exports, results.json, invites, judgement, similarity
+    invite                   create and extend invites
+    review                   manual scores, reveal, notes, decisions, re-grades
+    webhooks                 manage webhook endpoints and replay their deliveries
+    integration:greenhouse   Greenhouse's assessment-partner calls
+    integration:ashby        Ashby's assessment-partner calls
+
+Tokens never make or revoke tokens, nor log out: those take a reviewer's session login.
+
+This module imports only the standard library: the CLI's ``--help`` lists the scopes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from enum import StrEnum
+
+TOKEN_PREFIX = "grt_"
+# What is kept for display: "grt_" and 8 characters of the secret's 43 (256 bits of entropy;
+# the 48 bits shown leave 208 unknown).
+DISPLAY_CHARS = 12
+
+
+class Scope(StrEnum):
+    READ = "read"
+    INVITE = "invite"
+    REVIEW = "review"
+    WEBHOOKS = "webhooks"
+    GREENHOUSE = "integration:greenhouse"
+    ASHBY = "integration:ashby"
+
+
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.READ: "every GET of the reviewer API (assignments, submissions, reports, files, "
+                "exports, invites, judgement)",
+    Scope.INVITE: "create and extend invites",
+    Scope.REVIEW: "manual scores, reveal, notes, decisions and re-grades",
+    Scope.WEBHOOKS: "manage webhook endpoints and replay their deliveries",
+    Scope.GREENHOUSE: "Greenhouse's assessment-partner calls (/api/integrations/greenhouse)",
+    Scope.ASHBY: "Ashby's assessment-partner calls (/api/integrations/ashby)",
+}
+
+
+def parse_scopes(values: list[str] | tuple[str, ...]) -> frozenset[Scope]:
+    """The scopes named (each value may hold several, separated by spaces or commas); a
+    ValueError naming the unknown ones and the valid ones otherwise."""
+    names = [part for value in values for part in value.replace(",", " ").split()]
+    unknown = sorted(set(names) - {scope.value for scope in Scope})
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; the scopes are "
+                         f"{', '.join(scope.value for scope in Scope)}")
+    if not names:
+        raise ValueError("a token needs at least one scope: "
+                         f"{', '.join(scope.value for scope in Scope)}")
+    return frozenset(Scope(name) for name in names)
+
+
+def new_secret() -> str:
+    """A fresh token: the prefix marks it as the grader's (secret scanners can match it)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def secret_sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def display_prefix(secret: str) -> str:
+    return secret[:DISPLAY_CHARS]

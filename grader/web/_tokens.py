@@ -1,0 +1,98 @@
+"""A reviewer's API tokens over the JSON API: list, make (the secret answered once), revoke.
+
+Every route takes a reviewer's session (``CurrentReviewer``, ``ReviewerWrite``): a token never
+makes, lists or revokes tokens, so a leaked token cannot outlive its revocation by minting
+another. A reviewer sees and revokes only their own tokens; ``grader token`` (the operator's CLI)
+sees everyone's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from grader.store import ApiToken, create_api_token, list_api_tokens, revoke_api_token, utcnow
+from grader.store import token_scopes as stored_scopes
+from grader.text import UNPRINTABLE_PATTERN, printable
+from grader.tokens import Scope
+from grader.web._deps import CurrentReviewer, ReviewerWrite, ServiceDep, SessionDep
+from grader.web._params import ID_MAX
+from grader.web._schemas import Problem
+
+router = APIRouter()
+
+TokenId = Annotated[int, Path(ge=1, le=ID_MAX)]
+SESSION_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem}, 403: {"model": Problem, "description": "a CSRF header is missing, "
+                                   "or an API token was sent: tokens never manage tokens"}}
+
+
+class TokenCreate(BaseModel):
+    name: Annotated[str, BeforeValidator(
+        lambda value: printable(value, "name") if isinstance(value, str) else value)] = Field(
+        min_length=1, max_length=100, json_schema_extra={"pattern": UNPRINTABLE_PATTERN},
+        description="what uses the token (a script, an ATS)")
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope),
+                                description="what the token may do; each route needs one")
+    expires_in_days: float | None = Field(None, gt=0, le=3650,
+                                          description="default: never expires")
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str = Field(description="the token's first characters, to tell it apart")
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="to the minute")
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the secret: shown only now, only its sha256 is kept")
+
+
+def token_public(token: ApiToken) -> TokenPublic:
+    return TokenPublic(id=token.id, name=token.name, prefix=token.prefix,
+                       scopes=sorted(stored_scopes(token)), created_at=token.created_at,
+                       expires_at=token.expires_at, revoked_at=token.revoked_at,
+                       last_used_at=token.last_used_at)
+
+
+@router.get("/api/review/tokens", response_model=list[TokenPublic], tags=["tokens"],
+            responses=SESSION_ERRORS)
+def api_tokens(login: CurrentReviewer, session: SessionDep) -> list[TokenPublic]:
+    """Your API tokens, newest first, revoked ones too (never their secrets)."""
+    return [token_public(token) for token in list_api_tokens(session, login.reviewer_id)]
+
+
+@router.post("/api/review/tokens", status_code=201, response_model=TokenCreated,
+             tags=["tokens"], responses=SESSION_ERRORS)
+def api_create_token(login: ReviewerWrite, body: TokenCreate, service: ServiceDep
+                     ) -> TokenCreated:
+    """A new token acting for you with the scopes given; its secret is answered only now."""
+    expires = (utcnow() + timedelta(days=body.expires_in_days)
+               if body.expires_in_days is not None else None)
+    with service.db.write() as session:
+        token, secret = create_api_token(session, reviewer_id=login.reviewer_id, name=body.name,
+                                         scopes=body.scopes, expires_at=expires)
+        return TokenCreated(**token_public(token).model_dump(), token=secret)
+
+
+@router.delete("/api/review/tokens/{token_id}", status_code=204, tags=["tokens"],
+               responses={404: {"model": Problem, "description": "none of your tokens has this "
+                                                               "id"}, **SESSION_ERRORS})
+def api_revoke_token(login: ReviewerWrite, token_id: TokenId, service: ServiceDep) -> Response:
+    """Revoke one of your tokens: from now on it is refused (401). Revoking again is harmless."""
+    with service.db.write() as session:
+        if revoke_api_token(session, token_id, reviewer_id=login.reviewer_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"none of your tokens has the id {token_id}; GET "
+                                "/api/review/tokens lists them")
+    return Response(status_code=204)
