@@ -15,6 +15,7 @@ from grader.cli import (
     _reviewer,
     _sandbox,
     _serve,
+    _token,
 )
 from grader.cli._output import console, print_json
 
@@ -30,6 +31,7 @@ app.command()(_serve.worker)
 app.add_typer(_reviewer.app, name="reviewer")
 app.add_typer(_invite.app, name="invite")
 app.add_typer(_report.app, name="report")
+app.add_typer(_token.app, name="token")
 
 
 @app.command()
