@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.instance import AssignmentInstance, Instance, open_instance
@@ -26,6 +26,34 @@ class PreflightRules(BaseModel):
                                                           "steps together")
     concurrency: int = Field(1, ge=1, description="checks running at once in one web process "
                                                   "(beside the gradings)")
+
+
+class DeliverySettings(BaseModel):
+    """Outbound HTTP deliveries (``grader.deliveries``: webhooks, ATS callbacks), and one webhook
+    endpoint given by the deployment beside those reviewers register (``grader.webhooks``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_seconds: float = Field(10.0, gt=0, le=30,
+                                   description="an attempt's connect, and each of its reads")
+    max_attempts: int = Field(8, ge=1, description="tries of a delivery before it is failed")
+    backoff_seconds: float = Field(30.0, ge=0, description="first retry delay; doubles")
+    backoff_max_seconds: float = Field(3600.0, ge=0, description="cap on the retry delay")
+    webhook_url: str | None = Field(None, description="an endpoint that receives every event")
+    webhook_secret: SecretStr | None = Field(
+        None, description="signs the deliveries to webhook_url (at least 32 characters)")
+    webhook_notes: bool = Field(False, description="webhook_url receives reviewers' notes")
+
+    @model_validator(mode="after")
+    def _signed(self) -> DeliverySettings:
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_url and len(secret) < 32:
+            raise ValueError("GRADER_DELIVERIES__WEBHOOK_URL needs "
+                             "GRADER_DELIVERIES__WEBHOOK_SECRET of at least 32 random "
+                             "characters, which its receiver verifies "
+                             "signatures with (e.g. python -c 'import secrets; "
+                             "print(secrets.token_hex(32))')")
+        return self
 
 
 class Settings(BaseSettings):
@@ -77,6 +105,8 @@ class Settings(BaseSettings):
     invite_days: float = Field(14.0, gt=0, description="default validity of an invite")
     preflight: PreflightRules = Field(default_factory=PreflightRules,
                                       description="the candidates' free pre-flight check")
+    deliveries: DeliverySettings = Field(default_factory=DeliverySettings,
+                                         description="webhooks and other outbound requests")
 
     def instance(self) -> Instance:
         """The instance this deployment grades on: its private one, or the demo."""

@@ -19,6 +19,11 @@ columns hold naive UTC on SQLite and PostgreSQL alike, and every reader gets the
                        revocation (grader.tokens)
     ats_links          an applicant tracking system's interview id and the invite made for it,
                        with where to report its result (grader.integrations)
+    webhook_endpoints  URLs reviewers (or the settings) registered for events, with their
+                       signing secret and whether they receive reviewers' notes (grader.webhooks)
+    deliveries         outbound HTTP requests (webhooks, ATS callbacks): a leased queue like
+                       ``jobs`` (grader.store._deliveries), its payload kept for replays
+    delivery_attempts  each try of a delivery: when, how long, the response code or the error
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -328,3 +335,69 @@ class AtsLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     invite: Mapped[Invite] = relationship(lazy="joined")
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[str] = mapped_column(
+        String(500), comment="space-separated event types it receives (grader.webhooks)")
+    secret: Mapped[str] = mapped_column(
+        String(200), comment="signs each delivery (HMAC-SHA256); kept as is, since signing needs "
+                             "it")
+    include_notes: Mapped[bool] = mapped_column(
+        Boolean, default=False, comment="its payloads carry reviewers' notes")
+    source: Mapped[str] = mapped_column(
+        String(20), comment="reviewer: registered on the API or pages; settings: "
+                            "GRADER_DELIVERIES__WEBHOOK_URL")
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_claim", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    purpose: Mapped[str] = mapped_column(
+        String(100), comment="what it is for: a webhook's event type, an ATS callback")
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="SET NULL"), nullable=True, index=True)
+    event_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, comment="the webhook event's id, the same on every replay")
+    replay_of: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), nullable=True)
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(10))
+    headers: Mapped[str] = mapped_column(Text, comment="JSON {name: value}, sent as they are")
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_secret: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, comment="signs each attempt (Grader-Signature); NULL: unsigned")
+    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"),
+                                             index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    status_code: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, comment="NULL: no response (the error says why)")
+    error: Mapped[str] = mapped_column(Text, default="")
+    response_excerpt: Mapped[str] = mapped_column(
+        Text, default="", comment="the start of the response's body, capped")

@@ -1,0 +1,185 @@
+"""Outbound HTTP deliveries: queued in the store, sent by the worker process, retried with a
+doubling backoff, every attempt recorded, any delivery replayable.
+
+How to send something (a webhook event, an ATS callback), in the transaction of the change it
+reports so that it is queued exactly when that change is stored::
+
+    from grader import deliveries
+
+    with db.write() as session:
+        ...  # the change
+        deliveries.enqueue(session, purpose="greenhouse callback", url=callback_url,
+                           body=json.dumps(payload).encode(),
+                           headers={"Content-Type": "application/json",
+                                    "Authorization": "Basic ..."},
+                           secret=None)  # a secret: each attempt carries Grader-Signature
+
+``enqueue`` checks the URL (``DeliveryRefused`` says what is wrong with it) and returns the
+delivery's id; nothing is sent in the caller's thread. The worker process sends it
+(``grader.jobs.delivery.DeliveryLoop``, started and stopped by ``WorkerPool``, on a thread of its
+own beside the grading slots, so a slow receiver never holds a grading): one attempt at a time
+within ``settings.deliveries.timeout_seconds``, a 2xx answer delivers it, anything else (another
+status, a refused connection, a timeout) is recorded with its code or error and retried after
+``backoff_seconds``, doubling up to ``backoff_max_seconds``, until ``max_attempts`` have been
+made. ``replay`` queues the same request again as a new delivery (for a reviewer: the receiver
+was fixed). Redirects are never followed (a 3xx is a failed attempt, recorded); URLs are http or
+https without credentials in them (send those as a header); only the first
+``EXCERPT_BYTES`` of a response's body are read and kept.
+
+Signing. With a ``secret``, each attempt is signed when it is sent, so a replay or a retry
+carries a fresh timestamp: ``Grader-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"<t>.<body>" under the secret>``, in the scheme of Stripe's ``Stripe-Signature``; a receiver
+recomputes it over the raw body and refuses an old ``t`` (docs/webhooks.md has the code).
+
+Exceptions:
+
+    DeliveryRefused    the URL cannot be delivered to (a ValueError): the message says why
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ssl
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from grader.__about__ import __version__
+from grader.settings import DeliverySettings
+from grader.store import (
+    AttemptRecord,
+    Database,
+    DeliveryClaim,
+    JobState,
+    claim_delivery,
+    enqueue_delivery,
+    record_attempt,
+    replay_delivery,
+)
+
+__all__ = ["EVENT_ID_HEADER", "EXCERPT_BYTES", "SIGNATURE_HEADER", "DeliveryRefused",
+           "check_url", "deliver_next", "enqueue", "replay", "send", "signature"]
+
+SIGNATURE_HEADER = "Grader-Signature"
+EVENT_ID_HEADER = "Grader-Event-Id"
+EXCERPT_BYTES = 2048
+USER_AGENT = f"ml-takehome-grader/{__version__} (deliveries)"
+
+
+class DeliveryRefused(ValueError):
+    """A delivery's URL cannot be used; the message says what is wrong and what to do."""
+
+
+def check_url(url: str) -> str:
+    """The URL, if a delivery may go there: http or https, a host, no credentials."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed now: an invalid port is refused here, not at send time
+    except ValueError as exc:
+        raise DeliveryRefused(f"{url!r} is not a URL: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        given = f"{parts.scheme}:" if parts.scheme else "a URL without a scheme"
+        raise DeliveryRefused(f"deliveries go to http or https URLs, not {given}; give the "
+                              "full URL, e.g. https://hooks.example.com/grader")
+    if port == 0:
+        raise DeliveryRefused(f"{url!r} names port 0, which nothing listens on")
+    if not parts.hostname:
+        raise DeliveryRefused(f"{url!r} names no host")
+    if parts.username is not None or parts.password is not None:
+        raise DeliveryRefused("the URL carries credentials (user:password@): they would be "
+                              "stored and shown with every delivery; send them as a header "
+                              "(Authorization) instead, or rely on the signature")
+    if any(ord(char) <= 32 or ord(char) == 127 for char in url):
+        raise DeliveryRefused("the URL contains spaces or control characters; percent-encode "
+                              "them")
+    return url
+
+
+def enqueue(session: Session, *, purpose: str, url: str, body: bytes,
+            headers: dict[str, str] | None = None, method: str = "POST",
+            secret: str | None = None, endpoint_id: int | None = None,
+            event_id: str | None = None) -> int:
+    """Queue a delivery in the caller's transaction; its id. ``purpose`` says what it is for
+    (shown to reviewers); ``secret``: sign each attempt; ``event_id``: sent as
+    ``Grader-Event-Id`` (the same on retries and replays, for the receiver to drop duplicates).
+    """
+    if method not in ("POST", "PUT", "PATCH"):
+        raise DeliveryRefused(f"deliveries are POST, PUT or PATCH requests, not {method!r}")
+    delivery = enqueue_delivery(session, purpose=purpose, url=check_url(url), method=method,
+                                body=body, headers=dict(headers or {}), signing_secret=secret,
+                                endpoint_id=endpoint_id, event_id=event_id)
+    return delivery.id
+
+
+def replay(db: Database, delivery_id: int) -> int | None:
+    """Queue the delivery's request again, as a new delivery signed afresh when it is sent; its
+    id, or None when there is no such delivery."""
+    delivery = replay_delivery(db, delivery_id)
+    return None if delivery is None else delivery.id
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``Grader-Signature`` header's value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def send(claim: DeliveryClaim, *, timeout: float) -> AttemptRecord:
+    """One attempt at the claimed request: never raises for what the network or the receiver
+    did, which is recorded as the attempt's outcome."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    headers = {"User-Agent": USER_AGENT, **claim.headers}
+    if claim.event_id is not None:
+        headers[EVENT_ID_HEADER] = claim.event_id
+    if claim.signing_secret is not None:
+        headers[SIGNATURE_HEADER] = signature(claim.signing_secret, claim.body, int(time.time()))
+    parts = urlsplit(claim.url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
+                                                 timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
+                                                timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(claim.method, path, body=claim.body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(EXCERPT_BYTES)  # the rest is never read: the cap holds
+        return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
+                             status_code=response.status,
+                             response_excerpt=excerpt.decode("utf-8", "replace"))
+    except (OSError, http.client.HTTPException) as exc:
+        return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
+                             status_code=None, error=_describe(exc))
+    finally:
+        connection.close()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def deliver_next(db: Database, rules: DeliverySettings, *, worker: str) -> JobState | None:
+    """Claim the next due delivery, make one attempt, record it; the delivery's state after it,
+    or None when none was due (or the lease was lost meanwhile)."""
+    # The lease outlasts one attempt, whose connect and each read are bounded by the timeout.
+    claim = claim_delivery(db, worker=worker, lease_seconds=6 * rules.timeout_seconds,
+                           max_attempts=rules.max_attempts)
+    if claim is None:
+        return None
+    attempt = send(claim, timeout=rules.timeout_seconds)
+    delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
+    return record_attempt(db, claim, attempt, delivered=delivered,
+                          max_attempts=rules.max_attempts, backoff_seconds=rules.backoff_seconds,
+                          backoff_max_seconds=rules.backoff_max_seconds)
