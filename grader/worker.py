@@ -60,6 +60,7 @@ from grader.anchors import (
 )
 from grader.authoring import AssignmentNotFound, find_assignment, list_assignments
 from grader.instance import InstanceError
+from grader.jobs.delivery import DeliveryLoop
 from grader.jobs.grading import GradeFunction, GradingRequest, grade_request, reference_of
 from grader.pipeline import InfrastructureError
 from grader.report import Report
@@ -286,9 +287,12 @@ class WorkerPool:
         self.capacity = threading.BoundedSemaphore(max(1, self.concurrency))
         self._anchors = threading.Thread(target=self._measure_anchors, daemon=True,
                                          name="grader-anchors")
+        # Webhooks and other outbound requests, on a thread of their own (grader.deliveries).
+        self.deliveries = DeliveryLoop(settings, db)
 
     def start(self) -> WorkerPool:
         self.reap()
+        self.deliveries.start()
         for slot in self.slots:
             slot.thread.start()
         if self.slots:
@@ -414,6 +418,7 @@ class WorkerPool:
         for thread in [slot.thread for slot in self.slots] + [self._anchors]:
             if thread.is_alive():
                 thread.join(timeout)
+        self.deliveries.stop(timeout)
 
     def reap(self) -> None:
         """Remove containers left by gradings whose process is gone (at start, then each minute)."""
