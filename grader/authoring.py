@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap
 
 import sandbox
+from grader.environment_fit import bundle_readme
 from grader.instance import (
     Instance,
     InstanceError,
@@ -170,7 +171,8 @@ def bundle_files(assignment: Assignment, folder: Path, *,
 def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
                  public_data: Path | None = None, instance_id: str | None = None,
                  seeds: Mapping[str, int] | None = None) -> Path:
-    """The starter zip candidates download: the bundle folder plus a manifest of its files.
+    """The starter zip candidates download: the bundle folder plus a manifest of its files, its
+    README ending with the environment's packages (``grader.environment_fit.bundle_readme``).
 
     ``public_data`` is an instance's data, shipped in place of the committed files (see
     ``bundle_files``), and ``seeds`` that instance's seeds (default: the published ones), with
@@ -182,15 +184,21 @@ def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
     check = _bundle_has_no_hidden_file(assignment, folder, files=files, seeds=seeds)
     if not check.ok:
         raise BundleRefused(check.detail)
+    readme_name, readme_text = bundle_readme(assignment, folder)
+    readme = readme_text.encode()
+    files = {name: path for name, path in files.items() if name != readme_name}
     manifest = {
         "assignment": assignment.id,
         "version": assignment.version,
         **({"instance": instance_id} if instance_id else {}),
-        "files": [{"path": name, "sha256": _sha256(path), "bytes": path.stat().st_size}
-                  for name, path in files.items()],
+        "files": sorted([{"path": readme_name, "sha256": hashlib.sha256(readme).hexdigest(),
+                          "bytes": len(readme)},
+                         *({"path": name, "sha256": _sha256(path), "bytes": path.stat().st_size}
+                           for name, path in files.items())], key=lambda f: str(f["path"])),
     }
     partial = destination.with_name(destination.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(readme_name, readme)
         for name, path in files.items():
             archive.write(path, name)
         archive.writestr(BUNDLE_MANIFEST, json.dumps(manifest, indent=2) + "\n")

@@ -42,15 +42,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import sandbox
 from grader.signals._common import MAX_TEXT_BYTES, Tree, read_regular_file, scan
+from grader.spec import Assignment, read_lock, request_name
+from sandbox._image import recipe_paths
 
 __all__ = [
+    "PACKAGES_HEADING",
+    "AvailablePackages",
     "EnvironmentFit",
     "EnvironmentUnreadable",
     "FoundImport",
     "ImportUse",
     "MissingImport",
+    "Package",
     "ProvidedModules",
     "RequirementLine",
+    "available_packages",
+    "bundle_readme",
     "compare_requirements",
     "find_imports",
     "fit",
@@ -67,6 +74,13 @@ print(json.dumps({"modules": m.packages_distributions(),
                   "distributions": {d.metadata["Name"]: d.version for d in m.distributions()}}))
 """
 _PROBE_LIMITS = sandbox.Limits(memory=512 * 1024**2, timeout=60.0)
+# The libraries a candidate looks for first, listed before the rest of the runner's lock; which
+# of them an image has still comes from its lock.
+MACHINE_LEARNING = ("torch", "scikit-learn", "numpy", "scipy", "pandas", "transformers",
+                    "sentence-transformers", "tokenizers", "datasets", "safetensors",
+                    "huggingface-hub", "pyarrow")
+PACKAGES_HEADING = "## Packages in the sandbox"
+README_NAMES = ("README.md", "README.txt", "README")
 
 
 class EnvironmentUnreadable(Exception):
@@ -75,6 +89,83 @@ class EnvironmentUnreadable(Exception):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- the packages an environment offers ------------------------------------------------------
+
+class Package(_Model):
+    name: str = Field(description="the distribution's canonical name")
+    version: str
+
+
+class AvailablePackages(_Model):
+    """What an assignment's environment installs, from its locks, in the groups the README
+    lists them in."""
+
+    machine_learning: list[Package]
+    assignment: list[Package] = Field(
+        description="the packages the assignment's environment block asks for")
+    assignment_dependencies: list[Package] = Field(
+        description="what its lock installs with them (dependencies the runner image lacks)")
+    other: list[Package] = Field(description="the rest of the runner image: dependencies, tools")
+
+
+def available_packages(assignment: Assignment, folder: Path) -> AvailablePackages:
+    """The runner image's lock and, when the assignment has an environment, its lock beside
+    ``assignment.yaml`` (``grader.spec.read_lock``; the spec check has read it already)."""
+    runner = _runner_packages(recipe_paths()[1])
+    extra = list(read_lock(folder).packages) if assignment.environment is not None else []
+    requested = ({request_name(r) for r in assignment.environment.packages}
+                 if assignment.environment is not None else set())
+    by_name = {p.name: p for p in runner}
+    return AvailablePackages(
+        machine_learning=[by_name[name] for name in MACHINE_LEARNING if name in by_name],
+        assignment=[Package(name=p.name, version=p.version) for p in extra
+                    if p.name in requested],
+        assignment_dependencies=[Package(name=p.name, version=p.version) for p in extra
+                                 if p.name not in requested],
+        other=[p for p in runner if p.name not in MACHINE_LEARNING])
+
+
+def _runner_packages(lock: Path) -> list[Package]:
+    """The runner's lock: ``name==version`` lines (comments aside), sorted by name."""
+    found = []
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement = Requirement(line)
+        (pin,) = requirement.specifier
+        found.append(Package(name=canonicalize_name(requirement.name), version=pin.version))
+    return sorted(found, key=lambda p: p.name)
+
+
+def bundle_readme(assignment: Assignment, folder: Path) -> tuple[str, str]:
+    """The starter bundle's README (its name in the bundle, and its text) with the environment's
+    packages listed at its end; a bundle without one gets a README.md of the title, the summary
+    and the list."""
+    bundle = folder / assignment.candidate.bundle
+    name = next((n for n in README_NAMES if (bundle / n).is_file()), README_NAMES[0])
+    text = ((bundle / name).read_text(encoding="utf-8", errors="replace")
+            if (bundle / name).is_file() else f"# {assignment.title}\n\n{assignment.summary}\n")
+    return name, f"{text.rstrip()}\n\n{_packages_markdown(available_packages(assignment, folder))}"
+
+
+def _packages_markdown(available: AvailablePackages) -> str:
+    groups = [("Machine learning", available.machine_learning),
+              ("Added for this assignment", available.assignment),
+              ("Installed with them (their dependencies)", available.assignment_dependencies),
+              ("Everything else (dependencies and tools)", available.other)]
+    lines = [PACKAGES_HEADING, "",
+             "Your code runs offline with exactly these packages and versions, on Python 3.11 "
+             "(CPU only). Nothing else can be installed: a `requirements.txt` in your submission "
+             "is compared with this list (the pre-flight check shows the difference), never "
+             "installed. The list is made from the environment's own lock files.", ""]
+    for title, packages in groups:
+        if packages:
+            pins = ", ".join(f"`{p.name}=={p.version}`" for p in packages)
+            lines.append(f"- **{title}:** {pins}")
+    return "\n".join(lines) + "\n"
 
 
 # --- what the image provides ----------------------------------------------------------------

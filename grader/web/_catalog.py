@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring import AssignmentNotFound, build_bundle, find_assignment, list_assignments
+from grader.environment_fit import bundle_readme
 from grader.settings import Settings
 from grader.spec import Assignment, SpecError
 from grader.web._files import folder_stamp
@@ -72,20 +73,19 @@ class Catalog:
         return entry
 
     def readme(self, assignment: Assignment, folder: Path) -> str:
-        bundle = folder / assignment.candidate.bundle
-        for name in ("README.md", "README.txt", "README"):
-            path = bundle / name
-            if path.is_file():
-                return path.read_text(errors="replace")[:README_CHARS]
-        return assignment.summary
+        """The bundle's README as the starter zip carries it, the environment's packages
+        listed at its end."""
+        return bundle_readme(assignment, folder)[1][:README_CHARS]
 
     def starter_bundle(self, assignment: Assignment, folder: Path) -> Path:
         """The starter zip of this deployment's instance, built once per content of the
-        candidate folder and of the instance's public data."""
+        candidate folder, of the instance's public data and of the README the environment's
+        locks complete."""
         instance = self.settings.assignment_instance(assignment, folder)
         bundle = folder / assignment.candidate.bundle
         digest = hashlib.sha256(f"{instance.instance_id}\0{instance.public_data_sha256}\0"
-                                f"{folder_stamp(bundle)}".encode())
+                                f"{folder_stamp(bundle)}\0{bundle_readme(assignment, folder)[1]}"
+                                .encode())
         name = f"{assignment.id}-{assignment.version}-{digest.hexdigest()[:16]}.zip"
         target = self.bundles / name
         if not target.is_file():

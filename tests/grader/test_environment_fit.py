@@ -1,21 +1,29 @@
-"""How a submission fits its environment, in process: the import scan, requirements.txt against
-the installed versions, and the two together against an image's package list (the list as the
-image's probe returns it; the probe itself is tested against the real image in
-tests/sandbox/test_environment_probe.py)."""
+"""What candidates meet of an environment, in process: the import scan, requirements.txt against
+the installed versions, the two together against an image's package list (as the image's probe
+returns it; the probe itself runs against the real image in test_environment_image.py), and the
+starter bundle's README listing the locked packages."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import textwrap
+import zipfile
 from pathlib import Path
 
+from grader.authoring import build_bundle, new_assignment
 from grader.environment_fit import (
     ProvidedModules,
     compare_requirements,
     find_imports,
     fit,
 )
+from grader.settings import Settings
 from grader.signals._common import scan
+from grader.spec import LOCK_FILE, Assignment, EnvironmentLock, LockedPackage, load_assignment
 from grader.templating import environment
+from grader.web._catalog import Catalog
+from sandbox import Limits
 
 PROVIDED = ProvidedModules(
     image_digest="sha256:" + "0" * 64,
@@ -141,3 +149,63 @@ def test_the_page_section_reads_the_same_from_the_model_and_from_its_json(tmp_pa
     assert "<code>faiss</code></td><td><code>solution.py</code> line 1" in html
     assert "line 1: <code>faiss-cpu==1.8</code></td><td class=\"missing\">not installed" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def _with_environment(folder: Path, bm25_version: str) -> Assignment:
+    """The scaffold with an environment block and its lock, as `grader assignment lock` writes
+    them (the resolver aside)."""
+    spec = folder / "assignment.yaml"
+    if "environment:" not in spec.read_text():
+        spec.write_text(spec.read_text() + "environment:\n  packages: [rank-bm25]\n")
+    lock = EnvironmentLock(
+        requested=("rank-bm25",), runner_lock_sha256="0" * 64,
+        packages=(LockedPackage(name="rank-bm25", version=bm25_version, hashes=("1" * 64,)),
+                  LockedPackage(name="tiny-dep", version="2.0", hashes=("2" * 64,))))
+    (folder / LOCK_FILE).write_text(lock.render("starter"))
+    return load_assignment(folder, ceiling=Limits())
+
+
+def _readme_in(bundle: Path) -> str:
+    with zipfile.ZipFile(bundle) as archive:
+        readme = archive.read("README.md")
+        manifest = json.loads(archive.read("MANIFEST.json"))
+    [entry] = [f for f in manifest["files"] if f["path"] == "README.md"]
+    assert entry["sha256"] == hashlib.sha256(readme).hexdigest()
+    return readme.decode()
+
+
+def test_the_bundle_readme_lists_the_locked_packages_and_follows_the_lock(tmp_path: Path
+                                                                          ) -> None:
+    folder = new_assignment(tmp_path / "assignments", "starter")
+    plain = _readme_in(build_bundle(load_assignment(folder, ceiling=Limits()), folder,
+                                    tmp_path / "plain.zip"))
+    assert plain.startswith((folder / "candidate" / "README.md").read_text().rstrip())
+    assert "\n## Packages in the sandbox\n" in plain
+    assert "- **Machine learning:** `torch==2.13.0+cpu`, `scikit-learn==" in plain
+    assert "Added for this assignment" not in plain
+
+    first = _readme_in(build_bundle(_with_environment(folder, "0.2.2"), folder,
+                                    tmp_path / "first.zip"))
+    assert "- **Added for this assignment:** `rank-bm25==0.2.2`\n" in first
+    assert "- **Installed with them (their dependencies):** `tiny-dep==2.0`\n" in first
+    assert "runner-lock-sha256" not in first and "do not edit" not in first
+    lines = first.splitlines()
+    assert lines.index(next(x for x in lines if "Machine learning" in x)) < lines.index(
+        next(x for x in lines if "Added for this assignment" in x))
+
+    second = _readme_in(build_bundle(_with_environment(folder, "0.2.3"), folder,
+                                     tmp_path / "second.zip"))
+    assert "`rank-bm25==0.2.3`" in second and "0.2.2" not in second
+
+
+def test_the_candidate_page_and_a_new_starter_zip_follow_a_changed_lock(tmp_path: Path) -> None:
+    root = tmp_path / "assignments"
+    folder = new_assignment(root, "starter")
+    catalog = Catalog(root, tmp_path / "bundles", Settings(data_dir=tmp_path / "data"))
+    assignment = _with_environment(folder, "0.2.2")
+    first = catalog.starter_bundle(assignment, folder)
+    assert "`rank-bm25==0.2.2`" in catalog.readme(assignment, folder)
+    assignment = _with_environment(folder, "0.2.3")
+    second = catalog.starter_bundle(assignment, folder)
+    assert second != first and "`rank-bm25==0.2.3`" in _readme_in(second)
+    assert "`rank-bm25==0.2.3`" in catalog.readme(assignment, folder)
