@@ -50,6 +50,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sandbox
+from grader import webhooks
 from grader.anchors import (
     Anchors,
     AnchorsError,
@@ -70,6 +71,7 @@ from grader.stability import comparer
 from grader.store import (
     Claim,
     Database,
+    JobState,
     claim_job,
     complete_job,
     fail_job,
@@ -158,6 +160,9 @@ class _Slot:
                              backoff_max_seconds=settings.retry_backoff_max_seconds)
             log.warning("job %s: %s -> %s", claim.job_id, exc,
                         state.value if state else "lease lost")
+            if state is JobState.ERRORED:
+                webhooks.grading_errored(self.pool.db, settings, claim.submission_id,
+                                         claim.attempt)
             # Its grading process has ended: what the engine kept of it (a container it lost
             # while restarting) goes now, or at the next round if the engine is still away.
             self.pool.reap()
@@ -166,6 +171,7 @@ class _Slot:
         if complete_job(self.pool.db, claim, report,
                         compare=comparer(settings, claim.assignment_id)):
             log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)
+            webhooks.grading_ended(self.pool.db, settings, claim.submission_id, report)
             if report.anchors is not None and report.anchors.provisional:
                 self.pool.place_if_anchored(claim.assignment_id, report)
         else:
