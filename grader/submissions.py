@@ -46,6 +46,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from grader import webhooks
 from grader.intake import IntakeRules, extract_submission
 from grader.spec import Assignment, FeedbackRelease
 from grader.store import (
@@ -173,11 +174,14 @@ def submit(db: Database, invite: Invite, assignment: Assignment | None, upload: 
     stored = extract_submission(upload, destination, rules=rules,
                                 required_files=assignment.candidate.required_files)
     try:
-        return accept_submission(db, invite_id=invite.id, sha256=stored.sha256,
-                                 size_bytes=size_bytes, files_dir=files_dir, admit=check_invite)
+        submission = accept_submission(db, invite_id=invite.id, sha256=stored.sha256,
+                                       size_bytes=size_bytes, files_dir=files_dir,
+                                       admit=check_invite)
     except BaseException:
         shutil.rmtree(destination, ignore_errors=True)
         raise
+    webhooks.submission_received(db, submission.id)
+    return submission
 
 
 def starter_downloaded(db: Database, invite: Invite) -> None:
