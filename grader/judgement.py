@@ -40,6 +40,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from grader import webhooks
 from grader.integrity import Integrity
 from grader.report import Report, ReportStatus
 from grader.spec import Assignment, ManualItem
@@ -411,8 +412,9 @@ def decide(db: Database, specs: Specs, *, viewer_id: int, submission_id: int,
            decision: Decision) -> JudgementPublic:
     """The submission's new decision; earlier ones stay in its history."""
     with _refused_as_unknown(submission_id):
-        record_decision(db, submission_id=submission_id, reviewer_id=viewer_id,
-                        decision=decision)
+        record = record_decision(db, submission_id=submission_id, reviewer_id=viewer_id,
+                                 decision=decision)
+    webhooks.decision_made(db, submission_id, record.id)
     return submission_judgement(db, specs, viewer_id=viewer_id, submission_id=submission_id)
 
 
