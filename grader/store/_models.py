@@ -329,6 +329,14 @@ class AtsLink(Base):
         comment="the ATS's own reference to the candidate (a profile URL or id)")
     callback_url: Mapped[str | None] = mapped_column(
         Text, nullable=True, comment="where the ATS asked to be told of a result; NULL: it polls")
+    callback_authorization: Mapped[str | None] = mapped_column(
+        Text, nullable=True,
+        comment="the Authorization header the callback carries, as the ATS asks "
+                "(Greenhouse: Basic with the key it sent us); NULL: none")
+    candidate_url: Mapped[str | None] = mapped_column(
+        Text, nullable=True,
+        comment="the candidate's link, shown in the ATS until the first upload (the "
+                "grader sends no email); NULL after it")
     last_status: Mapped[str | None] = mapped_column(
         String(20), nullable=True, comment="the status last reported to the ATS; NULL before any")
     last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -54,6 +54,12 @@ def upgrade() -> None:
                   comment="the ATS's own reference to the candidate (a profile URL or id)"),
         sa.Column("callback_url", sa.Text(), nullable=True,
                   comment="where the ATS asked to be told of a result; NULL: it polls"),
+        sa.Column("callback_authorization", sa.Text(), nullable=True,
+                  comment="the Authorization header the callback carries, as the ATS asks "
+                          "(Greenhouse: Basic with the key it sent us); NULL: none"),
+        sa.Column("candidate_url", sa.Text(), nullable=True,
+                  comment="the candidate's link, shown in the ATS until the first upload (the "
+                          "grader sends no email); NULL after it"),
         sa.Column("last_status", sa.String(20), nullable=True,
                   comment="the status last reported to the ATS; NULL before any"),
         sa.Column("last_reported_at", sa.DateTime(), nullable=True),
