@@ -2,6 +2,24 @@
 
 This package knows nothing of assignments or scores. It runs a command (or the agent over a
 submission) in a fresh container under ``Limits`` and reports what happened.
+
+Sessions are warm by default: the agent imports ahead the modules of ``preload`` (default
+``RUNNER_MODULES``; a caller adds what an assignment's environment installs, and passes ``()``
+for a cold session) that the submission's source imports, before any of the candidate's code
+runs. To hide that import entirely, start the next phase's session while the current one runs::
+
+    with sandbox.start_session(image=..., limits=serve_limits, submission=files, work=work,
+                               mounts=mounts, preload=modules) as pending:
+        ...                                   # the current phase runs meanwhile
+        with pending.open() as session:       # the phase's clock starts here
+            session.call("load", work_dir=sandbox.WORK_DIR)
+
+``start_session`` takes ``open_session``'s arguments; everything it mounts must be final when it
+starts (a build's work dir exported, the data in place). Its container runs (and holds memory and
+some CPU while importing) until ``open()`` ends or the ``with`` block is left, which removes it
+either way; a pending session never opened costs nothing else. ``open()`` raises exactly as
+``open_session`` does. ``PendingSession.wait_warm(timeout)`` waits for the pre-import, outside
+the phase's clock, and returns the modules imported (for benches and tests).
 """
 
 from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount, make_readable
@@ -28,12 +46,19 @@ from sandbox._limits import Limits, format_size, parse_size
 from sandbox._reap import reap_orphans
 from sandbox._result import CapturedOutput, Outcome, RunResult
 from sandbox._run import run_command
-from sandbox._session import AgentSession, open_session
+from sandbox._session import (
+    RUNNER_MODULES,
+    AgentSession,
+    PendingSession,
+    open_session,
+    start_session,
+)
 
 __all__ = [
     "DEFAULT_BASE_IMAGE",
     "DEFAULT_DEBIAN_MIRROR",
     "LABEL",
+    "RUNNER_MODULES",
     "WORK_DIR",
     "AgentError",
     "AgentSession",
@@ -47,6 +72,7 @@ __all__ = [
     "ImageError",
     "Limits",
     "Outcome",
+    "PendingSession",
     "ReadOnlyMount",
     "RunResult",
     "SandboxError",
@@ -60,4 +86,5 @@ __all__ = [
     "parse_size",
     "reap_orphans",
     "run_command",
+    "start_session",
 ]

@@ -17,6 +17,10 @@ timeout and kills. The container is removed on every path by ``Container.__exit_
 engine that restarts (``REMOVE_RETRY_SECONDS``); what is still left then carries the labels the
 reaper looks for.
 
+A pre-started container (``wait_seconds``) runs before its phase begins: its clock, the
+wall-clock limit and the reported wall time, starts at ``start_clock()``, and until then only a
+wait limit bounds it, whose kill is the grader's (``Outcome.INFRASTRUCTURE_ERROR``).
+
 Whose end it was: the engine's events for the container are watched from before it starts. A kill
 or pause that the grader did not ask for (the engine stopping its containers to stop or restart,
 someone's ``docker kill``/``stop``/``rm -f``/``pause``), an events stream that ends while the
@@ -177,6 +181,7 @@ class Container:
         messages: MessageLines | None = None,
         working_dir: str = "/tmp",
         work: Path | None = None,
+        wait_seconds: float = 0.0,
     ) -> None:
         self.limits = limits
         self._client = client
@@ -188,6 +193,8 @@ class Container:
         self._working_dir = working_dir
         # A finished build's work dir, served read-only; without one, /work is a fresh tmpfs.
         self._work = work
+        # How long it may run before start_clock(): a pre-started session's wait for its phase.
+        self._wait_seconds = wait_seconds
         self.id: str | None = None
         self._sock: socket.socket | None = None
         self._output = _Output(limits.log_bytes)
@@ -260,7 +267,7 @@ class Container:
                     for m in self._read_only_mounts()],
             runtime=limits.runtime,
         )
-        deadline = time.time() + limits.timeout + ENGINE_GRACE_SECONDS
+        deadline = time.time() + self._wait_seconds + limits.timeout + ENGINE_GRACE_SECONDS
         created = api.create_container(
             self._image,
             command=self._command,
@@ -291,7 +298,20 @@ class Container:
         sampler = threading.Thread(target=self._sample, daemon=True)
         sampler.start()
         self._threads.append(sampler)
-        self._timer = threading.Timer(limits.timeout, self.kill, args=(Outcome.TIMEOUT,))
+        if self._wait_seconds:
+            self._set_timer(self._wait_seconds, Outcome.INFRASTRUCTURE_ERROR)
+        else:
+            self.start_clock()
+
+    def start_clock(self) -> None:
+        """The phase begins: from now the wall-clock limit runs, and the wall time counts."""
+        self._started_at = time.monotonic()
+        self._set_timer(self.limits.timeout, Outcome.TIMEOUT)
+
+    def _set_timer(self, seconds: float, reason: Outcome) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(seconds, self.kill, args=(reason,))
         self._timer.daemon = True
         self._timer.start()
 

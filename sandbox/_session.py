@@ -1,4 +1,28 @@
-"""The trusted side of the agent channel: one session spans the calls of one phase."""
+"""The trusted side of the agent channel: one session spans the calls of one phase.
+
+Warm sessions. Importing the ML stack (torch, scikit-learn, transformers...) costs seconds in
+every fresh container (about 2.8 s under runc and 7.4 s under gVisor for torch and
+scikit-learn), and each phase of a grading gets a fresh container. Rather than share a process
+between phases or submissions (which would carry state from one to the next), each session still
+gets its own fresh container with the same hardening; what changes is *when* the imports happen.
+``start_session`` starts the container and at once asks the agent to ``__preload__`` the
+modules the submission's source imports, of the packages the caller allows (``preload``:
+``RUNNER_MODULES`` and what an assignment's environment adds); ``PendingSession.open`` later
+begins the phase. Started ahead of need (while the previous phase runs, or while the trusted
+side is still staging), a session opens in the time it takes to import ``solution`` over an
+already imported stack.
+
+What keeps this as safe as a cold session: the preload runs none of the candidate's code (the
+agent reads their files as text only; see sandbox/agent/agent.py), the environment is the
+trusted side's as before, and the phase's clock (its wall-clock limit, and the wall time
+reported) starts at ``open()``: an import still running then counts, as the candidate's own
+import would, while the wait before it does not. Only modules the source names are imported, so
+a session of code that never imports torch does not pay for it (in memory or CPU), and
+``preload=()`` is a cold session, the agent's behaviour before warm sessions existed.
+
+The agent itself is bind-mounted from this package over the image's copy, so the two ends of the
+protocol always come from the same checkout, whatever image a session runs.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +52,23 @@ from sandbox._errors import (
 from sandbox._framing import MessageLines
 from sandbox._limits import Limits
 from sandbox._result import Outcome, RunResult
+from sandbox.agent import agent
 from sandbox.agent.agent import MAX_FRAMES, MAX_REQUEST_BYTES
 
 AGENT_COMMAND = ("python3", "/opt/grader/agent/agent.py", "/submission")
+AGENT_SOURCE = Path(agent.__file__).resolve()
 SUBMISSION_DIR = "/submission"
+# The runner image's heavy packages (Dockerfile.runner, runner.lock): what a warm session may
+# import ahead when the submission's source imports them.
+RUNNER_MODULES = ("numpy", "scipy", "pandas", "sklearn", "torch", "transformers",
+                  "sentence_transformers")
+# How long a pre-started session may wait for open() before it is removed as the grader's
+# failure (it is stuck, or forgotten): longer than any phase it could be waiting behind.
+PRESTART_WAIT_SECONDS = 3600.0
+# How long sending the pre-import request may take (it is one short line into a fresh agent).
+PRESTART_SEND_SECONDS = 30.0
+# The pre-import request's number, outside the calls' (which count from 1, __ready__'s).
+PRELOAD_CALL_ID = 0
 # The agent's own caps, so both ends of the channel agree: a message's bytes (either direction)
 # and the frames of a candidate's error.
 DEFAULT_MAX_MESSAGE_BYTES = MAX_REQUEST_BYTES
@@ -92,27 +129,49 @@ class AgentSession:
         return self._call(method, params, timeout)
 
     def _call(self, method: str, params: Mapping[str, Any], timeout: float | None) -> Any:
+        limit = timeout or self._call_timeout
+        deadline = time.monotonic() + limit
+        call_id = self._send(method, params, deadline, limit)
+        return self._answer(method, call_id, self._next_line(method, deadline, limit),
+                            deadline - limit)
+
+    def _send(self, method: str, params: Mapping[str, Any], deadline: float, limit: float,
+              call_id: int | None = None) -> int:
+        """Send a request, numbered ``call_id`` or else the next call's number; return it."""
         if self.result is not None:
             raise self._ended(f"the session already ended before {method}")
-        self._next_id += 1
-        call_id = self._next_id
-        request = json.dumps({"id": call_id, "method": method, "params": params}, allow_nan=False)
+        if call_id is None:
+            self._next_id += 1
+            call_id = self._next_id
+        request = json.dumps({"id": call_id, "method": method, "params": params},
+                             allow_nan=False)
         self.last_call_seconds = None
-        limit = timeout or self._call_timeout
-        started = time.monotonic()
         try:
             # Sending is timed too: a container that stops reading its stdin blocks the request.
-            self._container.send(request.encode() + b"\n", timeout=limit)
-            line = self._messages.get(timeout=max(0.0, started + limit - time.monotonic()))
-        except (TimeoutError, queue.Empty):
-            self._container.kill(Outcome.TIMEOUT)
-            if self._end().outcome is Outcome.INFRASTRUCTURE_ERROR:
-                raise self._ended(f"{method} did not answer") from None
-            raise CallTimeout(f"{method} did not answer within {limit:g} s") from None
+            self._container.send(request.encode() + b"\n",
+                                 timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise self._timed_out(method, limit) from None
         except SandboxError as exc:  # its stdin is gone: the container ended, or is ending
             self._container.kill()
             self._end()
             raise self._ended(f"the container ended before {method}") from exc
+        return call_id
+
+    def _next_line(self, method: str, deadline: float, limit: float) -> bytes | None:
+        try:
+            return self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise self._timed_out(method, limit) from None
+
+    def _timed_out(self, method: str, limit: float) -> AgentError | EngineFailed:
+        self._container.kill(Outcome.TIMEOUT)
+        if self._end().outcome is Outcome.INFRASTRUCTURE_ERROR:
+            return self._ended(f"{method} did not answer")
+        return CallTimeout(f"{method} did not answer within {limit:g} s")
+
+    def _answer(self, method: str, call_id: int, line: bytes | None, started: float) -> Any:
+        """The result of call ``call_id`` from its reply ``line`` (None: the output ended)."""
         if line is None:
             self._end()
             raise self._ended(f"the container ended during {method}")
@@ -195,34 +254,78 @@ def extract_plain_tree(archive: Any, destination: Path) -> None:
     make_readable(destination)
 
 
-@contextmanager
-def open_session(
-    *,
-    image: str,
-    limits: Limits,
-    submission: Path,
-    mounts: Sequence[ReadOnlyMount] = (),
-    env: Mapping[str, str] | None = None,
-    work: Path | None = None,
-    call_timeout: float = 60.0,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-) -> Iterator[AgentSession]:
-    """Start the agent over ``submission`` (mounted read-only) and import ``solution``.
+class PendingSession:
+    """A session's container, started, its agent pre-importing; its phase begins at ``open()``.
 
-    ``work`` is a finished build's work dir, mounted read-only at /work for a serve phase; without
-    it /work is an empty size-limited tmpfs. Raises CandidateError when solution.py does not
-    import, and EngineFailed (the grader's side) whenever the session's outcome is
-    ``infrastructure_error``, even after its last call. The container is removed on exit.
+    Made by ``start_session``; used once. Leaving its ``with`` block removes the container,
+    opened or not.
     """
-    all_mounts = [ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
-    messages = MessageLines(max_message_bytes)
-    with Container(client=engine_client(), image=image, command=AGENT_COMMAND, limits=limits,
-                   mounts=all_mounts, env=env, messages=messages, work=work,
-                   working_dir=SUBMISSION_DIR) as container:
-        session = AgentSession(container, messages, call_timeout=call_timeout)
+
+    def __init__(self, container: Container, messages: MessageLines, *, call_timeout: float,
+                 preload: tuple[str, ...]) -> None:
+        self._container = container
+        self._messages = messages
+        self._session = AgentSession(container, messages, call_timeout=call_timeout)
+        self._preload_id: int | None = None
+        self._warm_line: bytes | None = None
+        self._warm_read = False
+        self._opened = False
+        if preload:
+            try:
+                self._preload_id = self._session._send(
+                    "__preload__", {"modules": list(preload)},
+                    time.monotonic() + PRESTART_SEND_SECONDS, PRESTART_SEND_SECONDS,
+                    call_id=PRELOAD_CALL_ID)
+            except AgentError as exc:  # nothing of the candidate's has run: the grader's failure
+                raise SandboxError(f"the agent could not be asked to pre-import: {exc}") from exc
+
+    def wait_warm(self, timeout: float) -> list[str]:
+        """Wait, outside the phase's clock, for the agent to finish pre-importing; return the
+        modules it imported. TimeoutError if it takes longer than ``timeout`` (the session is
+        left as it is); SandboxError if the container ended meanwhile."""
+        if self._preload_id is None:
+            return []
+        if not self._warm_read:
+            try:
+                self._warm_line = self._messages.get(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"the agent was still pre-importing after {timeout:g} s") \
+                    from None
+            self._warm_read = True
         try:
+            message = None if self._warm_line is None else parse_message(self._warm_line)
+        except AgentError as exc:
+            raise SandboxError(f"the agent's pre-import reply is malformed: {exc}") from exc
+        if message is None or "result" not in message:
+            raise SandboxError("the container ended, or the agent failed, while pre-importing")
+        return list(message["result"]["imported"])
+
+    @contextmanager
+    def open(self) -> Iterator[AgentSession]:
+        """Begin the phase: start its clock, import ``solution``, and yield the session.
+
+        Raises CandidateError when solution.py does not import, and EngineFailed (the grader's
+        side) whenever the session's outcome is ``infrastructure_error``, even after its last
+        call. A pre-import still running counts against the phase's time, as the candidate's own
+        import would.
+        """
+        if self._opened:
+            raise RuntimeError("a pending session opens once")
+        self._opened = True
+        session, container, limits = self._session, self._container, self._container.limits
+        container.start_clock()
+        started = time.monotonic()
+        deadline = started + limits.timeout
+        try:
+            if self._preload_id is not None:
+                line = (self._warm_line if self._warm_read
+                        else session._next_line("__preload__", deadline, limits.timeout))
+                try:
+                    session._answer("__preload__", self._preload_id, line, started)
+                except CandidateError as exc:  # the agent's own failure: no candidate code ran
+                    raise SandboxError(f"the agent could not pre-import: {exc}") from exc
             # Importing the solution may import torch: bounded by the phase, not by one call's time.
-            ready = session._call("__ready__", {}, limits.timeout)
+            ready = session._call("__ready__", {}, max(1e-3, deadline - time.monotonic()))
             session.callables = list(ready.get("callables", [])) if isinstance(ready, dict) else []
             yield session
         except BaseException as exc:
@@ -237,3 +340,79 @@ def open_session(
             raise
         if session.close().outcome is Outcome.INFRASTRUCTURE_ERROR:
             raise session._ended("the session's end")
+
+
+@contextmanager
+def start_session(
+    *,
+    image: str,
+    limits: Limits,
+    submission: Path,
+    mounts: Sequence[ReadOnlyMount] = (),
+    env: Mapping[str, str] | None = None,
+    work: Path | None = None,
+    call_timeout: float = 60.0,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    preload: Sequence[str] = RUNNER_MODULES,
+) -> Iterator[PendingSession]:
+    """Start a session's container ahead of its phase; ``open()`` the result to begin it.
+
+    Everything a session sees must be final when it starts: ``submission`` (mounted read-only),
+    ``mounts`` and ``work`` (a finished build's work dir, mounted read-only at /work for a serve
+    phase; without it /work is an empty size-limited tmpfs). ``preload`` names the top-level
+    packages whose modules the agent may import ahead, when the submission's source imports
+    them; ``()`` is a cold session. Raises SandboxError when the container cannot be started.
+    """
+    with _started(image=image, limits=limits, submission=submission, mounts=mounts, env=env,
+                  work=work, call_timeout=call_timeout, max_message_bytes=max_message_bytes,
+                  preload=preload, wait_seconds=PRESTART_WAIT_SECONDS) as pending:
+        yield pending
+
+
+@contextmanager
+def open_session(
+    *,
+    image: str,
+    limits: Limits,
+    submission: Path,
+    mounts: Sequence[ReadOnlyMount] = (),
+    env: Mapping[str, str] | None = None,
+    work: Path | None = None,
+    call_timeout: float = 60.0,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    preload: Sequence[str] = RUNNER_MODULES,
+) -> Iterator[AgentSession]:
+    """``start_session`` and ``open()`` at once: a session whose phase begins now (see both).
+
+    The container is removed on exit.
+    """
+    with _started(image=image, limits=limits, submission=submission, mounts=mounts, env=env,
+                  work=work, call_timeout=call_timeout, max_message_bytes=max_message_bytes,
+                  preload=preload, wait_seconds=0.0) as pending, pending.open() as session:
+        yield session
+
+
+@contextmanager
+def _started(*, image: str, limits: Limits, submission: Path, mounts: Sequence[ReadOnlyMount],
+             env: Mapping[str, str] | None, work: Path | None, call_timeout: float,
+             max_message_bytes: int, preload: Sequence[str],
+             wait_seconds: float) -> Iterator[PendingSession]:
+    modules = checked_modules(preload)
+    all_mounts = [ReadOnlyMount(AGENT_SOURCE, AGENT_COMMAND[1]),
+                  ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
+    messages = MessageLines(max_message_bytes)
+    with Container(client=engine_client(), image=image, command=AGENT_COMMAND, limits=limits,
+                   mounts=all_mounts, env=env, messages=messages, work=work,
+                   working_dir=SUBMISSION_DIR, wait_seconds=wait_seconds) as container:
+        yield PendingSession(container, messages, call_timeout=call_timeout, preload=modules)
+
+
+def checked_modules(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as top-level module names; ValueError naming the first that is not one."""
+    if isinstance(names, str):
+        raise ValueError(f"preload takes a list of module names, not the string {names!r}")
+    for name in names:
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"{name!r} is not a top-level module name (like 'torch'); "
+                             "preload names packages, not their submodules")
+    return tuple(names)

@@ -14,6 +14,9 @@ innermost last: what a candidate needs to find the line that failed, without the
 a library's.
 
 Reserved methods (never a candidate's name, which may not start with an underscore):
+    __preload__ {"modules"} before __ready__ (warm sessions): import ahead those of the listed
+                           packages' modules that the submission's source names; reply with the
+                           names imported
     __ready__              import the solution; reply with its public callables
     __export__ {"path"}    start streaming a directory as a tar archive
     __chunk__              the next base64 piece of that archive; "" at the end
@@ -21,13 +24,24 @@ Reserved methods (never a candidate's name, which may not start with an undersco
 The candidate's prints cannot reach the protocol stream: the agent keeps private duplicates of the
 original stdin and stdout, then points fds 0 and 1 at /dev/null and the log (stderr). The trusted
 side still parses every line strictly, because code in this process could find those duplicates.
+
+``__preload__`` runs no code of the candidate's: the submission is not on ``sys.path`` and is not
+the working directory until ``__ready__``, and its files are only read as text (parsed, never
+compiled) to find which allowed modules they import. Site hooks (sitecustomize, usercustomize,
+``.pth`` files) are read once at start-up from the image's own directories, never from the
+submission. So that the candidate's imports resolve as they would without the preload, their
+own top-level modules win: a preloaded module that one of theirs shadows is dropped from
+``sys.modules`` before ``solution`` is imported (and is not preloaded at all when named
+directly).
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import importlib
+import importlib.machinery
 import inspect
 import io
 import json
@@ -43,6 +57,11 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
 TRACEBACK_CHARS = 4000
 MAX_FRAMES = 20
+# What the preload reads of a submission to find its imports: bounded, since it is the
+# candidate's to shape (the rest is simply not preloaded).
+PRELOAD_SCAN_FILES = 500
+PRELOAD_SCAN_BYTES = 2 * 1024 * 1024
+PRELOAD_MAX_MODULES = 256
 
 
 class ProtocolError(Exception):
@@ -102,13 +121,100 @@ class Exporter:
         return base64.b64encode(data).decode("ascii")
 
 
+def _own_top_level(submission: str) -> set[str]:
+    """The top-level module names the submission's own files provide (and so shadow): modules,
+    extensions and regular packages; a folder without ``__init__`` shadows nothing."""
+    suffixes = sorted((*importlib.machinery.all_suffixes(),), key=len, reverse=True)
+    names = set()
+    for entry in os.scandir(submission):
+        if entry.is_dir(follow_symlinks=False):
+            if any(os.path.exists(os.path.join(entry.path, "__init__" + s)) for s in suffixes):
+                names.add(entry.name)
+            continue
+        for suffix in suffixes:
+            if entry.name.endswith(suffix):
+                names.add(entry.name[:-len(suffix)])
+                break
+    return names
+
+
+def _source_files(submission: str) -> list[str]:
+    """solution.py first, then the submission's other .py files, in a stable order."""
+    found = []
+    for folder, dirs, files in os.walk(submission):
+        dirs.sort()
+        found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".py")]
+        if len(found) >= PRELOAD_SCAN_FILES:
+            break
+    first = os.path.join(submission, "solution.py")
+    return sorted(found[:PRELOAD_SCAN_FILES], key=lambda path: path != first)
+
+
+def _imported_names(path: str) -> list[str]:
+    """The absolute module names one file's import statements name, in order (``from a import
+    b`` names a and a.b: b may be a submodule)."""
+    try:
+        if os.path.getsize(path) > PRELOAD_SCAN_BYTES:
+            return []
+        with open(path, "rb") as source:
+            tree = ast.parse(source.read())
+    except Exception:  # unreadable, or not Python: nothing to preload for it
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    return names
+
+
+def modules_to_preload(submission: str, allowed: set[str]) -> list[str]:
+    """The modules the submission imports whose top-level package is ``allowed`` and not one of
+    its own, in the order the source names them."""
+    own = _own_top_level(submission)
+    wanted: list[str] = []
+    for path in _source_files(submission):
+        for name in _imported_names(path):
+            top = name.partition(".")[0]
+            if (top in allowed and top not in own and name not in wanted
+                    and all(part.isidentifier() for part in name.split("."))):
+                wanted.append(name)
+    return wanted[:PRELOAD_MAX_MODULES]
+
+
 class Agent:
     def __init__(self, submission: str) -> None:
         self.submission = submission
         self.module: types.ModuleType | None = None
         self.exporter: Exporter | None = None
+        self.preloaded: set[str] | None = None  # the sys.modules entries __preload__ added
+
+    def preload(self, modules: list[str]) -> dict:
+        if self.module is not None or self.preloaded is not None:
+            raise ProtocolError("__preload__ comes once, before __ready__")
+        # Nothing the import machinery or a library looks for relative to the working directory
+        # may come from the submission before its phase.
+        os.chdir("/")
+        before = set(sys.modules)
+        imported = []
+        for name in modules_to_preload(self.submission, set(modules)):
+            try:
+                importlib.import_module(name)
+            except Exception:  # not a module, or it fails: the candidate's own import says so
+                continue
+            imported.append(name)
+        self.preloaded = set(sys.modules) - before
+        return {"imported": imported}
 
     def ready(self) -> dict:
+        if self.preloaded is not None:
+            os.chdir(self.submission)
+            own = _own_top_level(self.submission)
+            for name in self.preloaded:
+                if name.partition(".")[0] in own:
+                    sys.modules.pop(name, None)
         sys.path.insert(0, self.submission)
         self.module = importlib.import_module("solution")
         names = sorted(
@@ -119,6 +225,8 @@ class Agent:
         return {"callables": names, "python": sys.version.split()[0]}
 
     def dispatch(self, method: str, params: dict):
+        if method == "__preload__":
+            return self.preload(params["modules"])
         if method == "__ready__":
             return self.ready()
         if method == "__export__":
