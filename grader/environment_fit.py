@@ -51,11 +51,11 @@ __all__ = [
     "EnvironmentFit",
     "EnvironmentUnreadable",
     "FoundImport",
-    "ImportUse",
-    "MissingImport",
+    "ImportSite",
     "Package",
     "ProvidedModules",
     "RequirementLine",
+    "UnavailableImport",
     "available_packages",
     "bundle_readme",
     "compare_requirements",
@@ -218,14 +218,14 @@ def provided_by(image: str) -> ProvidedModules:
 
 # --- a submission's imports -----------------------------------------------------------------
 
-class ImportUse(_Model):
+class ImportSite(_Model):
     path: str = Field(description="a file of the submission, relative to its root")
     line: int
 
 
 class FoundImport(_Model):
     module: str = Field(description="the top-level name imported")
-    use: ImportUse
+    use: ImportSite
     optional: bool = Field(description="guarded by try/except ImportError or TYPE_CHECKING")
 
 
@@ -254,7 +254,7 @@ def find_imports(tree: Tree) -> Imports:
             if name in sys.stdlib_module_names or name in local or name == "__main__":
                 continue
             found.append(FoundImport(module=name, optional=optional,
-                                     use=ImportUse(path=source.path, line=line)))
+                                     use=ImportSite(path=source.path, line=line)))
     return Imports(found=found, unreadable=unreadable)
 
 
@@ -380,17 +380,17 @@ def _status(requirement: Requirement, installed: str | None
 
 # --- the whole answer -----------------------------------------------------------------------
 
-class MissingImport(_Model):
+class UnavailableImport(_Model):
     module: str = Field(description="the top-level name imported")
     optional: bool = Field(description="every import of it is guarded (try/except ImportError)")
-    used_in: list[ImportUse] = Field(description=f"the first {MAX_USES} places")
+    used_in: list[ImportSite] = Field(description=f"the first {MAX_USES} places")
 
 
 class EnvironmentFit(_Model):
     """How a submission fits the environment it runs in; made from its files and the image's
     package list only, so nothing hidden is in it."""
 
-    missing_imports: list[MissingImport] = Field(
+    missing_imports: list[UnavailableImport] = Field(
         description="imports the environment does not provide")
     unreadable_files: list[str] = Field(
         default_factory=list, description="Python files not read for imports (a syntax error)")
@@ -403,14 +403,14 @@ class EnvironmentFit(_Model):
 def fit(submission_dir: Path, provided: ProvidedModules) -> EnvironmentFit:
     """How the submission in ``submission_dir`` fits the environment ``provided`` describes."""
     imports = find_imports(scan(submission_dir))
-    uses: dict[str, list[ImportUse]] = defaultdict(list)
+    uses: dict[str, list[ImportSite]] = defaultdict(list)
     required: set[str] = set()
     for found in imports.found:
         if found.module not in provided.modules:
             uses[found.module].append(found.use)
             if not found.optional:
                 required.add(found.module)
-    missing = [MissingImport(module=name, optional=name not in required,
+    missing = [UnavailableImport(module=name, optional=name not in required,
                              used_in=uses[name][:MAX_USES]) for name in sorted(uses)]
     data = read_regular_file(submission_dir / REQUIREMENTS_FILE, MAX_TEXT_BYTES)
     requirements = ([] if data is None else compare_requirements(
@@ -419,7 +419,7 @@ def fit(submission_dir: Path, provided: ProvidedModules) -> EnvironmentFit:
                           requirements=requirements, message=_message(missing, requirements))
 
 
-def _message(missing: list[MissingImport], requirements: list[RequirementLine]) -> str:
+def _message(missing: list[UnavailableImport], requirements: list[RequirementLine]) -> str:
     required = [m.module for m in missing if not m.optional]
     sentences = []
     if required:

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.__about__ import __version__
+from grader.environment_fit import EnvironmentFit
 from grader.integrity import Integrity
 from grader.intervals import Measured, interval_of
 from grader.outcomes import CodeFailure
@@ -195,6 +196,10 @@ class Report(_Model):
                           "memory, ended, answered what cannot be used): the first such phase, "
                           "explained to the candidate and scrubbed of anything hidden; none for "
                           "code that ran, however weak its results")
+    environment: EnvironmentFit | None = Field(
+        None, description="the submission's imports the environment lacks and its "
+                          "requirements.txt compared with it, from its files and the image's "
+                          "package list only (always released to the candidate)")
     anchors: ReportAnchors | None = Field(
         None, description="the baselines' values the metrics were placed between (none in a "
                           "report made before anchors were measured per instance)")
@@ -210,10 +215,13 @@ class Report(_Model):
         """Only what the assignment releases to candidates (never logs unless released, and
         then only the build phase's: see ``CANDIDATE_LOG_PHASE``). When their code failed,
         ``status`` is "failed" (not "graded", which reads as a weak result) and ``failure`` is
-        always theirs to read: it is made for them (``grader.outcomes.CodeFailure``)."""
+        always theirs to read: it is made for them (``grader.outcomes.CodeFailure``), as is
+        ``environment`` (their imports and requirements.txt against the environment)."""
         released: dict[str, Any] = {"status": self.status.value, "message": self.message}
         if self.failure is not None:
             released.update(status=CANDIDATE_FAILED, failure=self.failure.model_dump(mode="json"))
+        if self.environment is not None:
+            released["environment"] = self.environment.model_dump(mode="json")
         available = {
             "total": self.total,
             "components": [{"id": c.id, "title": c.title, "points": c.points, "weight": c.weight}
