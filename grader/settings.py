@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -11,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from grader.instance import AssignmentInstance, Instance, open_instance
 from grader.intake import IntakeRules
 from grader.spec import Assignment
-from sandbox import DEFAULT_BASE_IMAGE, DEFAULT_DEBIAN_MIRROR, Limits
+from sandbox import DEFAULT_BASE_IMAGE, DEFAULT_DEBIAN_MIRROR, RUNNER_MODULES, Limits
 
 BUILT_IN_ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
 
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     debian_mirror: str = Field(DEFAULT_DEBIAN_MIRROR, description="for the bootstrapped base")
     limits: Limits = Field(default_factory=Limits,
                            description="ceilings for every candidate container")
+    warm_sessions: bool = Field(
+        True, description="candidate containers import the ML stack their code names before "
+                          "its phase begins (and, started ahead, while the previous phase "
+                          "runs); off: each phase imports it itself, cold")
     intake: IntakeRules = Field(default_factory=IntakeRules, description="caps on uploaded zips")
     instance_secret: SecretStr | None = Field(
         None, description="the deployment's instance secret (at least 32 random characters): "
@@ -107,6 +112,12 @@ class Settings(BaseSettings):
                                       description="the candidates' free pre-flight check")
     deliveries: DeliverySettings = Field(default_factory=DeliverySettings,
                                          description="webhooks and other outbound requests")
+
+    def session_preload(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
+        """What a sandbox session may import ahead (its ``preload``): the runner image's
+        packages and ``extra`` (an assignment's environment's), or nothing with warm sessions
+        off. The one place the switch is read."""
+        return (*RUNNER_MODULES, *extra) if self.warm_sessions else ()
 
     def instance(self) -> Instance:
         """The instance this deployment grades on: its private one, or the demo."""

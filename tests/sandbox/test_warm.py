@@ -16,6 +16,7 @@ import docker
 import pytest
 
 import sandbox
+from grader.settings import Settings
 from sandbox import Limits, Outcome
 from sandbox.agent.agent import modules_to_preload
 from tests.sandbox.conftest import our_containers
@@ -204,3 +205,9 @@ def test_a_pending_sessions_clock_starts_when_it_opens(runner_image: str,
             assert session.call("one") == 1
     assert session.result is not None and session.result.outcome is Outcome.OK
     assert session.result.wall_seconds < limits.timeout
+
+
+def test_the_deployments_switch_turns_every_preload_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().session_preload(["faiss"]) == (*sandbox.RUNNER_MODULES, "faiss")
+    monkeypatch.setenv("GRADER_WARM_SESSIONS", "false")
+    assert Settings().session_preload(["faiss"]) == ()
