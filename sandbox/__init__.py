@@ -1,7 +1,8 @@
 """Running untrusted code: hardened containers, their limits and results, and the agent channel.
 
 This package knows nothing of assignments or scores. It runs a command (or the agent over a
-submission) in a fresh container under ``Limits`` and reports what happened.
+submission) in a fresh container under ``Limits`` and reports what happened, and builds the images
+it runs: the runner image, and images derived from it plus a hashed lock of extra wheels.
 
 Sessions are warm by default: the agent imports ahead the modules of ``preload`` (default
 ``RUNNER_MODULES``; a caller adds what an assignment's environment installs, and passes ``()``
@@ -23,6 +24,16 @@ the phase's clock, and returns the modules imported (for benches and tests).
 """
 
 from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount, make_readable
+from sandbox._derived import (
+    DerivedImage,
+    DerivedImageInfo,
+    ResolvedWheel,
+    derived_images,
+    derived_tag,
+    ensure_derived_image,
+    remove_derived_image,
+    resolve_wheels,
+)
 from sandbox._engine import engine_client
 from sandbox._errors import (
     AgentError,
@@ -66,6 +77,8 @@ __all__ = [
     "CallTimeout",
     "CandidateError",
     "CapturedOutput",
+    "DerivedImage",
+    "DerivedImageInfo",
     "EngineFailed",
     "EngineUnavailable",
     "Frame",
@@ -74,17 +87,23 @@ __all__ = [
     "Outcome",
     "PendingSession",
     "ReadOnlyMount",
+    "ResolvedWheel",
     "RunResult",
     "SandboxError",
     "SessionClosed",
     "build_runner_image",
+    "derived_images",
+    "derived_tag",
     "engine_client",
+    "ensure_derived_image",
     "format_size",
     "image_digest",
     "make_readable",
     "open_session",
     "parse_size",
     "reap_orphans",
+    "remove_derived_image",
+    "resolve_wheels",
     "run_command",
     "start_session",
 ]

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import docker.errors
+import requests.exceptions
 from pydantic import BaseModel
 
 from sandbox._cgroup import CgroupReader
@@ -20,6 +21,8 @@ from sandbox._run import run_command
 _PROBE_SOURCE = Path(__file__).with_name("probe.py")
 # Small limits, so that reaching them is quick and the probe proves they bite.
 _PROBE_LIMITS = Limits(memory="256m", cpus=0.5, pids=64, tmp_size="8m", timeout=60)
+# Importing an environment's packages may load torch (peft does): room for that, not a test of it.
+_IMPORT_LIMITS = Limits(memory="2g", cpus=1.0, pids=128, timeout=120)
 
 
 class Probe(BaseModel):
@@ -138,3 +141,80 @@ def _limit_probes(image: str, limits: Limits) -> list[Probe]:
               detail=f"sleep 600 under a 1 s limit: {hang.outcome.value} after "
                      f"{hang.wall_seconds:.1f} s"),
     ]
+
+
+# What the environment probe runs in the derived image: the lock it was built from, each pinned
+# version installed, and each requested distribution's top-level modules importable.
+_ENVIRONMENT_PROBE = r"""
+import importlib, importlib.metadata as md, json, sys
+lock_path, lock_text, pins, requested = json.loads(sys.argv[1])
+try:
+    same = open(lock_path, encoding="utf-8").read() == lock_text
+except OSError:
+    same = False
+wrong = []
+for name, version in pins.items():
+    try:
+        found = md.version(name)
+    except md.PackageNotFoundError:
+        found = "missing"
+    if found != version:
+        wrong.append(f"{name} {found} (locked {version})")
+def modules(name):
+    dist = md.distribution(name)
+    listed = (dist.read_text("top_level.txt") or "").split()
+    if not listed:
+        tops = {str(f).split("/")[0] for f in dist.files or ()}
+        listed = [t.split(".")[0] for t in tops if not t.endswith((".dist-info", ".data"))
+                  and (t.endswith((".py", ".so")) or "." not in t)]
+    return sorted(m for m in listed if m.isidentifier() and not m.startswith("_"))
+imported, failed = [], []
+for name in requested:
+    try:
+        names = modules(name)
+    except md.PackageNotFoundError:
+        failed.append(f"{name}: not installed")
+        continue
+    for module in names:
+        try:
+            importlib.import_module(module)
+            imported.append(module)
+        except Exception as exc:
+            failed.append(f"{module} ({name}): {type(exc).__name__}: {exc}")
+print(json.dumps({"lock": same, "versions": wrong, "imported": imported, "failed": failed}))
+"""
+
+
+def environment_probes(*, image: str, lock_text: str, pins: dict[str, str],
+                       requested: list[str], runtime: Runtime = "runc") -> list[Probe]:
+    """Check a derived image: built, from ``lock_text``, with the ``pins`` (name to version)
+    installed and every ``requested`` distribution's modules importable in a hardened
+    container."""
+    from sandbox._derived import IMAGE_LOCK_PATH, LOCK_SHA256_LABEL, lock_sha256
+
+    try:
+        labels = engine_client().api.inspect_image(image)["Config"].get("Labels") or {}
+    except docker.errors.ImageNotFound:
+        return [Probe(name="built", ok=False, detail=f"{image} is not built")]
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return [Probe(name="built", ok=False, detail=f"the engine does not answer: {exc}")]
+    probes = [Probe(name="built", ok=True, detail=image),
+              Probe(name="lock_label", ok=labels.get(LOCK_SHA256_LABEL) == lock_sha256(lock_text),
+                    detail=f"built from a lock with sha256 {labels.get(LOCK_SHA256_LABEL)}")]
+    argument = json.dumps([IMAGE_LOCK_PATH, lock_text, pins, requested])
+    result = run_command(["python3", "-c", _ENVIRONMENT_PROBE, argument], image=image,
+                         limits=_IMPORT_LIMITS.tightened(runtime=runtime))
+    try:
+        found = json.loads(result.stdout.text)
+    except ValueError:
+        return [*probes, Probe(name="imports", ok=False,
+                               detail=f"{result.message}: {result.stderr.text[-500:]}")]
+    return [*probes,
+            Probe(name="lock_inside", ok=found["lock"],
+                  detail=f"{IMAGE_LOCK_PATH} {'equals' if found['lock'] else 'differs from'} "
+                         "the lock"),
+            Probe(name="versions", ok=not found["versions"],
+                  detail="; ".join(found["versions"]) or f"{len(pins)} pinned versions installed"),
+            Probe(name="imports", ok=not found["failed"],
+                  detail="; ".join(found["failed"]) or "imported " + (
+                      ", ".join(found["imported"]) or "nothing"))]

@@ -1,4 +1,4 @@
-"""`grader assignment ...`: list, scaffold and validate assignments."""
+"""`grader assignment ...`: list, scaffold, lock and validate assignments."""
 
 from __future__ import annotations
 
@@ -98,6 +98,42 @@ def validate(
         _checks_table(report)
     if not report.ok:
         abort(f"{assignment_id} is not valid")
+
+
+@app.command()
+def lock(assignment_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Resolve the spec's environment.packages against the runner image (CPU wheels, never a
+    change to the runner's pins) and write environment.lock, with hashes, beside assignment.yaml.
+    Needs the runner image and the package index (PyPI)."""
+    from grader.authoring import AssignmentNotFound, find_assignment
+    from grader.environments import EnvironmentLockError, lock_environment
+    from grader.settings import get_settings
+    from grader.spec import LOCK_FILE, SpecError, read_environment
+
+    settings = get_settings()
+    try:
+        _, folder = find_assignment(settings.assignments_dir, assignment_id,
+                                    ceiling=settings.limits)
+    except AssignmentNotFound as exc:
+        abort(str(exc))
+    except SpecError:  # a missing or stale lock is what this command mends
+        folder = settings.assignments_dir / assignment_id
+    try:
+        environment = read_environment(folder)
+    except SpecError as exc:
+        abort(str(exc))
+    if environment is None:
+        abort(f"{folder / 'assignment.yaml'} has no environment block; add one, e.g. "
+              'environment: {packages: ["rank-bm25"]}')
+    info(f"resolving {' '.join(environment.packages)} in {settings.runner_image}")
+    try:
+        written = lock_environment(assignment_id, folder, environment,
+                                   runner_image=settings.runner_image)
+    except EnvironmentLockError as exc:
+        abort(str(exc))
+    pins = ", ".join(f"{p.name}=={p.version}" for p in written.packages) or \
+        "nothing: the runner image already has every package"
+    console.print(f"wrote {folder / LOCK_FILE}: {pins}")
 
 
 def _checks_table(report: ValidationReport) -> None:

@@ -41,7 +41,7 @@ from grader.spec._environment import (
 )
 from grader.spec._errors import SpecError, SpecIssue
 from grader.spec._limits import LimitOverrides
-from grader.spec._loading import assignment_json_schema, load_assignment
+from grader.spec._loading import assignment_json_schema, load_assignment, read_environment
 from grader.spec._models import (
     JSON_TYPES,
     NAME_PATTERN,
@@ -108,6 +108,7 @@ __all__ = [
     "load_assignment",
     "lock_sha256",
     "parse_lock",
+    "read_environment",
     "read_lock",
     "request_name",
 ]

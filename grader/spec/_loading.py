@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from grader.spec._checks import folder_issues
+from grader.spec._environment import EnvironmentSpec
 from grader.spec._errors import Loc, SpecError, SpecIssue
 from grader.spec._models import Assignment
 from sandbox import Limits
@@ -149,6 +150,24 @@ def load_assignment(folder: Path, *, ceiling: Limits) -> Assignment:
     if issues:
         raise SpecError(issues, file)
     return assignment
+
+
+def read_environment(folder: Path) -> EnvironmentSpec | None:
+    """Only the ``environment`` block of ``folder/assignment.yaml``: what ``grader assignment
+    lock`` needs while the lock, which ``load_assignment`` checks, does not yet fit it."""
+    file = folder / SPEC_FILE
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError([SpecIssue((), f"cannot read the spec: {exc}")], file) from exc
+    block = data.get("environment") if isinstance(data, dict) else None
+    if block is None:
+        return None
+    try:
+        return EnvironmentSpec.model_validate(block)
+    except ValidationError as exc:
+        raise SpecError([SpecIssue(("environment", *e["loc"]), _problem(e)) for e in exc.errors()],
+                        file) from exc
 
 
 def assignment_json_schema() -> dict[str, Any]:
