@@ -51,6 +51,7 @@ from typing import Any, Literal
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
+from grader.environments import environment_image
 from grader.hidden import HarnessError, HiddenContext, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
 from grader.intake import IntakeError, IntakeRules, extract_submission
@@ -106,8 +107,12 @@ def grade_directory(*, assignment: Assignment, folder: Path, instance: Assignmen
     instance, the report is marked provisional.
     """
     try:
+        # An assignment with an environment runs in that image (built on first use; a build
+        # that fails is ours, with pip's output), and the report cites its digest.
+        runner_image = environment_image(assignment, folder, runner_image=runner_image,
+                                         log=progress)
         digest = sandbox.image_digest(runner_image)
-    except sandbox.SandboxError as exc:
+    except (sandbox.SandboxError, OSError) as exc:
         raise InfrastructureError(str(exc)) from exc
     if digest is None:
         raise InfrastructureError(f"the runner image {runner_image} is missing; "
