@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import sandbox
 from grader.environment_fit import EnvironmentFit, EnvironmentUnreadable, fit, provided_by
+from grader.environments import environment_image
 from grader.instance import AssignmentInstance
 from grader.intake import IntakeRules, extract_submission
 from grader.outcomes import CodeFailure, CodeFrame, FailureKind, Scrubber, explain, frames_in
@@ -148,6 +149,11 @@ def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentI
         files = Path(tmp) / "files"
         extract_submission(zip_path, files, rules=intake,
                            required_files=assignment.candidate.required_files)
+        try:  # the assignment's environment, as its gradings run it (built on first use)
+            runner_image = environment_image(assignment, folder, runner_image=runner_image)
+        except (sandbox.SandboxError, OSError) as exc:
+            raise PreflightUnavailable("The pre-flight check could not run because of a problem "
+                                       "on our side; try again later.") from exc
         try:
             environment = fit(files, provided_by(runner_image))
         except EnvironmentUnreadable as exc:
