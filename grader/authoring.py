@@ -187,14 +187,14 @@ def build_bundle(assignment: Assignment, folder: Path, destination: Path, *,
     readme_name, readme_text = bundle_readme(assignment, folder)
     readme = readme_text.encode()
     files = {name: path for name, path in files.items() if name != readme_name}
+    listed = {name: (_sha256(path), path.stat().st_size) for name, path in files.items()}
+    listed[readme_name] = (hashlib.sha256(readme).hexdigest(), len(readme))
     manifest = {
         "assignment": assignment.id,
         "version": assignment.version,
         **({"instance": instance_id} if instance_id else {}),
-        "files": sorted([{"path": readme_name, "sha256": hashlib.sha256(readme).hexdigest(),
-                          "bytes": len(readme)},
-                         *({"path": name, "sha256": _sha256(path), "bytes": path.stat().st_size}
-                           for name, path in files.items())], key=lambda f: str(f["path"])),
+        "files": [{"path": name, "sha256": sha256, "bytes": size}
+                  for name, (sha256, size) in sorted(listed.items())],
     }
     partial = destination.with_name(destination.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
