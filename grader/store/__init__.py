@@ -22,6 +22,7 @@ from grader.store._accounts import (
     session_for_token,
     sha256_hex,
 )
+from grader.store._ats import ats_link, ats_links_for_invite, create_ats_link
 from grader.store._deliveries import (
     AttemptRecord,
     DeliveryClaim,
@@ -171,6 +172,8 @@ __all__ = [
     "accept_submission",
     "add_review_note",
     "api_token_for_secret",
+    "ats_link",
+    "ats_links_for_invite",
     "authenticate",
     "claim_delivery",
     "claim_job",
@@ -181,6 +184,7 @@ __all__ = [
     "cohort_summaries",
     "complete_job",
     "create_api_token",
+    "create_ats_link",
     "create_invite",
     "create_reviewer",
     "create_webhook_endpoint",

@@ -1,0 +1,34 @@
+"""Links between an applicant tracking system's interviews and the invites made for them
+(``grader.integrations``): made with the invite, in its transaction; found by the ATS's id."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.store._models import AtsLink, Invite, utcnow
+
+
+def create_ats_link(session: Session, *, integration: str, invite: Invite, token_id: int | None,
+                    candidate_ref: str, callback_url: str | None,
+                    callback_authorization: str | None, candidate_url: str | None) -> AtsLink:
+    """A link with a fresh interview id (random: an ATS's id never says how many there are)."""
+    link = AtsLink(integration=integration, interview_id=secrets.token_hex(16),
+                   invite_id=invite.id, token_id=token_id, candidate_ref=candidate_ref[:200],
+                   callback_url=callback_url, callback_authorization=callback_authorization,
+                   candidate_url=candidate_url, created_at=utcnow())
+    session.add(link)
+    session.flush()
+    return link
+
+
+def ats_link(session: Session, integration: str, interview_id: str) -> AtsLink | None:
+    return session.scalars(select(AtsLink).where(AtsLink.integration == integration,
+                                                 AtsLink.interview_id == interview_id)).first()
+
+
+def ats_links_for_invite(session: Session, invite_id: int) -> list[AtsLink]:
+    return list(session.scalars(select(AtsLink).where(AtsLink.invite_id == invite_id)
+                                .order_by(AtsLink.id)))

@@ -1,0 +1,131 @@
+"""Applicant tracking systems' doors under ``/api/integrations/<ats>/``: each call is
+authenticated, translated by its ATS module and answered from the shared core
+(``grader.integrations``). Greenhouse's calls are named and shaped as its partner API says.
+
+An ATS authenticates with HTTP Basic, as Greenhouse does: the username is an API token holding
+the ATS's scope (``integration:greenhouse``), the password is blank (ignored). The token never
+reaches the reviewer API's other routes unless it also holds their scopes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
+from fastapi.security import HTTPBasic, HTTPBasicCredentials, SecurityScopes
+
+from grader import integrations
+from grader.deliveries import DeliveryRefused
+from grader.integrations import Offer, UnknownInterview, greenhouse
+from grader.tokens import Scope
+from grader.web._deps import ReviewerLogin, ServiceDep, SessionDep, token_login
+from grader.web._schemas import Problem
+
+router = APIRouter()
+log = logging.getLogger("grader.web.integrations")
+
+_CHALLENGE = 'Basic realm="grader"'
+_BASIC = HTTPBasic(scheme_name="atsKey", realm="grader", auto_error=False,
+                   description="an API token holding the ATS's scope as the username, a blank "
+                               "password (`grader token create --scope integration:greenhouse`)")
+ATS_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no token, or an unknown, revoked or expired one"},
+    403: {"model": Problem, "description": "the token lacks the ATS's scope"}}
+
+
+@dataclass(frozen=True)
+class AtsLogin:
+    reviewer: ReviewerLogin  # whom the token acts for
+    key: str                 # the token as the ATS sent it (Greenhouse's PATCH sends it back)
+
+
+def ats_login(security_scopes: SecurityScopes, service: ServiceDep, session: SessionDep,
+              credentials: Annotated[HTTPBasicCredentials | None, Depends(_BASIC)]
+              ) -> AtsLogin:
+    if credentials is None or not credentials.username:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "send an API token holding this ATS's scope as the HTTP Basic "
+                            "username, with a blank password",
+                            headers={"WWW-Authenticate": _CHALLENGE})
+    reviewer = token_login(service, session, credentials.username, security_scopes.scopes,
+                           challenge=_CHALLENGE)
+    return AtsLogin(reviewer=reviewer, key=credentials.username)
+
+
+GreenhouseLogin = Annotated[AtsLogin,
+                            Security(ats_login, scopes=[Scope.GREENHOUSE.value])]
+
+
+def _offers(service: ServiceDep) -> list[Offer]:
+    """The assignments in the folder whose spec is valid, by id and title."""
+    return [Offer(test_id=entry.id, name=entry.assignment.title)
+            for entry in service.catalog.entries() if entry.assignment is not None]
+
+
+@router.get("/api/integrations/greenhouse/list_tests", response_model=list[greenhouse.PartnerTest],
+            tags=["greenhouse"], responses=ATS_ERRORS)
+def greenhouse_list_tests(_login: GreenhouseLogin, service: ServiceDep
+                          ) -> list[greenhouse.PartnerTest]:
+    """The assignments offered, as Greenhouse's tests."""
+    return greenhouse.tests(_offers(service))
+
+
+@router.post("/api/integrations/greenhouse/send_test", response_model=greenhouse.SendTestAnswer,
+             tags=["greenhouse"],
+             responses={404: {"model": Problem, "description": "no such test (assignment)"},
+                        422: {"model": Problem, "description": "an invalid request or a "
+                                                                "callback url the grader "
+                                                                "cannot deliver to"},
+                        **ATS_ERRORS})
+def greenhouse_send_test(login: GreenhouseLogin, body: greenhouse.SendTest, service: ServiceDep
+                         ) -> greenhouse.SendTestAnswer:
+    """An invite to the test's assignment for the candidate; its link is in test_status's
+    metadata until the first upload (the grader sends no email). ``url``, when given, is sent
+    a PATCH with the same Basic key once a report is stored."""
+    found = service.catalog.get(body.partner_test_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"no test {body.partner_test_id!r}: list_tests names the tests "
+                            "offered")
+    # The key Greenhouse sent is the one its PATCH expects back (its documentation's example),
+    # so it is kept on the link; revoking the token voids it as well.
+    key = greenhouse.basic_authorization(login.key) if body.url else None
+    try:
+        sent = integrations.send(
+            service.db, service.settings, integration=greenhouse.NAME,
+            assignment_id=found.assignment.id,
+            max_submissions=found.assignment.candidate.max_submissions,
+            label=greenhouse.label(body.candidate),
+            candidate_ref=body.candidate.greenhouse_profile_url or "",
+            callback_url=body.url, callback_authorization=key,
+            token_id=login.reviewer.token_id,
+            created_by=f"{login.reviewer.email} ({greenhouse.NAME})")
+    except DeliveryRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"url: {exc}") from exc
+    return greenhouse.SendTestAnswer(partner_interview_id=sent.interview_id)
+
+
+@router.get("/api/integrations/greenhouse/test_status", response_model=greenhouse.TestStatus,
+            tags=["greenhouse"],
+            responses={404: {"model": Problem, "description": "no such interview"},
+                       **ATS_ERRORS})
+def greenhouse_test_status(_login: GreenhouseLogin, service: ServiceDep,
+                           partner_interview_id: Annotated[str, Query(max_length=64)]
+                           ) -> greenhouse.TestStatus:
+    """The interview's status: ``complete`` with the score and the report link once graded."""
+    try:
+        found = integrations.status(service.db, service.settings, integration=greenhouse.NAME,
+                                    interview_id=partner_interview_id)
+    except UnknownInterview as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return greenhouse.test_status(found)
+
+
+@router.post("/api/integrations/greenhouse/response_error", status_code=200, tags=["greenhouse"],
+             responses=ATS_ERRORS)
+def greenhouse_response_error(_login: GreenhouseLogin, body: greenhouse.ResponseError) -> None:
+    """Greenhouse reports an answer it found malformed; it is logged for the operator."""
+    log.warning("Greenhouse found the %s answer malformed (interview %s): %s", body.api_call,
+                body.partner_interview_id, "; ".join(body.errors))
