@@ -50,7 +50,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sandbox
-from grader import webhooks
+from grader import integrations, webhooks
 from grader.anchors import (
     Anchors,
     AnchorsError,
@@ -172,6 +172,7 @@ class _Slot:
                         compare=comparer(settings, claim.assignment_id)):
             log.info("job %s: %s, total %s", claim.job_id, report.status.value, report.total)
             webhooks.grading_ended(self.pool.db, settings, claim.submission_id, report)
+            integrations.report_stored(self.pool.db, settings, claim.submission_id)
             if report.anchors is not None and report.anchors.provisional:
                 self.pool.place_if_anchored(claim.assignment_id, report)
         else:
