@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from grader.authoring import new_assignment
+from grader.environment_fit import EnvironmentFit, ImportSite, RequirementLine, UnavailableImport
 from grader.hidden import TestCaseResult
 from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
 from grader.scoring import ComponentScore
@@ -37,6 +38,17 @@ RAISED = "train() raised ValueError: could not convert string to float: 'n/a'"
 BASELINES = {"majority": 0.501, "keyword rules": 0.503, "tf-idf + logistic": 0.505,
              "reference": 0.92}
 SOLUTION = "def train(train_path, work_dir):\n    raise ValueError('n/a')\n"
+# An import the environment lacks and a requirements.txt that differs: the candidate's section.
+ENVIRONMENT = EnvironmentFit(
+    missing_imports=[UnavailableImport(module="lightgbm", optional=False,
+                                       used_in=[ImportSite(path="solution.py", line=1)])],
+    requirements=[RequirementLine(line=1, text="lightgbm==4.5.0", status="missing",
+                                  installed=None),
+                  RequirementLine(line=2, text="numpy==1.26.4", status="differs",
+                                  installed="2.4.6")],
+    message="Your code imports lightgbm, which this environment does not provide: the import "
+            "fails when the grader runs it. 2 line(s) of your requirements.txt differ from the "
+            "environment (listed below); nothing is installed from it.")
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ def _report(total: float, *, metric: float) -> Report:
                                 "float: 'n/a'\n"),
                 PhaseResult(name="serve", outcome="ok", message="finished", wall_seconds=0.4,
                             cpu_seconds=0.3, peak_memory_bytes=40 << 20)],
+        environment=ENVIRONMENT,
         reproduction=Reproduction(
             runner_image="grader-runner:test", runner_image_digest="sha256:" + "ab" * 32,
             assignment_id=ASSIGNMENT, assignment_version="1", assignment_sha256="cd" * 32,
