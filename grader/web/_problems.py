@@ -46,6 +46,7 @@ from grader.web._protocol import malformed_json
 from grader.web._render import render
 from grader.web._schemas import FieldError, Problem
 from grader.web._uploads import BadUpload, UploadTooLarge
+from grader.webhooks import WebhookRefused
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -71,6 +72,7 @@ PROBLEMS: dict[type[Exception], Kind] = {
     RubricUnreadable: Kind(409, "Manual rubric unreadable"),
     LevelNotOffered: Kind(422, "Not a level of the item"),
     EmptyNote: Kind(422, "Empty note"),
+    WebhookRefused: Kind(422, "Webhook endpoint refused"),
 }
 
 
