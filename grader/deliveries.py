@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import re
 import ssl
 import time
 from datetime import UTC, datetime
@@ -61,9 +62,13 @@ from grader.store import (
     replay_delivery,
 )
 
-__all__ = ["EVENT_ID_HEADER", "EXCERPT_BYTES", "SIGNATURE_HEADER", "DeliveryRefused",
+__all__ = ["EVENT_ID_HEADER", "EXCERPT_BYTES", "SIGNATURE_HEADER", "URL_PATTERN", "DeliveryRefused",
            "check_url", "deliver_next", "enqueue", "replay", "send", "signature"]
 
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# Every URL a delivery may go to, and only those (the API's schema states it too): http or https,
+# a host name or IPv4 address, a port in range, then anything printable.
+URL_PATTERN = rf"^https?://[A-Za-z0-9._-]+(?::{_PORT})?(?:[/?#][!-~]*)?$"
 SIGNATURE_HEADER = "Grader-Signature"
 EVENT_ID_HEADER = "Grader-Event-Id"
 EXCERPT_BYTES = 2048
@@ -93,9 +98,13 @@ def check_url(url: str) -> str:
         raise DeliveryRefused("the URL carries credentials (user:password@): they would be "
                               "stored and shown with every delivery; send them as a header "
                               "(Authorization) instead, or rely on the signature")
-    if any(ord(char) <= 32 or ord(char) == 127 for char in url):
-        raise DeliveryRefused("the URL contains spaces or control characters; percent-encode "
-                              "them")
+    if any(ord(char) <= 32 or ord(char) >= 127 for char in url):
+        raise DeliveryRefused("the URL contains spaces, control or non-ASCII characters; "
+                              "percent-encode them (and give an internationalised host name in "
+                              "its xn-- form)")
+    if not re.fullmatch(URL_PATTERN, url):
+        raise DeliveryRefused(f"{url!r} is not a URL a delivery can go to: "
+                              "http(s)://host[:port]/path, with a host name or an IPv4 address")
     return url
 
 

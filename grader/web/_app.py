@@ -16,7 +16,7 @@ from grader.jobs.grading import GradeFunction, grade_request
 from grader.settings import Settings
 from grader.store import Database, migrate, queue_counts
 from grader.templating import environment
-from grader.web import _candidate, _integrations, _judgement, _reviewer, _tokens
+from grader.web import _candidate, _integrations, _judgement, _reviewer, _tokens, _webhooks
 from grader.web._catalog import Catalog
 from grader.web._deps import LoginRequired, Service, ServiceDep, token_alternative
 from grader.web._files import highlight_css
@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, run_workers: bool = False,
     app.include_router(_judgement.router)
     app.include_router(_tokens.router)
     app.include_router(_integrations.router)
+    app.include_router(_webhooks.router)
     app.mount("/static", StaticFiles(packages=[("grader.web", "static")]), name="static")
 
     @app.get("/api/health", response_model=Health, tags=["service"])
@@ -138,4 +139,4 @@ class _SecurityHeaders:
 def app_routes() -> list:
     """Every route the app serves, the routers' included (for checks that walk them all)."""
     return [*_candidate.router.routes, *_reviewer.router.routes, *_judgement.router.routes,
-            *_tokens.router.routes, *_integrations.router.routes]
+            *_tokens.router.routes, *_webhooks.router.routes, *_integrations.router.routes]
