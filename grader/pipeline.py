@@ -51,6 +51,7 @@ from typing import Any, Literal
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
+from grader.environment_fit import EnvironmentFit, EnvironmentUnreadable, fit, provided_by
 from grader.environments import environment_image
 from grader.hidden import HarnessError, HiddenContext, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
@@ -620,11 +621,18 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=ledger.tests, phases=ledger.phases, signals=self.signals,
-            failure=ledger.failure,
+            failure=ledger.failure, environment=self._environment_fit(),
             integrity=self._integrity(values),
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
+
+    def _environment_fit(self) -> EnvironmentFit:
+        """The candidate's imports and requirements.txt against the image they ran in."""
+        try:
+            return fit(self.submission_dir, provided_by(self.runner_image))
+        except EnvironmentUnreadable as exc:
+            raise InfrastructureError(str(exc)) from exc
 
     def _integrity(self, anchors: dict[str, dict[str, float]]) -> Integrity:
         """Evidence for reviewers (never scored, never released); placed on the score's anchors.
