@@ -183,3 +183,34 @@ def test_revision_0004_gives_existing_invites_no_time_box(empty_db) -> None:
     assert current_revision(empty_db) == head_revision()
     with empty_db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_revision_0006_adds_tokens_and_ats_links_beside_invites(empty_db) -> None:
+    _to_revision(empty_db, "0005")
+    submission_id = _seed_submission(empty_db)
+    with empty_db.write() as session:
+        reviewer_id = create_reviewer(session, "ops@example.com", "a long enough password").id
+    assert not {"api_tokens", "ats_links"} & set(inspect(empty_db.engine).get_table_names())
+
+    _to_revision(empty_db, "0006")
+    with empty_db.write() as session:
+        session.execute(text(
+            "INSERT INTO api_tokens (reviewer_id, name, prefix, secret_sha256, scopes, "
+            "created_at) VALUES (:r, 'greenhouse', 'grt_abcdefgh', :sha, "
+            "'integration:greenhouse', CURRENT_TIMESTAMP)"), {"r": reviewer_id, "sha": "1" * 64})
+        session.execute(text(
+            "INSERT INTO ats_links (integration, interview_id, invite_id, token_id, "
+            "candidate_ref, created_at) SELECT 'greenhouse', 'abc', invites.id, api_tokens.id, "
+            "'', CURRENT_TIMESTAMP FROM invites, api_tokens"))
+    migrate(empty_db)
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT interview_id, last_status FROM ats_links")
+                               ).one() == ("abc", None)
+
+    _to_revision(empty_db, "0005", down=True)
+    assert not {"api_tokens", "ats_links"} & set(inspect(empty_db.engine).get_table_names())
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT id FROM submissions")).scalar_one() == submission_id
+    migrate(empty_db)
+    with empty_db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
