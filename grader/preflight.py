@@ -151,12 +151,8 @@ def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentI
                            required_files=assignment.candidate.required_files)
         try:  # the assignment's environment, as its gradings run it (built on first use)
             runner_image = environment_image(assignment, folder, runner_image=runner_image)
-        except (sandbox.SandboxError, OSError) as exc:
-            raise PreflightUnavailable("The pre-flight check could not run because of a problem "
-                                       "on our side; try again later.") from exc
-        try:
             environment = fit(files, provided_by(runner_image))
-        except EnvironmentUnreadable as exc:
+        except (sandbox.SandboxError, OSError, EnvironmentUnreadable) as exc:
             raise PreflightUnavailable("The pre-flight check could not run because of a problem "
                                        "on our side; try again later.") from exc
         run = _Run(assignment, folder, instance, files, runner_image, ceiling,
