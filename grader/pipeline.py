@@ -30,7 +30,9 @@ for the container work (a session's start and ``load()``, each call, a probe bui
 trusted code, which runs one part at a time (pytest and the hidden modules' imports swap
 process-wide state); a part gives its turn up while it waits on a container. Each part records
 into a ledger of its own, merged in the declared order, so the report is the one a sequential run
-gives.
+gives. One at a time, with warm sessions (``preload``), the next part's session is started while
+the current part runs (``_Ahead``): its container's start and pre-import take one CPU of the
+budget, so they fill the current part's trusted code and waits rather than add to them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
@@ -51,7 +53,6 @@ from typing import Any, Literal
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
-from grader.environment_fit import EnvironmentFit, EnvironmentUnreadable, fit, provided_by
 from grader.environments import environment_image
 from grader.hidden import HarnessError, HiddenContext, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
@@ -80,7 +81,8 @@ CHECK_SCRIPT = "check.py"
 
 def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
               zip_path: Path, runner_image: str, ceiling: sandbox.Limits, intake: IntakeRules,
-              progress: ProgressFn = lambda _m: None, anchors: Anchors | None = None) -> Report:
+              progress: ProgressFn = lambda _m: None, anchors: Anchors | None = None,
+              preload: Sequence[str] = sandbox.RUNNER_MODULES) -> Report:
     """Check and extract a submission zip, then grade it; a bad zip gives a rejected report."""
     with tempfile.TemporaryDirectory(prefix="submission-") as tmp:
         try:
@@ -92,20 +94,24 @@ def grade_zip(*, assignment: Assignment, folder: Path, instance: AssignmentInsta
         return grade_directory(assignment=assignment, folder=folder, instance=instance,
                                submission_dir=Path(tmp) / "files",
                                submission_sha256=submission.sha256, runner_image=runner_image,
-                               ceiling=ceiling, progress=progress, anchors=anchors)
+                               ceiling=ceiling, progress=progress, anchors=anchors,
+                               preload=preload)
 
 
 def grade_directory(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                     submission_dir: Path, submission_sha256: str | None, runner_image: str,
                     ceiling: sandbox.Limits, progress: ProgressFn = lambda _m: None,
-                    anchors: Anchors | None = None) -> Report:
+                    anchors: Anchors | None = None,
+                    preload: Sequence[str] = sandbox.RUNNER_MODULES) -> Report:
     """Grade an extracted submission folder (its files readable by the sandbox's uid).
 
     ``instance`` holds the deployment's seeds for hidden data, which reach only trusted code
     (suites and harnesses), never a candidate container, and the instance's public data.
     ``anchors`` are the instance's measured baselines (``grader.anchors.anchors_for``): the
     metrics are placed on them when complete, else on the recorded ones and, for a private
-    instance, the report is marked provisional.
+    instance, the report is marked provisional. ``preload``: what each session may import
+    ahead (``Settings.session_preload``); with it, each next serve session is started while the
+    part before it runs (``_Ahead``); ``()`` is cold sessions, each started when needed.
     """
     try:
         # An assignment with an environment runs in that image (built on first use; a build
@@ -119,7 +125,7 @@ def grade_directory(*, assignment: Assignment, folder: Path, instance: Assignmen
         raise InfrastructureError(f"the runner image {runner_image} is missing; "
                                   "run `grader sandbox build`")
     grading = _Grading(assignment, folder, instance, submission_dir, runner_image, ceiling,
-                       progress, anchors)
+                       progress, anchors, tuple(preload))
     grading.run()
     return grading.report(digest, submission_sha256)
 
@@ -259,12 +265,53 @@ class _Candidate(Candidate):
 Role = tuple[Literal["build", "serve"], bool, str]
 
 
+class _Ahead:
+    """The next part's serve session, started in the background while the current part runs:
+    its container's start and pre-import (``sandbox.start_session``) take one CPU of the
+    budget, so they overlap the current part's trusted code and waits, never more than the
+    budget. Its phase begins when the part opens it (``take().open()``); ``close`` removes its
+    container, opened or not."""
+
+    def __init__(self, grading: _Grading, work: Path) -> None:
+        self._stack = ExitStack()
+        self._pending: sandbox.PendingSession | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(grading, work), daemon=True,
+                                        name="grading-ahead")
+        self._thread.start()
+
+    def _start(self, grading: _Grading, work: Path) -> None:
+        try:
+            with grading.budget.container(1.0):
+                self._pending = self._stack.enter_context(sandbox.start_session(
+                    **grading._session_arguments(grading.serve_limits, work=work,
+                                                 data=grading.public_data)))
+                # Outside the phase's clock: the import the part would otherwise wait for.
+                self._pending.wait_warm(grading.serve_limits.timeout)
+        except TimeoutError as exc:  # no candidate code has run: stuck on the grader's side
+            self._error = sandbox.SandboxError(f"a session started ahead: {exc}")
+        except BaseException as exc:  # raised where the part takes it
+            self._error = exc
+
+    def take(self) -> sandbox.PendingSession:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._pending is not None
+        return self._pending
+
+    def close(self) -> None:
+        self._thread.join()
+        self._stack.close()
+
+
 class _Grading:
     """The state of one grading: phase results, test results, metrics and failure reasons."""
 
     def __init__(self, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                  submission_dir: Path, runner_image: str, ceiling: sandbox.Limits,
-                 progress: ProgressFn, anchors: Anchors | None = None) -> None:
+                 progress: ProgressFn, anchors: Anchors | None = None,
+                 preload: tuple[str, ...] = ()) -> None:
         self.assignment = assignment
         self.anchors = anchors
         self.instance = instance
@@ -279,6 +326,7 @@ class _Grading:
         # The most one phase may use: what the worker pool sets aside for a grading.
         self.budget = _Budget(max(self.build_limits.cpus, self.serve_limits.cpus))
         self.progress = progress
+        self.preload = preload
         self.ledger = _Ledger()
         self.build_failure: str | None = None
         self.scrubber = Scrubber.for_grading(folder=folder, public_data=self.public_data)
@@ -331,8 +379,8 @@ class _Grading:
         """Each part in a serve session of its own, as many at once as the budget holds."""
         ledgers = [_Ledger() for _ in parts]
 
-        def run(part: _Part, ledger: _Ledger) -> None:
-            self._part(part, ledger, lambda: self._own_session(part.name, work, ledger))
+        def run(part: _Part, ledger: _Ledger, ahead: _Ahead | None = None) -> None:
+            self._part(part, ledger, lambda: self._own_session(part.name, work, ledger, ahead))
 
         slots = min(len(parts), int(self.budget.cpus // self.serve_limits.cpus))
         if slots > 1:
@@ -342,8 +390,20 @@ class _Grading:
             for future in done:  # the first part's error in the declared order
                 future.result()
         else:
-            for part, ledger in zip(parts, ledgers, strict=True):
-                run(part, ledger)
+            ahead: _Ahead | None = None
+            try:
+                for index, (part, ledger) in enumerate(zip(parts, ledgers, strict=True)):
+                    current = ahead
+                    ahead = (_Ahead(self, work) if self.preload and self.build_failure is None
+                             and index + 1 < len(parts) else None)
+                    try:
+                        run(part, ledger, current)
+                    finally:
+                        if current is not None:
+                            current.close()
+            finally:
+                if ahead is not None:
+                    ahead.close()
         for ledger in ledgers:
             self.ledger.merge(ledger)
 
@@ -483,20 +543,19 @@ class _Grading:
     # sessions ------------------------------------------------------------------------------
     @contextmanager
     def _session(self, phase: str, limits: sandbox.Limits, *, work: Path | None,
-                 data: Path | None, role: Role | None, ledger: _Ledger
-                 ) -> Iterator[sandbox.AgentSession]:
+                 data: Path | None, role: Role | None, ledger: _Ledger,
+                 ahead: _Ahead | None = None) -> Iterator[sandbox.AgentSession]:
         """``data`` is mounted read-only at /data: the public data, or a probe's. ``role``: the
         phase as the candidate knows it, whether it saw only public data, and where in their
         code it ran ("in train()"), for explaining their failure; None for a shared session,
-        whose failures the parts run again in sessions of their own explain."""
-        mounts = [] if data is None else [sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR)]
+        whose failures the parts run again in sessions of their own explain. ``ahead``: this
+        session, started earlier with these arguments."""
         session: sandbox.AgentSession | None = None
         failure: BaseException | None = None
         try:
-            with sandbox.open_session(image=self.runner_image, limits=limits,
-                                      submission=self.submission_dir, mounts=mounts, work=work,
-                                      call_timeout=self.assignment.phases.serve.call_timeout
-                                      ) as session:
+            with (ahead.take().open() if ahead is not None else
+                  sandbox.open_session(**self._session_arguments(limits, work=work, data=data))
+                  ) as session:
                 yield session
         except sandbox.SandboxError as exc:  # the grader's side (an AgentError is not one)
             failure = exc
@@ -518,6 +577,13 @@ class _Grading:
                               where=None if session is not None else "while importing "
                                                                      "solution.py")
 
+    def _session_arguments(self, limits: sandbox.Limits, *, work: Path | None,
+                           data: Path | None) -> dict[str, Any]:
+        return {"image": self.runner_image, "limits": limits, "submission": self.submission_dir,
+                "mounts": [] if data is None else [sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR)],
+                "work": work, "call_timeout": self.assignment.phases.serve.call_timeout,
+                "preload": self.preload}
+
     def _explain(self, ledger: _Ledger, failure: BaseException | None,
                  result: sandbox.RunResult | None, role: Role, limits: sandbox.Limits,
                  where: str | None = None) -> None:
@@ -531,7 +597,8 @@ class _Grading:
 
     @contextmanager
     def _serve(self, phase: str, work: Path, *, data: Path | None, ledger: _Ledger,
-               role: Role | None) -> Iterator[sandbox.AgentSession]:
+               role: Role | None, ahead: _Ahead | None = None
+               ) -> Iterator[sandbox.AgentSession]:
         """A serve session over ``work``, its ``load()`` done. Serve calls are handed hidden
         inputs, whatever the data: never public to the candidate (``role``)."""
         serve = self.assignment.phases.serve
@@ -539,7 +606,8 @@ class _Grading:
             # Starting it (importing solution.py) and loading are its container's work.
             with self.budget.container(self.serve_limits.cpus):
                 session = stack.enter_context(self._session(
-                    phase, self.serve_limits, work=work, data=data, role=role, ledger=ledger))
+                    phase, self.serve_limits, work=work, data=data, role=role, ledger=ledger,
+                    ahead=ahead))
                 try:
                     # Loading a model is one-time work, bounded by the phase rather than per call.
                     self._candidate(session).call(serve.load, work_dir=sandbox.WORK_DIR,
@@ -551,9 +619,10 @@ class _Grading:
             yield session
 
     @contextmanager
-    def _own_session(self, name: str, work: Path, ledger: _Ledger) -> Iterator[Candidate]:
+    def _own_session(self, name: str, work: Path, ledger: _Ledger,
+                     ahead: _Ahead | None = None) -> Iterator[Candidate]:
         with self._serve(f"serve: {name}", work, data=self.public_data, ledger=ledger,
-                         role=("serve", False, "in the serve phase")) as session:
+                         role=("serve", False, "in the serve phase"), ahead=ahead) as session:
             yield self._candidate(session)
 
     @contextmanager
@@ -621,18 +690,11 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=ledger.tests, phases=ledger.phases, signals=self.signals,
-            failure=ledger.failure, environment=self._environment_fit(),
+            failure=ledger.failure,
             integrity=self._integrity(values),
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
-
-    def _environment_fit(self) -> EnvironmentFit:
-        """The candidate's imports and requirements.txt against the image they ran in."""
-        try:
-            return fit(self.submission_dir, provided_by(self.runner_image))
-        except EnvironmentUnreadable as exc:
-            raise InfrastructureError(str(exc)) from exc
 
     def _integrity(self, anchors: dict[str, dict[str, float]]) -> Integrity:
         """Evidence for reviewers (never scored, never released); placed on the score's anchors.
