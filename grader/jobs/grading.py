@@ -79,13 +79,15 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
             archive = zip_folder(folder / baseline.path, Path(tmp) / "submission.zip")
             return grade_zip(assignment=assignment, folder=folder, instance=instance,
                              zip_path=archive, runner_image=settings.runner_image,
-                             ceiling=settings.limits, intake=settings.intake)
+                             ceiling=settings.limits, intake=settings.intake,
+                             preload=settings.session_preload())
     anchors = anchors_for(settings, assignment, folder,
                           sandbox.image_digest(settings.runner_image))
     return grade_directory(assignment=assignment, folder=folder, instance=instance,
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,
-                           ceiling=settings.limits, anchors=anchors, progress=report_step)
+                           ceiling=settings.limits, anchors=anchors, progress=report_step,
+                           preload=settings.session_preload())
 
 
 class _Steps:
