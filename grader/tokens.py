@@ -9,11 +9,13 @@ applicant tracking system's door (``grader.integrations``).
 
 Scopes (a token holds one or more; a route needs exactly one, named in the OpenAPI document):
 
-    read                     every GET of the reviewer API: assignments, submissions, reports,
-                             files, exports, results.json, invites, judgement, similarity
+    read                     every GET of the reviewer API but the webhooks': assignments,
+                             submissions, reports, files, exports, results.json, invites,
+                             judgement, similarity
     invite                   create and extend invites
     review                   manual scores, reveal, notes, decisions, re-grades
-    webhooks                 manage webhook endpoints and replay their deliveries
+    webhooks                 webhook endpoints and their deliveries, reads included (where the
+                             grader sends data is not a report reader's business)
     integration:greenhouse   Greenhouse's assessment-partner calls
     integration:ashby        Ashby's assessment-partner calls
 

@@ -4,7 +4,7 @@ A route's signature states its access. Reviewer JSON routes take a login in one 
 reviewer's session cookie, or an API token (``Authorization: Bearer``, ``grader.tokens``) holding
 the one scope the route names:
 
-- ``ScopedRead`` (scope ``read``): every GET of the reviewer API.
+- ``ScopedRead`` (scope ``read``): every GET of the reviewer API but the webhooks'.
 - ``ScopedInvite`` (``invite``), ``ScopedReview`` (``review``), ``ScopedWebhooks`` (``webhooks``;
   ``ScopedWebhooksRead`` for its GETs): writes; a session must also send the CSRF header.
 - ``CurrentReviewer`` (401 without a login) and ``ReviewerWrite`` (plus the CSRF header): a

@@ -30,6 +30,9 @@ PROBLEM = "application/problem+json"
 SESSION_ONLY = {("POST", "/api/review/logout"), ("GET", "/api/review/tokens"),
                 ("POST", "/api/review/tokens"), ("DELETE", "/api/review/tokens/{token_id}")}
 PUBLIC = {("POST", "/api/review/login")}
+# Webhook endpoints and their deliveries, read or written, take `webhooks`: they name where the
+# grader sends data, which a `read` token for reports has no need to know.
+WEBHOOK_PATHS = ("/api/review/webhooks", "/api/review/deliveries")
 MISSING_ID = "999999999"  # ids no row has: a write a token may make changes nothing here
 PARAMETERS = {"assignment_id": "rag_pipeline", "item_id": "readme", "path": "solution.py"}
 
@@ -123,7 +126,9 @@ def test_every_reviewer_route_names_one_scope_and_enforces_it(client, reviewer) 
             f"{method} {path} takes no API token scope ({granted}): give it one of "
             f"grader.web._deps' Scoped... aliases, or list it here as session-only")
         scope = granted[0]
-        if method == "GET":
+        if path.startswith(WEBHOOK_PATHS):
+            assert scope == Scope.WEBHOOKS, f"{method} {path} needs {scope}, not webhooks"
+        elif method == "GET":
             assert scope == Scope.READ, f"GET {path} needs {scope}: every read takes `read`"
         else:
             assert scope != Scope.READ, f"{method} {path} writes with the read scope"
