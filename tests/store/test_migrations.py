@@ -22,9 +22,12 @@ from grader.store import (
     Database,
     Decision,
     create_reviewer,
+    create_webhook_endpoint,
     current_revision,
+    enqueue_delivery,
     get_submission,
     head_revision,
+    list_deliveries,
     manual_scores,
     migrate,
     record_decision,
@@ -209,6 +212,33 @@ def test_revision_0006_adds_tokens_and_ats_links_beside_invites(empty_db) -> Non
 
     _to_revision(empty_db, "0005", down=True)
     assert not {"api_tokens", "ats_links"} & set(inspect(empty_db.engine).get_table_names())
+    with empty_db.read() as session:
+        assert session.execute(text("SELECT id FROM submissions")).scalar_one() == submission_id
+    migrate(empty_db)
+    with empty_db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_revision_0007_adds_deliveries_beside_existing_data(empty_db) -> None:
+    tables = {"webhook_endpoints", "deliveries", "delivery_attempts"}
+    _to_revision(empty_db, "0006")
+    submission_id = _seed_submission(empty_db)
+    assert not tables & set(inspect(empty_db.engine).get_table_names())
+
+    _to_revision(empty_db, "0007")
+    migrate(empty_db)
+    with empty_db.write() as session:
+        endpoint = create_webhook_endpoint(session, url="https://example.com/h",
+                                           events=["decision.made"], secret="s",
+                                           include_notes=False, created_by="test")
+        enqueue_delivery(session, purpose="test", url="https://example.com/h", method="POST",
+                         body=b"\x00{}", headers={}, endpoint_id=endpoint.id)
+    with empty_db.read() as session:
+        [delivery] = list_deliveries(session)
+    assert delivery.body == b"\x00{}" and delivery.state == "queued"
+
+    _to_revision(empty_db, "0006", down=True)
+    assert not tables & set(inspect(empty_db.engine).get_table_names())
     with empty_db.read() as session:
         assert session.execute(text("SELECT id FROM submissions")).scalar_one() == submission_id
     migrate(empty_db)
