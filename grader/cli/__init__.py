@@ -16,6 +16,7 @@ from grader.cli import (
     _sandbox,
     _serve,
     _token,
+    _webhook,
 )
 from grader.cli._output import console, print_json
 
@@ -32,6 +33,7 @@ app.add_typer(_reviewer.app, name="reviewer")
 app.add_typer(_invite.app, name="invite")
 app.add_typer(_report.app, name="report")
 app.add_typer(_token.app, name="token")
+app.add_typer(_webhook.app, name="webhook")
 
 
 @app.command()
