@@ -59,9 +59,10 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
 
     db = _database()
     with db.read() as session:
-        rows = [{"id": e.id, "url": e.url, "events": e.events.split(),
-                 "include_notes": e.include_notes, "source": e.source,
-                 "created_by": e.created_by} for e in list_webhook_endpoints(session)]
+        rows: list[dict[str, Any]] = [
+            {"id": e.id, "url": e.url, "events": e.events.split(),
+             "include_notes": e.include_notes, "source": e.source, "created_by": e.created_by}
+            for e in list_webhook_endpoints(session)]
     db.dispose()
     if as_json:
         print_json({"endpoints": rows})
