@@ -1,6 +1,8 @@
-"""A reviewer's API tokens over the JSON API: list, make (the secret answered once), revoke.
+"""A reviewer's API tokens, on a page and over the JSON API: list, make (the secret answered
+once), revoke.
 
-Every route takes a reviewer's session (``CurrentReviewer``, ``ReviewerWrite``): a token never
+Every route takes a reviewer's session (``CurrentReviewer``, ``ReviewerWrite``, and the page's
+``ReviewerPage``, ``ReviewerForm``): a token never
 makes, lists or revokes tokens, so a leaked token cannot outlive its revocation by minting
 another. A reviewer sees and revokes only their own tokens; ``grader token`` (the operator's CLI)
 sees everyone's.
@@ -11,15 +13,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Form, HTTPException, Path, Request, Response, status
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from grader.store import ApiToken, create_api_token, list_api_tokens, revoke_api_token, utcnow
 from grader.store import token_scopes as stored_scopes
 from grader.text import UNPRINTABLE_PATTERN, printable
-from grader.tokens import Scope
-from grader.web._deps import CurrentReviewer, ReviewerWrite, ServiceDep, SessionDep
+from grader.tokens import SCOPE_DESCRIPTIONS, Scope
+from grader.web._deps import (
+    CurrentReviewer,
+    ReviewerForm,
+    ReviewerLogin,
+    ReviewerPage,
+    ReviewerWrite,
+    Service,
+    ServiceDep,
+    SessionDep,
+)
 from grader.web._params import ID_MAX
+from grader.web._render import render
 from grader.web._schemas import Problem
 
 router = APIRouter()
@@ -72,11 +85,7 @@ def api_tokens(login: CurrentReviewer, session: SessionDep) -> list[TokenPublic]
     return [token_public(token) for token in list_api_tokens(session, login.reviewer_id)]
 
 
-@router.post("/api/review/tokens", status_code=201, response_model=TokenCreated,
-             tags=["tokens"], responses=SESSION_ERRORS)
-def api_create_token(login: ReviewerWrite, body: TokenCreate, service: ServiceDep
-                     ) -> TokenCreated:
-    """A new token acting for you with the scopes given; its secret is answered only now."""
+def _create(service: Service, login: ReviewerLogin, body: TokenCreate) -> TokenCreated:
     expires = (utcnow() + timedelta(days=body.expires_in_days)
                if body.expires_in_days is not None else None)
     with service.db.write() as session:
@@ -85,14 +94,58 @@ def api_create_token(login: ReviewerWrite, body: TokenCreate, service: ServiceDe
         return TokenCreated(**token_public(token).model_dump(), token=secret)
 
 
-@router.delete("/api/review/tokens/{token_id}", status_code=204, tags=["tokens"],
-               responses={404: {"model": Problem, "description": "none of your tokens has this "
-                                                               "id"}, **SESSION_ERRORS})
-def api_revoke_token(login: ReviewerWrite, token_id: TokenId, service: ServiceDep) -> Response:
-    """Revoke one of your tokens: from now on it is refused (401). Revoking again is harmless."""
+def _revoke(service: Service, login: ReviewerLogin, token_id: int) -> None:
     with service.db.write() as session:
         if revoke_api_token(session, token_id, reviewer_id=login.reviewer_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND,
                                 f"none of your tokens has the id {token_id}; GET "
                                 "/api/review/tokens lists them")
+
+
+@router.post("/api/review/tokens", status_code=201, response_model=TokenCreated,
+             tags=["tokens"], responses=SESSION_ERRORS)
+def api_create_token(login: ReviewerWrite, body: TokenCreate, service: ServiceDep
+                     ) -> TokenCreated:
+    """A new token acting for you with the scopes given; its secret is answered only now."""
+    return _create(service, login, body)
+
+
+@router.delete("/api/review/tokens/{token_id}", status_code=204, tags=["tokens"],
+               responses={404: {"model": Problem, "description": "none of your tokens has this "
+                                                               "id"}, **SESSION_ERRORS})
+def api_revoke_token(login: ReviewerWrite, token_id: TokenId, service: ServiceDep) -> Response:
+    """Revoke one of your tokens: from now on it is refused (401). Revoking again is harmless."""
+    _revoke(service, login, token_id)
     return Response(status_code=204)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def _page(request: Request, login: ReviewerLogin, service: Service,
+          created: TokenCreated | None = None) -> Response:
+    with service.db.read() as session:
+        tokens = [token_public(t) for t in list_api_tokens(session, login.reviewer_id)]
+    return render(request, "review_tokens.html.j2", title="API tokens", login=login,
+                  tokens=tokens, scopes=SCOPE_DESCRIPTIONS, created=created)
+
+
+@router.get("/review/tokens", include_in_schema=False)
+def page_tokens(request: Request, login: ReviewerPage, service: ServiceDep) -> Response:
+    return _page(request, login, service)
+
+
+@router.post("/review/tokens", include_in_schema=False)
+def page_create_token(request: Request, login: ReviewerForm, service: ServiceDep,
+                      name: Annotated[str, Form(min_length=1, max_length=100)],
+                      scopes: Annotated[list[Scope], Form(min_length=1)],
+                      expires_in_days: Annotated[float | None, Form(gt=0, le=3650)] = None
+                      ) -> Response:
+    created = _create(service, login, TokenCreate(name=name, scopes=scopes,
+                                                  expires_in_days=expires_in_days))
+    return _page(request, login, service, created)
+
+
+@router.post("/review/tokens/{token_id}/revoke", include_in_schema=False)
+def page_revoke_token(login: ReviewerForm, token_id: TokenId, service: ServiceDep) -> Response:
+    _revoke(service, login, token_id)
+    return RedirectResponse(f"/review/tokens#token-{token_id}", status_code=303)

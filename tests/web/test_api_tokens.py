@@ -213,3 +213,24 @@ def test_a_session_still_needs_its_csrf_header_to_write(client, reviewer) -> Non
     cookie_only = TestClient(client.app, cookies=dict(reviewer.cookies))
     refused = cookie_only.post("/api/review/tokens", json={"name": "x", "scopes": ["read"]})
     assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+
+
+def test_the_tokens_page_makes_shows_once_and_revokes(client, reviewer) -> None:
+    anonymous = TestClient(client.app, follow_redirects=False)
+    assert anonymous.get("/review/tokens").headers["location"].startswith("/review/login")
+    page = TestClient(client.app, cookies=dict(reviewer.cookies), follow_redirects=False)
+    csrf = reviewer.headers["X-CSRF-Token"]
+    made = page.post("/review/tokens", data={"csrf_token": csrf, "name": "from the page",
+                                              "scopes": ["read", "invite"],
+                                              "expires_in_days": ""})
+    assert made.status_code == 200, made.text
+    secret = re.search(r'value="(grt_[^"]+)" id="token-secret"', made.text).group(1)
+    assert client.get("/api/review/assignments", headers=_bearer(secret)).status_code == 200
+    listed = page.get("/review/tokens")
+    assert "from the page" in listed.text and secret not in listed.text
+    token_id = next(t["id"] for t in reviewer.get("/api/review/tokens").json()
+                    if t["name"] == "from the page")
+    assert page.post(f"/review/tokens/{token_id}/revoke", data={}).status_code == 403
+    revoked = page.post(f"/review/tokens/{token_id}/revoke", data={"csrf_token": csrf})
+    assert revoked.status_code == 303
+    assert client.get("/api/review/assignments", headers=_bearer(secret)).status_code == 401
