@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
+import sandbox
 from grader.authoring import new_assignment, zip_folder
 from grader.instance import Instance
 from grader.intake import IntakeRules
 from grader.pipeline import _Budget, grade_zip
 from grader.report import Report
 from grader.spec import load_assignment
-from sandbox import Limits
 
 SUITES = '''hidden_tests:
   - name: warmup
@@ -101,9 +101,10 @@ def assignments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def grade(assignments: dict[str, Path], runner_image: str,
           tmp_path_factory: pytest.TempPathFactory):
-    def run(variant: str, predict: str | None = None, cpus: float = 1) -> Report:
+    def run(variant: str, predict: str | None = None, cpus: float = 1,
+            preload: tuple[str, ...] = sandbox.RUNNER_MODULES) -> Report:
         folder = assignments[variant]
-        assignment = load_assignment(folder, ceiling=Limits())
+        assignment = load_assignment(folder, ceiling=sandbox.Limits())
         solution = tmp_path_factory.mktemp("solution")
         shutil.copytree(folder / "reference" / "solution", solution, dirs_exist_ok=True)
         if predict is not None:
@@ -114,8 +115,8 @@ def grade(assignments: dict[str, Path], runner_image: str,
         instance = Instance.demo().prepare(assignment, folder, tmp_path_factory.mktemp("inst"))
         return grade_zip(assignment=assignment, folder=folder, instance=instance,
                          zip_path=archive, runner_image=runner_image,
-                         ceiling=Limits(memory="1g", cpus=cpus, timeout=300),
-                         intake=IntakeRules())
+                         ceiling=sandbox.Limits(memory="1g", cpus=cpus, timeout=300),
+                         intake=IntakeRules(), preload=preload)
     return run
 
 
@@ -192,6 +193,13 @@ def test_sessions_side_by_side_give_the_report_one_at_a_time_gives(grade) -> Non
     assert _content(side_by_side) == _content(one_at_a_time)
     assert [p.name for p in side_by_side.phases] == [
         "build", "serve: warmup", "serve: behaviour", "serve: stability", "serve: quality"]
+
+
+@pytest.mark.docker
+def test_sessions_started_ahead_give_the_report_cold_sessions_give(grade) -> None:
+    warm = grade("separate", CHANGES_ITS_ANSWER)
+    cold = grade("separate", CHANGES_ITS_ANSWER, preload=())
+    assert _content(warm) == _content(cold)
 
 
 def _overlapping(budget: _Budget, jobs: list[tuple[str, float]]) -> int:
