@@ -53,9 +53,10 @@ REFERENCE = "reference"
 SERVE_SHARED = "    shared: true\n"
 
 
-def _settings(data_dir: Path, assignments_dir: Path, **changes: object) -> Settings:
+def _settings(data_dir: Path, assignments_dir: Path, *, warm: bool = True) -> Settings:
     # The demo instance: the committed public data, no instance data to generate per run.
-    return Settings(data_dir=data_dir, assignments_dir=assignments_dir, demo=True, **changes)
+    return Settings(data_dir=data_dir, assignments_dir=assignments_dir, demo=True,
+                    warm_sessions=warm)
 
 
 def _shared_copy(assignments_dir: Path, assignment_id: str, into: Path) -> Path:
@@ -87,8 +88,8 @@ def one_assignment(assignment_id: str, *, rounds: int, switch: str, assignments_
     with tempfile.TemporaryDirectory(prefix="grading-wall-") as tmp:
         root = Path(tmp)
         if switch == "warm":
-            ways = {"cold": _settings(root / "data", assignments_dir, warm_sessions=False),
-                    "warm": _settings(root / "data", assignments_dir, warm_sessions=True)}
+            ways = {"cold": _settings(root / "data", assignments_dir, warm=False),
+                    "warm": _settings(root / "data", assignments_dir, warm=True)}
         else:
             shared = _shared_copy(assignments_dir, assignment_id, root / "shared")
             ways = {"separate": _settings(root / "data", assignments_dir),
@@ -116,7 +117,7 @@ def one_assignment(assignment_id: str, *, rounds: int, switch: str, assignments_
         print(f"{'whole grading':<58}{statistics.median(totals[off]):10.1f}"
               f"{statistics.median(totals[on]):10.1f}")
         if scores[off] != scores[on]:
-            print(f"scores differ: {off} {sorted(scores[off])}, {on} {sorted(scores[on])}")
+            print(f"scores differ: {off} {scores[off]}, {on} {scores[on]}")
         print(f"ratio = {on}/{off} = "
               f"{statistics.median(totals[on]) / statistics.median(totals[off]):.2f}")
 
@@ -167,7 +168,7 @@ def cohort(assignment_id: str, *, copies: int, assignments_dir: Path) -> None:
         seconds = time.perf_counter() - started
         db.dispose()
         for sid, kind in submitted.items():
-            print(f"{kind:<28}{jobs[sid].state.value:>10}")
+            print(f"{kind:<28}{jobs[sid].state:>10}")
         print(f"\n{len(submitted)} gradings of {assignment_id} in {seconds:.0f} s, {slots} at "
               f"once; {os.cpu_count()} CPUs; load "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
