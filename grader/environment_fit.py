@@ -56,6 +56,7 @@ __all__ = [
     "ProvidedModules",
     "RequirementLine",
     "UnavailableImport",
+    "absolute_imports",
     "available_packages",
     "bundle_readme",
     "compare_requirements",
@@ -250,7 +251,7 @@ def find_imports(tree: Tree) -> Imports:
             where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
             unreadable.append(f"{source.path}{where}")
             continue
-        for name, line, optional in _imports(module):
+        for name, line, optional in absolute_imports(module):
             if name in sys.stdlib_module_names or name in local or name == "__main__":
                 continue
             found.append(FoundImport(module=name, optional=optional,
@@ -267,7 +268,7 @@ def _local_modules(tree: Tree) -> set[str]:
     return local
 
 
-def _imports(module: ast.Module) -> list[tuple[str, int, bool]]:
+def absolute_imports(module: ast.Module) -> list[tuple[str, int, bool]]:
     """(top-level name, line, guarded) for each absolute import, and import_module("x") calls."""
     guarded: set[int] = set()
     for node in ast.walk(module):

@@ -62,9 +62,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.environment_fit import absolute_imports
 from grader.scoring import AnchorValues, recorded_anchors
 from grader.signals._common import clip, decode_source, is_test_path, read_regular_file
-from grader.signals.dependencies import _imports as absolute_imports
 from grader.signals.similarity import SHINGLE_TOKENS, _normalised_tokens
 from grader.spec import SUPPORTING_SUFFIXES, Assignment
 

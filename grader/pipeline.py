@@ -53,6 +53,13 @@ from typing import Any, Literal
 import sandbox
 from grader.anchors import PROVISIONAL_NOTE, Anchors, placing
 from grader.candidate import Candidate, CandidateCallFailed, blames_candidate
+from grader.environment_fit import (
+    EnvironmentFit,
+    EnvironmentUnreadable,
+    ProvidedModules,
+    fit,
+    provided_by,
+)
 from grader.environments import environment_image
 from grader.hidden import HarnessError, HiddenContext, run_harness, run_suite
 from grader.instance import AssignmentInstance, folder_sha256, load_generator
@@ -331,6 +338,7 @@ class _Grading:
         self.build_failure: str | None = None
         self.scrubber = Scrubber.for_grading(folder=folder, public_data=self.public_data)
         self.signals: Signals | None = None
+        self.environment: EnvironmentFit | None = None
 
     # the flow ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -345,7 +353,9 @@ class _Grading:
             if self.build_failure is None and self.assignment.phases.serve.shared:
                 parts = self._shared(parts, work)
             self._side_by_side(parts, work)
-            self._signals()
+            provided = self._provided()
+            self.environment = fit(self.submission_dir, provided)
+            self._signals(provided)
 
     def _build(self, work: Path) -> None:
         build = self.assignment.phases.build
@@ -476,7 +486,7 @@ class _Grading:
             return
         ledger.metrics.update({f"{name}.{metric}": value for metric, value in values.items()})
 
-    def _signals(self) -> None:
+    def _signals(self, provided: ProvidedModules) -> None:
         """Engineering signals for reviewers (never scored here); once per grading."""
         self.progress("engineering signals")
         try:
@@ -484,7 +494,7 @@ class _Grading:
                 submission_dir=self.submission_dir,
                 starter_dir=self.folder / self.assignment.candidate.bundle,
                 runner_image=self.runner_image, limits=self.build_limits,
-                public_data=self.public_data)
+                provided=provided, public_data=self.public_data)
         except sandbox.SandboxError as exc:
             raise InfrastructureError(f"the candidate's own tests could not run: {exc}") from exc
 
@@ -690,11 +700,19 @@ class _Grading:
             assignment_title=self.assignment.title, total=card.total,
             components=card.components, metrics=self._metric_results(values), anchors=cited,
             hidden_tests=ledger.tests, phases=ledger.phases, signals=self.signals,
-            failure=ledger.failure,
+            failure=ledger.failure, environment=self.environment,
             integrity=self._integrity(values),
             reproduction=_reproduction(self.assignment, self.folder, self.instance,
                                        self.runner_image, image_digest, submission_sha256,
                                        {"build": self.build_limits, "serve": self.serve_limits}))
+
+    def _provided(self) -> ProvidedModules:
+        """What the image the candidate ran in has installed (asked of it once per process),
+        which the candidate's imports and requirements.txt are compared with."""
+        try:
+            return provided_by(self.runner_image)
+        except EnvironmentUnreadable as exc:
+            raise InfrastructureError(str(exc)) from exc
 
     def _integrity(self, anchors: dict[str, dict[str, float]]) -> Integrity:
         """Evidence for reviewers (never scored, never released); placed on the score's anchors.

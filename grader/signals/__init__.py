@@ -12,6 +12,7 @@ own-tests container at all (the caller's infrastructure problem, not the candida
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -22,6 +23,9 @@ from grader.signals.docs import Documentation, Evidence, documentation
 from grader.signals.own_tests import OwnTests, OwnTestsStatus, TestCounts, run_own_tests
 from grader.signals.similarity import FileOverlap, PairSimilarity, cohort_similarity
 from grader.signals.static import Lint, StaticChecks, static_checks
+
+if TYPE_CHECKING:  # grader.environment_fit reads files through this package: no import cycle
+    from grader.environment_fit import ProvidedModules
 
 __all__ = [
     "Dependencies",
@@ -47,17 +51,19 @@ class Signals(SignalModel):
     own_tests: OwnTests = Field(description="the candidate's own tests, run in the sandbox")
     static: StaticChecks = Field(description="lint, type hints, docstrings, size, complexity")
     documentation: Documentation
-    dependencies: Dependencies = Field(description="imports the runner image does not provide")
+    dependencies: Dependencies = Field(description="imports the environment does not provide")
 
 
 def collect_signals(*, submission_dir: Path, starter_dir: Path | None, runner_image: str,
-                    limits: sandbox.Limits, public_data: Path | None = None) -> Signals:
+                    limits: sandbox.Limits, provided: ProvidedModules,
+                    public_data: Path | None = None) -> Signals:
     """All single-submission signals. ``limits`` are the build phase's; the own-tests run
-    tightens their timeout. ``starter_dir`` is the assignment's starter bundle, if any."""
+    tightens their timeout. ``starter_dir`` is the assignment's starter bundle, if any;
+    ``provided`` what ``runner_image`` has installed (``grader.environment_fit.provided_by``)."""
     tree = scan(submission_dir)
     return Signals(
         static=static_checks(tree),
         documentation=documentation(submission_dir, starter_dir),
-        dependencies=dependencies(tree),
+        dependencies=dependencies(tree, provided),
         own_tests=run_own_tests(tree, runner_image=runner_image, limits=limits,
                                 public_data=public_data))

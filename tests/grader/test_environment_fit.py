@@ -11,9 +11,10 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+from support.environment import RUNNER_PROVIDED
+
 from grader.authoring import build_bundle, new_assignment
 from grader.environment_fit import (
-    ProvidedModules,
     compare_requirements,
     find_imports,
     fit,
@@ -25,12 +26,7 @@ from grader.templating import environment
 from grader.web._catalog import Catalog
 from sandbox import Limits
 
-PROVIDED = ProvidedModules(
-    image_digest="sha256:" + "0" * 64,
-    modules={"numpy": ["numpy"], "sklearn": ["scikit-learn"], "torch": ["torch"],
-             "yaml": ["pyyaml"]},
-    distributions={"numpy": "2.4.6", "scikit-learn": "1.9.1", "torch": "2.13.0+cpu",
-                   "pyyaml": "6.0.4"})
+PROVIDED = RUNNER_PROVIDED
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

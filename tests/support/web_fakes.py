@@ -19,6 +19,7 @@ from grader.signals._common import scan
 from grader.signals.dependencies import dependencies
 from grader.signals.docs import documentation
 from grader.signals.static import static_checks
+from support.environment import RUNNER_PROVIDED
 from support.fakes import directives, fast_grade
 
 
@@ -42,5 +43,5 @@ def grade_with_signals(request: GradingRequest, settings: Settings) -> Report:
                                "*_test.py).")
     signals = Signals(own_tests=own, static=static_checks(tree),
                       documentation=documentation(request.submission_dir, None),
-                      dependencies=dependencies(tree))
+                      dependencies=dependencies(tree, RUNNER_PROVIDED))
     return report.model_copy(update={"signals": signals})

@@ -316,7 +316,7 @@ def test_signals_are_shown_to_reviewers(server, reviewer) -> None:
     # README findings with the lines that are their evidence.
     assert "Run `python solution.py --fast` to train." in page
     assert "Accuracy 0.91 on the dev split." in page and "metric with a number" in page
-    assert "<code>lightgbm</code>" in page and "runner image lacks" in page
+    assert "<code>lightgbm</code>" in page and "environment lacks" in page
 
 
 def test_cohort_similarity_flags_the_near_copy(server, reviewer) -> None:

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.environment import RUNNER_PROVIDED
 
 import grader.signals
 from grader.authoring import new_assignment
+from grader.environment_fit import provided_by
 from grader.instance import demo_instance
 from grader.pipeline import grade_directory
 from grader.report import Report, render_html
@@ -94,7 +96,7 @@ def test_the_trusted_side_signals_read_files_without_running_them(
     tree = scan(folder)
     checks = static_checks(tree)
     documentation(folder, None)
-    dependencies(tree)
+    dependencies(tree, RUNNER_PROVIDED)
     [pair] = cohort_similarity({"a": folder, "b": other}, folder)
     assert list(marker_dir.iterdir()) == []
     assert checks.lint.available and checks.python_files == 16
@@ -107,7 +109,7 @@ def test_no_signal_runs_candidate_code_outside_the_sandbox(
     marker_dir = tmp_path / "markers"
     folder = make_submission(hostile_submission(marker_dir))
     signals = collect_signals(submission_dir=folder, starter_dir=None, runner_image=runner_image,
-                              limits=LIMITS)
+                              limits=LIMITS, provided=provided_by(runner_image))
     # The code did run, in the sandbox, where it wrote its markers into the container's /tmp...
     own = signals.own_tests
     assert own.status is OwnTestsStatus.COMPLETED, own
@@ -143,7 +145,8 @@ def test_the_report_shows_signals_to_reviewers_only(make_submission: MakeSubmiss
         "README.md": "# Notes\n\n## Results\nAccuracy 0.9\n",
         "explore.ipynb": "{}"})
     signals = collect_signals(submission_dir=folder, starter_dir=None,
-                              runner_image=runner_image, limits=LIMITS)
+                              runner_image=runner_image, limits=LIMITS,
+                              provided=provided_by(runner_image))
     report = _report(signals)
     assert Report.model_validate_json(report.model_dump_json()) == report
 
