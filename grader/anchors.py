@@ -44,7 +44,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import sandbox
+from grader.environments import grading_image_digest
 from grader.instance import DEMO_ID, InstanceError, folder_sha256
 from grader.integrity import with_metrics
 from grader.report import Report, ReportAnchors, ReportStatus
@@ -335,7 +335,8 @@ def measure_missing(settings: Settings, assignment: Assignment, folder: Path,
     sha256 = folder_sha256(folder)
     if instance.is_demo:
         return _recorded(assignment, sha256, image_digest)
-    digest = image_digest or sandbox.image_digest(settings.runner_image)
+    digest = image_digest or grading_image_digest(assignment, folder,
+                                                  runner_image=settings.runner_image)
     if digest is None:
         raise AnchorsError(f"the runner image {settings.runner_image} is missing; "
                            "run `grader sandbox build`")

@@ -35,8 +35,8 @@ from grader.spec import (
 )
 from sandbox._image import LogFn, recipe_paths
 
-__all__ = ["EnvironmentLockError", "UsedEnvironment", "environment_image", "lock_environment",
-           "unused_environment_images", "used_environments"]
+__all__ = ["EnvironmentLockError", "UsedEnvironment", "environment_image", "grading_image_digest",
+           "lock_environment", "unused_environment_images", "used_environments"]
 
 PACKAGE_INDEX = "https://pypi.org/simple"
 # The runner image's interpreter (Dockerfile.runner's base) and the architectures it is built on.
@@ -160,3 +160,13 @@ def unused_environment_images(assignments: list[tuple[Assignment, Path]], *,
     used = ({u.tag for u in used_environments(assignments, runner_digest=runner_digest)}
             if runner_digest else set())
     return [image for image in sandbox.derived_images() if not used.intersection(image.tags)]
+
+
+def grading_image_digest(assignment: Assignment, folder: Path, *, runner_image: str
+                         ) -> str | None:
+    """The digest of the image ``assignment`` is graded in: the one its reports cite and its
+    measured anchors are kept under. None while the runner image is missing; the environment's
+    image is built first when missing (sandbox.SandboxError, OSError as for environment_image)."""
+    if sandbox.image_digest(runner_image) is None:
+        return None
+    return sandbox.image_digest(environment_image(assignment, folder, runner_image=runner_image))

@@ -52,6 +52,7 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
     """Grade, write report.json and report.html, print, and exit with the outcome's code."""
     import sandbox
     from grader.anchors import anchors_for
+    from grader.environments import grading_image_digest
     from grader.instance import InstanceError
     from grader.pipeline import InfrastructureError, grade_zip
     from grader.report import ReportStatus, write_report
@@ -69,14 +70,14 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
 
             status.update("preparing the instance's data")
             instance = settings.assignment_instance(assignment, folder)
-            anchors = anchors_for(settings, assignment, folder,
-                                  sandbox.image_digest(settings.runner_image))
+            anchors = anchors_for(settings, assignment, folder, grading_image_digest(
+                assignment, folder, runner_image=settings.runner_image))
             report = grade_zip(assignment=assignment, folder=folder, instance=instance,
                                zip_path=submission, runner_image=settings.runner_image,
                                ceiling=settings.limits, intake=settings.intake,
                                progress=progress,
                                anchors=anchors)
-    except (InfrastructureError, InstanceError) as exc:
+    except (InfrastructureError, InstanceError, sandbox.SandboxError, OSError) as exc:
         abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
     if report.anchors is not None and report.anchors.provisional:
         info(f"the points are provisional: `grader assignment anchors {assignment.id}` measures "

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 import sandbox
 from grader.anchors import anchors_for
 from grader.authoring import AssignmentNotFound, find_assignment, zip_folder
+from grader.environments import grading_image_digest
 from grader.instance import InstanceError
 from grader.pipeline import InfrastructureError, grade_directory, grade_zip
 from grader.report import Report
@@ -81,8 +82,11 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
                              zip_path=archive, runner_image=settings.runner_image,
                              ceiling=settings.limits, intake=settings.intake,
                              preload=settings.session_preload())
-    anchors = anchors_for(settings, assignment, folder,
-                          sandbox.image_digest(settings.runner_image))
+    try:  # the image an environment adds is built here, and anchors are kept by its digest
+        digest = grading_image_digest(assignment, folder, runner_image=settings.runner_image)
+    except (sandbox.SandboxError, OSError) as exc:
+        raise InfrastructureError(str(exc)) from exc
+    anchors = anchors_for(settings, assignment, folder, digest)
     return grade_directory(assignment=assignment, folder=folder, instance=instance,
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,

@@ -282,7 +282,7 @@ def test_the_worker_pool_measures_in_child_processes_and_re_scores_stored_report
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setattr("grader.anchors.sandbox.image_digest", lambda _tag: DIGEST)
+    monkeypatch.setattr("sandbox.image_digest", lambda _tag: DIGEST)
     db = Database(settings.resolved_database_url())
     migrate(db)
     with db.write() as session:
