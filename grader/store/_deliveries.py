@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from grader.store._engine import Database
@@ -34,6 +34,7 @@ from grader.store._models import (
 from grader.store._queue import ERROR_CHARS, claimable, retry_delay
 
 SETTINGS_SOURCE = "settings"
+_SETTINGS_ENDPOINT_LOCK = 7_700_702  # beside grader.store._migrate's 7_700_701
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,14 @@ def remove_webhook_endpoint(db: Database, endpoint_id: int, *, source: str = "re
 def set_configured_endpoint(db: Database, *, url: str | None, secret: str, events: list[str],
                             include_notes: bool) -> None:
     """The endpoint the deployment's settings give, as a row events fan out to like any other:
-    made, changed, or removed (``url`` None) to match the settings."""
+    made, changed, or removed (``url`` None) to match the settings. Workers starting at once
+    could each find no row and make one (a row lock cannot cover a row that does not exist yet):
+    on PostgreSQL a transaction-scoped advisory lock serialises them, on SQLite the write
+    transaction does."""
     with db.write() as session:
+        if not db.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": _SETTINGS_ENDPOINT_LOCK})
         rows = list(session.scalars(select(WebhookEndpoint).where(
             WebhookEndpoint.source == SETTINGS_SOURCE).with_for_update()))
         keep = rows[0] if rows and url is not None else None

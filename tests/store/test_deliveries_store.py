@@ -15,8 +15,10 @@ from grader.store import (
     create_webhook_endpoint,
     enqueue_delivery,
     get_delivery,
+    list_webhook_endpoints,
     record_attempt,
     remove_webhook_endpoint,
+    set_configured_endpoint,
     utcnow,
 )
 
@@ -86,3 +88,22 @@ def test_removing_an_endpoint_cancels_its_unsent_deliveries_and_keeps_the_rest(
         done, cancelled = get_delivery(session, sent), get_delivery(session, waiting)
     assert (done.state, done.endpoint_id) == (JobState.DONE, None)
     assert cancelled.state == JobState.ERRORED and "removed" in cancelled.last_error
+
+
+def test_workers_starting_at_once_store_the_settings_endpoint_once(db: Database) -> None:
+    # Two workers: a third sync would remove what a race of the first two left (the check then
+    # could not fail). Without the lock this fails about two runs in three on PostgreSQL.
+    barrier = threading.Barrier(2)
+
+    def start() -> None:
+        barrier.wait()
+        set_configured_endpoint(db, url="https://example.com/h", secret="s" * 32,
+                                events=["decision.made"], include_notes=False)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.read() as session:
+        assert [e.source for e in list_webhook_endpoints(session)] == ["settings"]
