@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -112,7 +113,7 @@ def test_a_grading_runs_in_the_environment_and_cites_its_image(root: Path, image
     assert report["reproduction"]["runner_image_digest"] == sandbox.image_digest(image)
 
 
-def test_an_unchanged_lock_is_a_cache_hit_and_a_changed_lock_a_new_image(
+def test_an_unchanged_lock_is_a_cache_hit_and_a_changed_lock_one_new_image(
         lock_text: str, image: str, runner_image: str, tmp_path: Path) -> None:
     before = sandbox.image_digest(image)
     log: list[str] = []
@@ -122,13 +123,18 @@ def test_an_unchanged_lock_is_a_cache_hit_and_a_changed_lock_a_new_image(
 
     older = lock_environment("demo", tmp_path, EnvironmentSpec(packages=["rank-bm25==0.2.1"]),
                              runner_image=runner_image)
-    changed = sandbox.ensure_derived_image(base_image=runner_image,
-                                           lock_text=(tmp_path / LOCK_FILE).read_text(),
-                                           log=log.append)
+    # Two gradings needing the new image at once: one builds it, the other waits and finds it.
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: sandbox.ensure_derived_image(
+            base_image=runner_image, lock_text=(tmp_path / LOCK_FILE).read_text(),
+            log=log.append), range(2)))
+    changed = next(b for b in both if b.built)
     try:
         assert [(p.name, p.version) for p in older.packages] == [("rank-bm25", "0.2.1")]
-        assert changed.built and changed.tag != image and changed.digest != before
-        assert any("pip install" in line for line in log)
+        assert sorted(b.built for b in both) == [False, True]
+        assert {b.digest for b in both} == {changed.digest}
+        assert changed.tag != image and changed.digest != before
+        assert sum("pip install" in line for line in log) == 1
         # The runner image's layers are shared, not copied: every one of them is the new
         # image's too.
         client = docker.from_env()
