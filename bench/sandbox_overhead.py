@@ -106,8 +106,9 @@ def sandbox_phase(image: str, submission: Path, limits: Limits,
 def realistic_phase(image: str, submission: Path, limits: Limits,
                     marks: dict[str, list[float]]) -> float:
     started = time.perf_counter()
+    # Cold: the phase imports its stack itself (bench/warm_session.py measures warm sessions).
     with sandbox.open_session(image=image, limits=limits, submission=submission,
-                              call_timeout=limits.timeout) as session:
+                              call_timeout=limits.timeout, preload=()) as session:
         ready = time.perf_counter()
         inside = session.call("train")
         trained = time.perf_counter()
@@ -146,7 +147,7 @@ class EngineTimer:
         return timed
 
 
-def _submission(root: Path, name: str, source: str) -> Path:
+def write_submission(root: Path, name: str, source: str) -> Path:
     path = root / name
     path.mkdir()
     path.chmod(0o755)  # read by the container's non-root user
@@ -154,16 +155,16 @@ def _submission(root: Path, name: str, source: str) -> Path:
     return path
 
 
-def _cell(values: list[float]) -> str:
+def cell(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} s ({min(values):.2f}-{max(values):.2f})"
 
 
-def _print_rows(runtimes: list[str], rows: list[tuple[str, dict[str, list[float]]]]) -> None:
+def print_rows(runtimes: list[str], rows: list[tuple[str, dict[str, list[float]]]]) -> None:
     width = 25
     print(f"  {'':<44}" + "".join(f"{r:<{width}}" for r in runtimes)
           + ("runsc/runc" if len(runtimes) == 2 else ""))
     for label, by_runtime in rows:
-        line = f"  {label:<44}" + "".join(f"{_cell(by_runtime[r]):<{width}}" for r in runtimes)
+        line = f"  {label:<44}" + "".join(f"{cell(by_runtime[r]):<{width}}" for r in runtimes)
         if len(runtimes) == 2:
             runc, runsc = (statistics.median(by_runtime[r]) for r in runtimes)
             line += f"x{runsc / runc:.2f}"
@@ -200,8 +201,8 @@ def main() -> None:
     profile_marks: dict[str, dict[str, list[float]]] = {r: defaultdict(list) for r in runtimes}
     timer = EngineTimer() if args.profile else None
     with tempfile.TemporaryDirectory(prefix="bench-submission-") as tmp:
-        noop = _submission(Path(tmp), "noop", NOOP_SOLUTION)
-        ml = _submission(Path(tmp), "realistic", REALISTIC_SOLUTION)
+        noop = write_submission(Path(tmp), "noop", NOOP_SOLUTION)
+        ml = write_submission(Path(tmp), "realistic", REALISTIC_SOLUTION)
         for runtime in runtimes:  # warm-ups: image layers, the engine's and the runtime's caches
             bare_docker_run(args.image, runtime)
             sandbox_phase(args.image, noop, phase_limits[runtime])
@@ -225,7 +226,7 @@ def main() -> None:
 
     print(f"image: {args.image}; {args.runs} runs of (a) and (b), {args.realistic_runs} of (c), "
           "interleaved; medians (min-max)")
-    _print_rows(runtimes, [("(a) docker run --rm IMAGE python3 -c pass", bare),
+    print_rows(runtimes, [("(a) docker run --rm IMAGE python3 -c pass", bare),
                            ("(b) sandbox phase: open, call noop, close", phase)])
     for runtime in runtimes:
         ratio = statistics.median(phase[runtime]) / statistics.median(bare[runtime])
@@ -236,7 +237,7 @@ def main() -> None:
               f"(limits: {realistic_limits[runtimes[0]].memory // 1024**3} GiB, "
               f"{realistic_limits[runtimes[0]].cpus:g} CPUs)")
         steps = list(realistic_marks[runtimes[0]])
-        _print_rows(runtimes, [("whole phase", realistic),
+        print_rows(runtimes, [("whole phase", realistic),
                                *((f"  {step}", {r: realistic_marks[r][step] for r in runtimes})
                                  for step in steps if "MiB" not in step)])
         for runtime in runtimes:

@@ -152,7 +152,7 @@ def _source_files(submission: str) -> list[str]:
 
 def _imported_names(path: str) -> list[str]:
     """The absolute module names one file's import statements name, in order (``from a import
-    b`` names a and a.b: b may be a submodule)."""
+    b`` names a and a.b: b may be a submodule, or a name in a)."""
     try:
         if os.path.getsize(path) > PRELOAD_SCAN_BYTES:
             return []
@@ -203,7 +203,13 @@ class Agent:
             try:
                 importlib.import_module(name)
             except Exception:  # not a module, or it fails: the candidate's own import says so
-                continue
+                # ``from a import b`` where b is a name: resolve it as that import would, which
+                # loads what packages that import lazily (transformers) defer to that moment.
+                parent, _, attribute = name.rpartition(".")
+                try:
+                    getattr(sys.modules[parent], attribute)
+                except Exception:
+                    continue
             imported.append(name)
         self.preloaded = set(sys.modules) - before
         return {"imported": imported}
