@@ -112,6 +112,10 @@ class Settings(BaseSettings):
                                       description="the candidates' free pre-flight check")
     deliveries: DeliverySettings = Field(default_factory=DeliverySettings,
                                          description="webhooks and other outbound requests")
+    ashby_api_key: SecretStr | None = Field(
+        None, description="the customer's Ashby API key (candidatesWrite): graded results are "
+                          "sent to Ashby's assessment.update with it; unset: none are sent")
+    ashby_api_url: str = Field("https://api.ashbyhq.com", description="where Ashby's API is")
 
     def session_preload(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
         """What a sandbox session may import ahead (its ``preload``): the runner image's

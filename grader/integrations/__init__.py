@@ -1,14 +1,15 @@
-"""Applicant tracking systems: the grader as an assessment partner of Greenhouse.
+"""Applicant tracking systems: the grader as an assessment partner of Greenhouse and Ashby.
 
 ``_core`` holds what every ATS shares (the tests offered, an invite for an ATS's interview and
 its link row, an interview's status, the callback when a result is ready); one module per ATS
-translates its documented calls (``greenhouse``). The web door is ``grader.web._integrations``:
-each ATS authenticates with an API token holding its scope (``integration:<name>``,
-``grader.tokens``). docs/integrations.md describes the setup.
+translates its documented calls (``greenhouse``, ``ashby``). The web door is
+``grader.web._integrations``: each ATS authenticates with an API token holding its scope
+(``integration:<name>``, ``grader.tokens``). docs/integrations.md describes the setup.
 
-``report_stored`` is called by the worker once a report is stored: each linked interview whose
-ATS gave a callback URL gets its callback queued through ``grader.deliveries`` (retried with
-backoff, recorded, replayable by reviewers).
+``report_stored`` is called by the worker once a report is stored: each linked interview's ATS
+is told through ``grader.deliveries`` (retried with backoff, recorded, replayable by reviewers)
+where it gave somewhere to tell it (Greenhouse: the send_test ``url``; Ashby: its
+``assessment.update`` with the configured key).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader import deliveries
-from grader.integrations import greenhouse
+from grader.integrations import ashby, greenhouse
 from grader.integrations._core import (
     InterviewState,
     InterviewStatus,
     Offer,
     Sent,
     UnknownInterview,
+    cancel,
     link_status,
+    open_interview,
     send,
     status,
 )
@@ -34,14 +37,16 @@ from grader.settings import Settings
 from grader.store import AtsLink, Database, ats_links_for_invite, get_submission, utcnow
 
 __all__ = ["CALLBACKS", "InterviewState", "InterviewStatus", "Offer", "Sent",
-           "UnknownInterview", "greenhouse", "report_stored", "send", "status"]
+           "UnknownInterview", "ashby", "cancel", "greenhouse", "open_interview",
+           "report_stored", "send", "status"]
 
 log = logging.getLogger("grader.integrations")
 
-# Each ATS's callback request for a link: (method, body, headers).
-CALLBACKS: dict[str, Callable[[AtsLink], tuple[str, bytes, dict[str, str]]]] = {
-    greenhouse.NAME: greenhouse.callback,
-}
+# Each ATS's callback for a link in its present state: (url, method, body, headers), or None
+# when there is nowhere to send it.
+Callback = Callable[[AtsLink, InterviewStatus, Settings],
+                    tuple[str, str, bytes, dict[str, str]] | None]
+CALLBACKS: dict[str, Callback] = {greenhouse.NAME: greenhouse.callback, ashby.NAME: ashby.callback}
 
 
 def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
@@ -53,13 +58,14 @@ def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
             if submission is None:
                 return
             for link in ats_links_for_invite(session, submission.invite_id):
-                if link.callback_url is None:
+                found = link_status(session, settings, link)
+                request = CALLBACKS[link.integration](link, found, settings)
+                if request is None:
                     continue
-                method, body, headers = CALLBACKS[link.integration](link)
-                deliveries.enqueue(session, purpose=f"{link.integration} callback",
-                                   url=link.callback_url, method=method, body=body,
-                                   headers=headers)
-                link.last_status = link_status(session, settings, link).state.value
+                url, method, body, headers = request
+                deliveries.enqueue(session, purpose=f"{link.integration} callback", url=url,
+                                   method=method, body=body, headers=headers)
+                link.last_status = found.state.value
                 link.last_reported_at = utcnow()
     except (SQLAlchemyError, deliveries.DeliveryRefused) as exc:
         log.warning("submission %s: ATS callbacks were not queued: %s", submission_id, exc)

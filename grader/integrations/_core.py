@@ -24,6 +24,7 @@ from grader.store import (
     create_ats_link,
     create_invite,
     is_expired,
+    open_ats_link,
     submissions_for_invite,
     utcnow,
 )
@@ -118,6 +119,27 @@ def status(db: Database, settings: Settings, *, integration: str, interview_id: 
         if found.submissions:
             link.candidate_url = None  # the candidate has it; no need to keep it any longer
         return found
+
+
+def open_interview(db: Database, *, integration: str, candidate_ref: str, assignment_id: str
+                   ) -> bool:
+    """Whether the ATS already has an open interview of this candidate on this assignment."""
+    with db.read() as session:
+        return open_ats_link(session, integration, candidate_ref, assignment_id) is not None
+
+
+def cancel(db: Database, *, integration: str, interview_id: str) -> None:
+    """The ATS withdrew the interview: its invite takes no more uploads from now (what was
+    submitted stays, and is still graded)."""
+    with db.write() as session:
+        link = ats_link(session, integration, interview_id)
+        if link is None:
+            raise UnknownInterview(f"no {integration} interview has the id {interview_id!r}")
+        now = utcnow()
+        link.invite.expires_at = min(link.invite.expires_at, now)
+        link.candidate_url = None
+        link.last_status = InterviewState.EXPIRED.value
+        link.last_reported_at = now
 
 
 def link_status(session: Session, settings: Settings, link: AtsLink) -> InterviewStatus:

@@ -29,6 +29,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from grader.integrations._core import InterviewState, InterviewStatus, Offer
+from grader.settings import Settings
 from grader.store import AtsLink
 
 NAME = "greenhouse"
@@ -122,8 +123,12 @@ def test_status(found: InterviewStatus) -> TestStatus:
                       metadata=metadata)
 
 
-def callback(link: AtsLink) -> tuple[str, bytes, dict[str, str]]:
-    """Greenhouse's "mark test as completed": a PATCH without a body to the send_test ``url``."""
+def callback(link: AtsLink, _found: InterviewStatus, _settings: Settings
+             ) -> tuple[str, str, bytes, dict[str, str]] | None:
+    """Greenhouse's "mark test as completed": a PATCH without a body to the send_test ``url``
+    (none without one: Greenhouse then polls)."""
+    if link.callback_url is None:
+        return None
     headers = ({"Authorization": link.callback_authorization}
                if link.callback_authorization else {})
-    return "PATCH", b"", headers
+    return link.callback_url, "PATCH", b"", headers

@@ -22,7 +22,7 @@ from grader.store._accounts import (
     session_for_token,
     sha256_hex,
 )
-from grader.store._ats import ats_link, ats_links_for_invite, create_ats_link
+from grader.store._ats import ats_link, ats_links_for_invite, create_ats_link, open_ats_link
 from grader.store._deliveries import (
     AttemptRecord,
     DeliveryClaim,
@@ -217,6 +217,7 @@ __all__ = [
     "manual_scores",
     "migrate",
     "note_token_use",
+    "open_ats_link",
     "open_session",
     "queue_counts",
     "record_attempt",

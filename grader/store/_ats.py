@@ -32,3 +32,12 @@ def ats_link(session: Session, integration: str, interview_id: str) -> AtsLink |
 def ats_links_for_invite(session: Session, invite_id: int) -> list[AtsLink]:
     return list(session.scalars(select(AtsLink).where(AtsLink.invite_id == invite_id)
                                 .order_by(AtsLink.id)))
+
+
+def open_ats_link(session: Session, integration: str, candidate_ref: str, assignment_id: str
+                  ) -> AtsLink | None:
+    """The ATS's interview of this candidate on this assignment whose invite is still open."""
+    return session.scalars(
+        select(AtsLink).join(Invite, Invite.id == AtsLink.invite_id)
+        .where(AtsLink.integration == integration, AtsLink.candidate_ref == candidate_ref,
+               Invite.assignment_id == assignment_id, Invite.expires_at > utcnow())).first()

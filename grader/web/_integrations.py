@@ -1,9 +1,11 @@
 """Applicant tracking systems' doors under ``/api/integrations/<ats>/``: each call is
 authenticated, translated by its ATS module and answered from the shared core
-(``grader.integrations``). Greenhouse's calls are named and shaped as its partner API says.
+(``grader.integrations``). Greenhouse's and Ashby's calls are named and shaped as their partner
+APIs say.
 
-An ATS authenticates with HTTP Basic, as Greenhouse does: the username is an API token holding
-the ATS's scope (``integration:greenhouse``), the password is blank (ignored). The token never
+An ATS authenticates with HTTP Basic, as both do: the username is an API token holding the
+ATS's scope (``integration:greenhouse``, ``integration:ashby``), the password is blank
+(ignored). The token never
 reaches the reviewer API's other routes unless it also holds their scopes.
 """
 
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Security, status
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials, SecurityScopes
 
 from grader import integrations
 from grader.deliveries import DeliveryRefused
-from grader.integrations import Offer, UnknownInterview, greenhouse
+from grader.integrations import Offer, UnknownInterview, ashby, greenhouse
 from grader.tokens import Scope
 from grader.web._deps import ReviewerLogin, ServiceDep, SessionDep, token_login
 from grader.web._schemas import Problem
@@ -129,3 +132,65 @@ def greenhouse_response_error(_login: GreenhouseLogin, body: greenhouse.Response
     """Greenhouse reports an answer it found malformed; it is logged for the operator."""
     log.warning("Greenhouse found the %s answer malformed (interview %s): %s", body.api_call,
                 body.partner_interview_id, "; ".join(body.errors))
+
+
+# --- Ashby ------------------------------------------------------------------------------------
+
+AshbyLogin = Annotated[AtsLogin, Security(ats_login, scopes=[Scope.ASHBY.value])]
+
+
+def _ashby_refusal(status_code: int, message: str) -> JSONResponse:
+    return JSONResponse(ashby.Refusal(message=message).model_dump(), status_code=status_code)
+
+
+@router.post("/api/integrations/ashby/assessment.list", response_model=ashby.AssessmentList,
+             tags=["ashby"], responses=ATS_ERRORS)
+def ashby_list(_login: AshbyLogin, service: ServiceDep) -> ashby.AssessmentList:
+    """The assignments offered, as Ashby's assessment types."""
+    return ashby.assessment_types(_offers(service))
+
+
+@router.post("/api/integrations/ashby/assessment.start", response_model=ashby.StartAnswer,
+             tags=["ashby"],
+             responses={409: {"model": ashby.Refusal, "description": "the candidate already "
+                                                                     "has this assessment open"},
+                        422: {"model": ashby.Refusal, "description": "no such assessment type "
+                                                                     "(shown to the Ashby user)"},
+                        **ATS_ERRORS})
+def ashby_start(login: AshbyLogin, body: ashby.StartAssessment, service: ServiceDep
+                ) -> ashby.StartAnswer | JSONResponse:
+    """An invite to the assessment type's assignment for the candidate; the answer's
+    ``update_request`` carries the candidate's link (the grader sends no email)."""
+    found = service.catalog.get(body.assessment_type_id)
+    if found is None:
+        return _ashby_refusal(422, f"The grader offers no assessment {body.assessment_type_id!r}"
+                                   "; pick one from the list again.")
+    if integrations.open_interview(service.db, integration=ashby.NAME,
+                                   candidate_ref=body.candidate.ashby_id,
+                                   assignment_id=found.assignment.id):
+        return _ashby_refusal(409, "This candidate already has this assessment open; cancel it "
+                                   "first to send a new one.")
+    sent = integrations.send(
+        service.db, service.settings, integration=ashby.NAME, assignment_id=found.assignment.id,
+        max_submissions=found.assignment.candidate.max_submissions,
+        label=ashby.label(body.candidate), candidate_ref=body.candidate.ashby_id,
+        callback_url=None, callback_authorization=None, token_id=login.reviewer.token_id,
+        created_by=f"{login.reviewer.email} ({ashby.NAME})")
+    now = integrations.status(service.db, service.settings, integration=ashby.NAME,
+                              interview_id=sent.interview_id)
+    return ashby.StartAnswer(results=ashby.Started(assessment_id=sent.interview_id,
+                                                   update_request=ashby.update(now)))
+
+
+@router.post("/api/integrations/ashby/assessment.cancel", response_model=ashby.CancelAnswer,
+             tags=["ashby"],
+             responses={404: {"model": Problem, "description": "no such assessment"},
+                        **ATS_ERRORS})
+def ashby_cancel(_login: AshbyLogin, body: ashby.CancelAssessment, service: ServiceDep
+                 ) -> ashby.CancelAnswer:
+    """The candidate's invite takes no more uploads; what was submitted is still graded."""
+    try:
+        integrations.cancel(service.db, integration=ashby.NAME, interview_id=body.assessment_id)
+    except UnknownInterview as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return ashby.CancelAnswer()
