@@ -93,8 +93,10 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000",
                             description="base of the links in invites, as candidates reach it")
     workers: int | None = Field(
-        None, ge=0, description="concurrent gradings per process; default and ceiling: as many "
-                                "as the host's CPUs allow at limits.cpus each")
+        None, ge=0, description="grading slots per process; default and ceiling: as many as "
+                                "the host's CPUs hold of the smallest assignment's CPUs. How "
+                                "many run at once is the CPU budget's: each grading takes its "
+                                "assignment's CPUs from the host's")
     lease_seconds: float = Field(60.0, gt=0, description="a claimed job's lease; renewed by "
                                                          "heartbeats every third of it")
     max_attempts: int = Field(3, ge=1, description="tries of a job before it is marked errored")

@@ -1,12 +1,22 @@
 """Workers: claim grading jobs from the store, grade each in a child process, store the report.
 
-A worker process runs a pool of slots (threads), never more than the host's CPUs allow at
-``settings.limits.cpus`` per grading. Each slot loops: claim a job under a lease, start a child
+A worker process runs a pool of slots (threads) over one CPU budget: the host's CPUs as this
+process may use them (its affinity, lowered by its cgroup's quota: ``host_cpus``). A grading takes
+from the budget the most CPUs any phase of its assignment may use (``grading_cpus``), and gives
+them back when it ends, so small assignments run side by side and a large one runs with fewer
+beside it; the slots (``max_concurrency``) are only as many as the smallest assignment allows.
+Each slot loops: claim a job under a lease, take its CPUs (``CpuBudget``), start a child
 process (``python -m grader.jobs.grading``) that grades it, renew the lease every third of its
 length while the child runs, then store the report and mark the job done in one transaction (the
 report set beside the submission's earlier gradings: ``grader.stability`` flags the quality
 metrics that moved). Each step the child reports on its stdout (the build, each hidden suite and
 harness) is stored on the job as it comes (``record_progress``), for the candidate's status page.
+
+Fairness: first come, first served. A slot claims only while the budget has CPUs free and no
+claimed grading is waiting for them, so at most one claim waits (heartbeating its lease), and
+gradings claimed after it wait behind it even when they would fit: a large grading is never passed
+over for ever by small ones, at the price of cores idle while it waits for room. A grading whose
+assignment asks for more CPUs than the host has takes the whole budget, and runs alone.
 
 Why a child process per grading: hidden suites run under pytest in the grading process, and pytest
 swaps process-wide state (stdout and stderr, import hooks, modules); two gradings in one process
@@ -24,7 +34,7 @@ Anchors: one more thread grades, one baseline at a time and each in a child proc
 submission's, every assignment's baselines on the deployment's instance (``grader.anchors``) when
 they are not yet measured for its content and runner image: at start, then every
 ``ANCHORS_EVERY_SECONDS`` (an errored baseline again after ``ANCHORS_RETRY_SECONDS``). It takes
-a grading slot while it grades (the pool never runs more gradings than ``concurrency``), and
+its CPUs from the same budget while it grades, and
 once an assignment's anchors are complete it re-scores that assignment's provisional reports in
 the store. A provisional report stored after that sweep (graded while the last baseline was) is
 placed on the anchors as it is stored.
@@ -46,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,10 +94,13 @@ from grader.store import (
 )
 
 __all__ = [
+    "CpuBudget",
     "GradingRequest",
     "LeaseLost",
     "WorkerPool",
     "grade_request",
+    "grading_cpus",
+    "host_cpus",
     "max_concurrency",
     "submissions_root",
 ]
@@ -106,11 +120,137 @@ def submissions_root(settings: Settings) -> Path:
     return settings.data_dir.resolve() / "submissions"
 
 
-def max_concurrency(settings: Settings, cpu_count: int | None = None) -> int:
-    """Gradings one host may run at once: never more CPUs than it has at limits.cpus each."""
-    cpus = cpu_count or os.cpu_count() or 1
-    ceiling = max(1, int(cpus // settings.limits.cpus))
+def host_cpus(cgroup_root: Path = Path("/sys/fs/cgroup"),
+              own_cgroups: Path = Path("/proc/self/cgroup")) -> float:
+    """The CPUs this process may use: those it may run on, lowered by the CPU quota of its
+    cgroup or of any cgroup above it (a worker in a container limited to 3 CPUs gets 3)."""
+    cpus = float(len(os.sched_getaffinity(0)))
+    try:
+        lines = own_cgroups.read_text().splitlines()
+    except OSError:
+        return cpus
+    for line in lines:
+        _hierarchy, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2: cpu.max is "max 100000" or "QUOTA PERIOD"
+            folders, quota_of = [cgroup_root], _quota_v2
+        elif "cpu" in controllers.split(","):
+            folders, quota_of = [cgroup_root / controllers, cgroup_root / "cpu"], _quota_v1
+        else:
+            continue
+        for folder in folders:
+            for here in [folder / path.lstrip("/"), *(folder / path.lstrip("/")).parents]:
+                quota = quota_of(here)
+                if quota is not None:
+                    cpus = min(cpus, quota)
+                if here == folder:
+                    break
+    return cpus
+
+
+def _quota_v2(folder: Path) -> float | None:
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _quota_v1(folder: Path) -> float | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 else quota / period
+
+
+def grading_cpus(settings: Settings, assignment_id: str) -> float:
+    """The CPUs one grading of this assignment may use at once: the most of any of its phases
+    (the pipeline's own budget). An assignment that cannot be read counts at the deployment's
+    ceiling: its grading will report why."""
+    try:
+        assignment, _folder = find_assignment(settings.assignments_dir, assignment_id,
+                                              ceiling=settings.limits)
+        return max(assignment.phases.build.limits_within(settings.limits).cpus,
+                   assignment.phases.serve.limits_within(settings.limits).cpus)
+    except (AssignmentNotFound, SpecError, ValueError):
+        return settings.limits.cpus
+
+
+def max_concurrency(settings: Settings, cpu_count: float | None = None) -> int:
+    """Grading slots for one host: as many as its CPUs hold of the deployment's smallest
+    grading (``settings.workers`` may lower it). The CPU budget decides how many run at once."""
+    cpus = host_cpus() if cpu_count is None else cpu_count
+    smallest = min([settings.limits.cpus] + [
+        grading_cpus(settings, name)
+        for name, assignment in list_assignments(settings.assignments_dir,
+                                                 ceiling=settings.limits)
+        if not isinstance(assignment, SpecError)])
+    ceiling = max(1, int(cpus // smallest))
     return ceiling if settings.workers is None else min(settings.workers, ceiling)
+
+
+class CpuBudget:
+    """A host's CPUs shared by the gradings of one worker process, first come, first served:
+    ``line_up`` joins the line, then ``_Turn.wait`` takes the CPUs, given back when the turn's
+    ``with`` block ends.
+
+    Counted in thousandths of a CPU, so that fractions such as 0.1 add up exactly.
+    """
+
+    def __init__(self, cpus: float) -> None:
+        self.total = _milli(cpus)
+        self.used = 0
+        self.line: deque[_Turn] = deque()
+        self.changed = threading.Condition()
+
+    def has_room(self) -> bool:
+        """CPUs are free and no grading is waiting for them."""
+        with self.changed:
+            return not self.line and self.used < self.total
+
+    def line_up(self, cpus: float) -> _Turn:
+        """A place in line for ``cpus``; a grading larger than the host waits for all of them."""
+        turn = _Turn(self, min(_milli(cpus), self.total))
+        with self.changed:
+            self.line.append(turn)
+        return turn
+
+
+class _Turn:
+    def __init__(self, budget: CpuBudget, wanted: int) -> None:
+        self.budget, self.wanted, self.holds = budget, wanted, False
+
+    def wait(self, *, every: Callable[[], None] = lambda: None, interval: float = 1.0) -> None:
+        """Until first in line with room; ``every`` is called each ``interval`` seconds
+        meanwhile, outside the budget's lock (it may raise to give the place up)."""
+        budget = self.budget
+        while True:
+            with budget.changed:
+                if budget.line[0] is self and budget.used + self.wanted <= budget.total:
+                    budget.line.popleft()
+                    budget.used += self.wanted
+                    self.holds = True
+                    return
+                budget.changed.wait(interval)
+            every()
+
+    def __enter__(self) -> _Turn:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        budget = self.budget
+        with budget.changed:
+            if self.holds:
+                budget.used -= self.wanted
+                self.holds = False
+            elif self in budget.line:
+                budget.line.remove(self)
+            budget.changed.notify_all()
+
+
+def _milli(cpus: float) -> int:
+    return max(1, round(cpus * 1000))
 
 
 # --- the slots (in the worker) ------------------------------------------------------------------
@@ -126,25 +266,33 @@ class _Slot:
     def run(self) -> None:
         settings, stop = self.pool.settings, self.pool.stopping
         while not stop.is_set():
-            # A slot of the host's capacity, shared with the anchors' gradings.
-            with self.pool.capacity:
-                claim = claim_job(self.pool.db, worker=self.name,
-                                  lease_seconds=settings.lease_seconds,
-                                  max_attempts=settings.max_attempts)
-                if claim is not None:
-                    self.pool.busy.add(claim.job_id)
-                    try:
-                        self._handle(claim)
-                    finally:
-                        self.pool.busy.discard(claim.job_id)
+            claim = None
+            # One claim at a time, and only with CPUs free: the claimed grading is in the
+            # budget's line before the next slot looks, so at most one claim waits for CPUs.
+            with self.pool.claiming:
+                if self.pool.budget.has_room():
+                    claim = claim_job(self.pool.db, worker=self.name,
+                                      lease_seconds=settings.lease_seconds,
+                                      max_attempts=settings.max_attempts)
+                    if claim is not None:
+                        cpus = grading_cpus(settings, claim.assignment_id)
+                        turn = self.pool.budget.line_up(cpus)
             if claim is None:
                 stop.wait(settings.poll_seconds)
+                continue
+            self.pool.busy.add(claim.job_id)
+            try:
+                with turn:
+                    self._handle(claim, turn)
+            finally:
+                self.pool.busy.discard(claim.job_id)
 
-    def _handle(self, claim: Claim) -> None:
+    def _handle(self, claim: Claim, turn: _Turn) -> None:
         settings = self.pool.settings
         log.info("job %s: attempt %s of submission %s (%s)", claim.job_id, claim.attempt,
                  claim.submission_id, self.name)
         try:
+            turn.wait(every=lambda: self._renew(claim), interval=settings.lease_seconds / 3)
             report = self._grade(claim)
         except LeaseLost:
             log.warning("job %s: lease lost to another worker; result discarded", claim.job_id)
@@ -200,15 +348,14 @@ class _Slot:
         return Report.model_validate(outcome["report"])
 
     def _run_child(self, claim: Claim, request: GradingRequest) -> None:
-        settings = self.pool.settings
-
-        def renew() -> None:
-            if not heartbeat(self.pool.db, claim, lease_seconds=settings.lease_seconds):
-                raise LeaseLost
-
         def record(step: str) -> None:
             record_progress(self.pool.db, claim, step)  # a lost lease shows at the next renew
-        self.pool.run_child(request, every=renew, on_step=record)
+        self.pool.run_child(request, every=lambda: self._renew(claim), on_step=record)
+
+    def _renew(self, claim: Claim) -> None:
+        self.pool.raise_if_stopping()
+        if not heartbeat(self.pool.db, claim, lease_seconds=self.pool.settings.lease_seconds):
+            raise LeaseLost
 
 
 class _Stopping(Exception):
@@ -264,18 +411,23 @@ class WorkerPool:
     """Slots grading jobs from one database, in this process: ``start()``, then ``stop()``."""
 
     def __init__(self, settings: Settings, db: Database, *, concurrency: int | None = None,
-                 grade: GradeFunction = grade_request, anchors: bool | None = None) -> None:
+                 grade: GradeFunction = grade_request, anchors: bool | None = None,
+                 cpus: float | None = None) -> None:
         """``grade``: what each grading child runs, the pipeline unless a test or a bench gives
         a stand-in (a module-level function, which the child imports by name). ``anchors``:
         measure the assignments' anchors in the background; default: unless a stand-in grades
-        (it would measure nothing real)."""
+        (it would measure nothing real). ``cpus``: the budget the gradings share; default: the
+        host's (``host_cpus``)."""
         self.settings = settings
         # Checked now: a function the children cannot import would fail every grading.
         self.child_command = [sys.executable, "-m", "grader.jobs.grading"] + (
             [] if grade is grade_request else ["--grader", reference_of(grade)])
         self.measures_anchors = grade is grade_request if anchors is None else anchors
         self.db = db
-        self.concurrency = concurrency if concurrency is not None else max_concurrency(settings)
+        self.budget = CpuBudget(host_cpus() if cpus is None else cpus)
+        self.claiming = threading.Lock()
+        self.concurrency = (concurrency if concurrency is not None
+                            else max_concurrency(settings, self.budget.total / 1000))
         self.stopping = threading.Event()
         self.busy: set[int] = set()
         self.slots = [_Slot(self, index) for index in range(self.concurrency)]
@@ -291,7 +443,6 @@ class WorkerPool:
         if settings.instance_secret is not None:
             self.child_settings["instance_secret"] = settings.instance_secret.get_secret_value()
         self.child_env = dict(os.environ)
-        self.capacity = threading.BoundedSemaphore(max(1, self.concurrency))
         self._anchors = threading.Thread(target=self._measure_anchors, daemon=True,
                                          name="grader-anchors")
         # Webhooks and other outbound requests, on a thread of their own (grader.deliveries).
@@ -400,9 +551,9 @@ class WorkerPool:
 
     def _baseline_grader(self, assignment: Assignment) -> Callable[[Baseline], dict[str, float]]:
         def grade(baseline: Baseline) -> dict[str, float]:
-            with self.capacity, tempfile.TemporaryDirectory(prefix="anchors-") as tmp:
-                if self.stopping.is_set():  # waited for the slot while the pool was stopping
-                    raise _Stopping
+            with (self.budget.line_up(grading_cpus(self.settings, assignment.id)) as turn,
+                  tempfile.TemporaryDirectory(prefix="anchors-") as tmp):
+                turn.wait(every=self.raise_if_stopping)
                 request = GradingRequest(
                     job_id=0, attempt=1, submission_id=0, assignment_id=assignment.id,
                     submission_dir=self.settings.assignments_dir / assignment.id / baseline.path,
@@ -419,9 +570,15 @@ class WorkerPool:
             return measured_scores(assignment, Report.model_validate(outcome["report"]))
         return grade
 
+    def raise_if_stopping(self) -> None:
+        if self.stopping.is_set():
+            raise _Stopping
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming; running gradings are killed and their jobs given back to the queue."""
         self.stopping.set()
+        with self.budget.changed:  # gradings waiting for CPUs give their jobs back now
+            self.budget.changed.notify_all()
         for thread in [slot.thread for slot in self.slots] + [self._anchors]:
             if thread.is_alive():
                 thread.join(timeout)
