@@ -36,7 +36,8 @@ from grader.spec import (
 from sandbox._image import LogFn, recipe_paths
 
 __all__ = ["EnvironmentLockError", "UsedEnvironment", "environment_image", "grading_image_digest",
-           "lock_environment", "unused_environment_images", "used_environments"]
+           "lock_environment", "runner_lock_sha256", "unused_environment_images",
+           "used_environments"]
 
 PACKAGE_INDEX = "https://pypi.org/simple"
 # The runner image's interpreter (Dockerfile.runner's base) and the architectures it is built on.
@@ -64,10 +65,16 @@ def lock_environment(assignment_id: str, folder: Path, environment: EnvironmentS
             "candidates run on CPU: choose a CPU package (e.g. faiss-cpu) or drop it")
     lock = EnvironmentLock(
         requested=tuple(sorted(environment.packages, key=request_name)),
-        runner_lock_sha256=hashlib.sha256(recipe_paths()[1].read_bytes()).hexdigest(),
+        runner_lock_sha256=runner_lock_sha256(),
         packages=tuple(sorted((_locked(wheel) for wheel in wheels), key=lambda p: p.name)))
     (folder / LOCK_FILE).write_text(lock.render(assignment_id), encoding="utf-8")
     return lock
+
+
+def runner_lock_sha256() -> str:
+    """The sha256 of the runner image's lock (requirements/runner.lock), which an environment
+    lock records as what it was resolved against."""
+    return hashlib.sha256(recipe_paths()[1].read_bytes()).hexdigest()
 
 
 def _locked(wheel: sandbox.ResolvedWheel) -> LockedPackage:

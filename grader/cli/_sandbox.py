@@ -118,19 +118,27 @@ def _environment_probes(settings: Settings, runner_digest: str | None,
                         runtime: Runtime) -> dict[str, list[Probe]]:
     """Each valid assignment's environment, probed, by assignment id (none without a runner)."""
     from grader.authoring import list_assignments
-    from grader.environments import used_environments
+    from grader.environments import runner_lock_sha256, used_environments
     from grader.spec import SpecError, request_name
-    from sandbox._doctor import environment_probes
+    from sandbox._doctor import Probe, environment_probes
 
     if runner_digest is None:
         return {}
     found = [(a, settings.assignments_dir / name)
              for name, a in list_assignments(settings.assignments_dir, ceiling=settings.limits)
              if not isinstance(a, SpecError)]
-    return {used.assignment_id: environment_probes(
-                image=used.tag, lock_text=used.lock_text, runtime=runtime,
-                pins={p.name: p.version for p in used.lock.packages},
-                requested=[request_name(r) for r in used.lock.requested])
+    runner_lock = runner_lock_sha256()
+    return {used.assignment_id: [
+                # Resolved against another runner lock, it may miss a dependency the runner
+                # no longer has (pip check would then fail the build) or duplicate one it gained.
+                Probe(name="runner_lock", ok=used.lock.runner_lock_sha256 == runner_lock,
+                      detail="resolved against this requirements/runner.lock"
+                      if used.lock.runner_lock_sha256 == runner_lock else
+                      f"resolved against another runner.lock; run `grader assignment lock "
+                      f"{used.assignment_id}`"),
+                *environment_probes(image=used.tag, lock_text=used.lock_text, runtime=runtime,
+                                    pins={p.name: p.version for p in used.lock.packages},
+                                    requested=[request_name(r) for r in used.lock.requested])]
             for used in used_environments(found, runner_digest=runner_digest)}
 
 

@@ -1,15 +1,15 @@
 """An assignment's environment: the extra packages ``assignment.yaml`` asks for, and the lock.
 
-The spec names packages (``environment.packages``: ``"rank-bm25"`` or ``"hnswlib==0.8.0"``); the
-lock beside it, ``environment.lock``, pins what installing them adds to the runner image, every
+The spec names packages (``environment.packages``: ``"rank-bm25"`` or ``"faiss-cpu==1.15.1"``);
+the lock beside it, ``environment.lock``, pins what installing them adds to the runner image, every
 transitive dependency the image lacks, each with the sha256 of its wheels. It is pip's
 requirements format, so pip installs it as it is (``--require-hashes --no-deps``), with a header
 that says what it was resolved from:
 
     # Written by `grader assignment lock rag_pipeline` from assignment.yaml's environment.
-    # packages: hnswlib==0.8.0 rank-bm25
+    # packages: faiss-cpu==1.15.1 rank-bm25
     # runner-lock-sha256: 5f0c...  (requirements/runner.lock it was resolved against)
-    hnswlib==0.8.0 \\
+    faiss-cpu==1.15.1 \\
         --hash=sha256:...
     rank-bm25==0.2.2 \\
         --hash=sha256:...
@@ -39,7 +39,7 @@ _HASH = re.compile(r"^--hash=sha256:([0-9a-f]{64})$")
 
 
 def normalize_request(value: str) -> str:
-    """``"Rank_BM25"`` -> ``"rank-bm25"``, ``"HNSWlib == 0.8.0"`` -> ``"hnswlib==0.8.0"``;
+    """``"Rank_BM25"`` -> ``"rank-bm25"``, ``"FAISS-CPU == 1.15.1"`` -> ``"faiss-cpu==1.15.1"``;
     ValueError for anything but a distribution name with an optional exact pin."""
     try:
         requirement = Requirement(value)
@@ -60,7 +60,7 @@ def normalize_request(value: str) -> str:
 
 PackageRequest = Annotated[str, AfterValidator(normalize_request),
                            Field(description='a PyPI distribution name with an optional exact '
-                                             'pin: "rank-bm25" or "hnswlib==0.8.0"')]
+                                             'pin: "rank-bm25" or "faiss-cpu==1.15.1"')]
 
 
 class EnvironmentSpec(BaseModel):
@@ -74,7 +74,7 @@ class EnvironmentSpec(BaseModel):
 
     packages: list[PackageRequest] = Field(
         min_length=1, description='distribution names, each with an optional exact pin, e.g. '
-                                  '["hnswlib==0.8.0", "rank-bm25"]')
+                                  '["faiss-cpu==1.15.1", "rank-bm25"]')
 
     @field_validator("packages")
     @classmethod
@@ -87,7 +87,7 @@ class EnvironmentSpec(BaseModel):
 
 
 def request_name(request: str) -> str:
-    """The distribution name of a normalized request (``"hnswlib==0.8.0"`` -> ``"hnswlib"``)."""
+    """The distribution name of a normalized request: ``"faiss-cpu==1.15.1"`` -> ``"faiss-cpu"``."""
     return request.partition("==")[0]
 
 
