@@ -37,7 +37,7 @@ class Site:
                 "cohort": "/review/assignments/starter?cohort=spring",
                 "report": f"/review/submissions/{s.submission}",
                 "file": f"/review/submissions/{s.submission}/files/solution.py",
-                "webhooks": "/review/webhooks",
+                "webhooks": "/review/webhooks", "tokens": "/review/tokens",
                 "candidate-invite": f"/i/{s.token}",
                 "candidate-status": f"/i/{s.token}/submissions/{s.submission}"}
 
