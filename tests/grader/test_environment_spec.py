@@ -1,5 +1,6 @@
 """The environment block of assignment.yaml and its environment.lock: parsed, checked against each
-other, and every mismatch a spec error that says to run `grader assignment lock ID`."""
+other, and every mismatch a spec error that says to run `grader assignment lock ID`; and which
+wheels a lock takes (those the runner image could install on x86-64 or aarch64, never CUDA)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from grader.environments import _CUDA, _installable
 from grader.spec import (
     LOCK_FILE,
     EnvironmentLock,
@@ -133,3 +135,32 @@ def test_a_lock_without_an_environment_block_is_refused(tmp_path: Path) -> None:
     folder = write_assignment(tmp_path, EXAMPLE)
     (folder / LOCK_FILE).write_text(LOCK_TEXT)
     assert "has no environment block" in _problems(folder)
+
+
+# --- which wheels a lock takes hashes of ---------------------------------------------------------
+
+@pytest.mark.parametrize(("filename", "taken"), [
+    ("faiss_cpu-1.15.1-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl", True),
+    ("faiss_cpu-1.15.1-cp311-cp311-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl", True),
+    ("faiss_cpu-1.15.1-cp39-abi3-manylinux_2_28_x86_64.whl", True),  # stable ABI, older build
+    ("rank_bm25-0.2.2-py3-none-any.whl", True),
+    ("faiss_cpu-1.15.1-cp312-cp312-manylinux_2_28_x86_64.whl", False),  # another Python
+    ("faiss_cpu-1.15.1-cp311-cp311-musllinux_1_2_x86_64.whl", False),  # the image is glibc
+    ("faiss_cpu-1.15.1-cp311-cp311-macosx_14_0_arm64.whl", False),
+    ("faiss_cpu-1.15.1-cp311-cp311-win_amd64.whl", False),
+    ("faiss_cpu-1.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", False),  # another version
+    ("faiss_cpu-1.15.1.tar.gz", False),  # a source distribution is never built
+])
+def test_a_lock_takes_the_hashes_of_wheels_the_runner_image_can_install(filename: str,
+                                                                       taken: bool) -> None:
+    name = "rank-bm25" if filename.startswith("rank") else "faiss-cpu"
+    version = "0.2.2" if name == "rank-bm25" else "1.15.1"
+    assert _installable(filename, name, version) is taken
+
+
+@pytest.mark.parametrize(("name", "cuda"), [
+    ("nvidia-nccl-cu12", True), ("nvidia-cublas-cu12", True), ("cupy-cuda12x", True),
+    ("faiss-cpu", False), ("xgboost-cpu", False), ("peft", False),
+])
+def test_cuda_packages_are_recognized(name: str, cuda: bool) -> None:
+    assert bool(_CUDA.search(name)) is cuda
