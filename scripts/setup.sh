@@ -43,6 +43,25 @@ ensure_engine() {
 
 runsc_registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; }
 
+# gVisor's platform is how its kernel catches the sandbox's system calls and page faults, and so
+# most of what it costs on ML work (imports map hundreds of MiB; numpy and Python churn memory).
+# systrap, the default of runsc releases from mid-2023 on, is the fast one inside a VM. Debian
+# bookworm's runsc (20221219) has only ptrace (its default: every system call and page fault is a
+# round trip through the host's ptrace, several times runc's time on an ML phase) and kvm (the
+# fastest on bare metal; nested in a VM it is unstable, and on some hosts it hangs at start, so it
+# is used only on bare metal and only when a sandbox starts with it within 30 seconds).
+runsc_platform() {
+    local runsc=$1
+    if "$runsc" flags 2>&1 | grep systrap >/dev/null; then
+        echo systrap
+    elif [ -w /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo \
+            && timeout -s KILL 30 "$runsc" --network=none --platform=kvm do true >/dev/null 2>&1; then
+        echo kvm
+    else
+        echo ptrace
+    fi
+}
+
 ensure_gvisor() {
     if runsc_registered; then
         return
@@ -56,15 +75,23 @@ ensure_gvisor() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null
     fi
-    log "registering runsc with the engine (/etc/docker/daemon.json) and reloading it"
+    local runsc platform
+    runsc=$(command -v runsc)
+    platform=$(runsc_platform "$runsc")
+    log "registering runsc (platform $platform) with the engine (/etc/docker/daemon.json) and reloading it"
+    if [ "$platform" = ptrace ]; then
+        log "gVisor on ptrace grades several times slower than runc (see README.md, gVisor);" \
+            "a runsc with systrap (2023 or later), or KVM on bare metal, is much closer"
+    fi
     mkdir -p /etc/docker
     # Merge, so an existing daemon configuration is kept. Candidate containers have no network;
     # --network=none also keeps gVisor's own network stack out of the sandbox.
-    python3 - "$(command -v runsc)" <<'PY'
+    python3 - "$runsc" "$platform" <<'PY'
 import json, pathlib, sys
 path = pathlib.Path("/etc/docker/daemon.json")
 config = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
-config.setdefault("runtimes", {})["runsc"] = {"path": sys.argv[1], "runtimeArgs": ["--network=none"]}
+config.setdefault("runtimes", {})["runsc"] = {
+    "path": sys.argv[1], "runtimeArgs": ["--network=none", f"--platform={sys.argv[2]}"]}
 path.write_text(json.dumps(config, indent=2) + "\n")
 PY
     pkill -HUP -x dockerd || true
