@@ -86,7 +86,7 @@ def _build_environment(settings: Settings, assignment_id: str, as_json: bool) ->
 @app.command()
 def doctor(as_json: bool = JsonOption, runtime: str | None = RuntimeOption) -> None:
     """Check the engine, the runner image, that each hardening option takes effect here, and
-    each assignment's environment image (built, from its lock, its packages importable)."""
+    each assignment's environment image once built (from its lock, its packages importable)."""
     from grader.settings import get_settings
     from sandbox._doctor import run_doctor
 
@@ -110,13 +110,15 @@ def doctor(as_json: bool = JsonOption, runtime: str | None = RuntimeOption) -> N
         abort(f"sandbox hardening is not effective on this host: {failed}")
     broken = [name for name, probes in environments.items() if not all(p.ok for p in probes)]
     if broken:
-        abort(f"environment images not ready: {', '.join(broken)}; run `grader sandbox build "
-              "--assignment ID` for each")
+        abort(f"assignment environments with a failing check: {', '.join(broken)} (see their "
+              "rows above)")
 
 
 def _environment_probes(settings: Settings, runner_digest: str | None,
                         runtime: Runtime) -> dict[str, list[Probe]]:
-    """Each valid assignment's environment, probed, by assignment id (none without a runner)."""
+    """Each valid assignment's environment, probed once built, by assignment id (none without a
+    runner image)."""
+    import sandbox
     from grader.authoring import list_assignments
     from grader.environments import runner_lock_sha256, used_environments
     from grader.spec import SpecError, request_name
@@ -128,18 +130,27 @@ def _environment_probes(settings: Settings, runner_digest: str | None,
              for name, a in list_assignments(settings.assignments_dir, ceiling=settings.limits)
              if not isinstance(a, SpecError)]
     runner_lock = runner_lock_sha256()
-    return {used.assignment_id: [
-                # Resolved against another runner lock, it may miss a dependency the runner
-                # no longer has (pip check would then fail the build) or duplicate one it gained.
-                Probe(name="runner_lock", ok=used.lock.runner_lock_sha256 == runner_lock,
-                      detail="resolved against this requirements/runner.lock"
-                      if used.lock.runner_lock_sha256 == runner_lock else
-                      f"resolved against another runner.lock; run `grader assignment lock "
-                      f"{used.assignment_id}`"),
-                *environment_probes(image=used.tag, lock_text=used.lock_text, runtime=runtime,
-                                    pins={p.name: p.version for p in used.lock.packages},
-                                    requested=[request_name(r) for r in used.lock.requested])]
-            for used in used_environments(found, runner_digest=runner_digest)}
+    probed: dict[str, list[Probe]] = {}
+    for used in used_environments(found, runner_digest=runner_digest):
+        # Resolved against another runner lock, it may miss a dependency the runner no longer
+        # has (pip check would then fail the build) or duplicate one it gained.
+        probed[used.assignment_id] = [Probe(
+            name="runner_lock", ok=used.lock.runner_lock_sha256 == runner_lock,
+            detail="resolved against this requirements/runner.lock"
+            if used.lock.runner_lock_sha256 == runner_lock else
+            f"resolved against another runner.lock; run `grader assignment lock "
+            f"{used.assignment_id}`")]
+        if sandbox.image_digest(used.tag) is None:
+            # Not a fault: the first grading, validation or pre-flight check builds it.
+            probed[used.assignment_id].append(Probe(
+                name="built", ok=True, detail=f"not yet: built on first use, or now by `grader "
+                                              f"sandbox build --assignment {used.assignment_id}`"))
+            continue
+        probed[used.assignment_id].extend(environment_probes(
+            image=used.tag, lock_text=used.lock_text, runtime=runtime,
+            pins={p.name: p.version for p in used.lock.packages},
+            requested=[request_name(r) for r in used.lock.requested]))
+    return probed
 
 
 @app.command()
