@@ -296,9 +296,11 @@ class PendingSession:
             message = None if self._warm_line is None else parse_message(self._warm_line)
         except AgentError as exc:
             raise SandboxError(f"the agent's pre-import reply is malformed: {exc}") from exc
-        if message is None or "result" not in message:
+        result = message.get("result") if message is not None else None
+        imported = result.get("imported") if isinstance(result, dict) else None
+        if not (isinstance(imported, list) and all(isinstance(n, str) for n in imported)):
             raise SandboxError("the container ended, or the agent failed, while pre-importing")
-        return list(message["result"]["imported"])
+        return imported
 
     @contextmanager
     def open(self) -> Iterator[AgentSession]:
@@ -322,7 +324,9 @@ class PendingSession:
                         else session._next_line("__preload__", deadline, limits.timeout))
                 try:
                     session._answer("__preload__", self._preload_id, line, started)
-                except CandidateError as exc:  # the agent's own failure: no candidate code ran
+                except SessionClosed:  # it ended while importing (out of memory): as it would cold
+                    raise
+                except AgentError as exc:  # the agent's own failure: no candidate code has run
                     raise SandboxError(f"the agent could not pre-import: {exc}") from exc
             # Importing the solution may import torch: bounded by the phase, not by one call's time.
             ready = session._call("__ready__", {}, max(1e-3, deadline - time.monotonic()))

@@ -211,3 +211,24 @@ def test_the_deployments_switch_turns_every_preload_off(monkeypatch: pytest.Monk
     assert Settings().session_preload(["faiss"]) == (*sandbox.RUNNER_MODULES, "faiss")
     monkeypatch.setenv("GRADER_WARM_SESSIONS", "false")
     assert Settings().session_preload(["faiss"]) == ()
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("host_unharmed")
+def test_running_out_of_memory_while_importing_ahead_is_the_candidates_as_it_is_cold(
+        runner_image: str, tmp_path: Path) -> None:
+    # Only the modules their own source imports are imported ahead, within their phase's
+    # limits: the outcome is the one the same import gets in the phase, never the grader's error.
+    submission = write_submission(tmp_path, {"solution.py": "import torch, sklearn\n"})
+    limits = Limits(memory="128m", cpus=1.0, timeout=120)
+    with pytest.raises(sandbox.SessionClosed) as cold, sandbox.open_session(
+            image=runner_image, limits=limits, submission=submission, preload=()):
+        pytest.fail("torch imported in 128 MiB")
+    with sandbox.start_session(image=runner_image, limits=limits,
+                               submission=submission) as pending:
+        with pytest.raises(sandbox.SandboxError, match="while pre-importing"):
+            pending.wait_warm(WARM_SECONDS)
+        with pytest.raises(sandbox.SessionClosed) as warm, pending.open():
+            pytest.fail("torch imported in 128 MiB")
+    assert cold.value.outcome == warm.value.outcome == Outcome.OOM
