@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from grader.store import (
     JobState,
     create_invite,
     create_reviewer,
+    get_submission,
     list_deliveries,
     migrate,
 )
@@ -184,3 +186,49 @@ def test_the_settings_endpoint_receives_every_event_and_follows_the_settings(sit
     webhooks.sync_configured_endpoint(db, settings)
     with db.read() as session:
         assert list_webhook_endpoints(session) == []
+
+
+def test_a_receiver_that_hangs_never_holds_up_a_grading(site, tmp_path: Path) -> None:
+    settings, db = site
+    settings = settings.model_copy(update={"deliveries": DeliverySettings(timeout_seconds=30)})
+    assignment, _ = find_assignment(settings.assignments_dir, "starter",
+                                    ceiling=settings.limits)
+    with db.write() as session:
+        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="",
+                                  allowance=5, valid_for=timedelta(days=1), created_by="t")
+    with db.read() as session:
+        invite = session.get(Invite, invite.id)
+    hold = threading.Event()
+    with receiver(hold=hold) as hung:
+        webhooks.create_endpoint(db, url=hung.url, events=["submission.received"],
+                                 include_notes=False, created_by="t")
+        path = tmp_path / "upload.zip"
+        path.write_bytes(solution_zip(score=40))
+        submission_id = submit(db, invite, assignment, path, size_bytes=path.stat().st_size,
+                               rules=settings.intake,
+                               submissions_root=submissions_root(settings)).id
+        pool = WorkerPool(settings, db, concurrency=1, grade=grade_or_fail).start()
+        try:
+            wait_for(lambda: hung.requests, timeout=30, what="the delivery to reach the receiver")
+            wait_for(lambda: _status(db, submission_id) == "graded", timeout=60,
+                     what="the grading")
+            assert not hold.is_set()  # graded while the receiver still held the delivery
+            with db.read() as session:
+                [delivery] = list_deliveries(session)
+            assert delivery.state == JobState.RUNNING and delivery.attempts == 1
+            hold.set()
+            wait_for(lambda: _delivery_state(db) == JobState.DONE, timeout=30,
+                     what="the delivery, once answered")
+        finally:
+            hold.set()
+            pool.stop()
+
+
+def _status(db: Database, submission_id: int) -> str:
+    with db.read() as session:
+        return get_submission(session, submission_id).status
+
+
+def _delivery_state(db: Database) -> str:
+    with db.read() as session:
+        return list_deliveries(session)[0].state

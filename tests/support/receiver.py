@@ -28,14 +28,17 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answer: bytes = b"ok"
     extra_headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None  # set: answers go out; until then requests wait
 
 
 @contextmanager
 def receiver(statuses: list[int] | None = None, *, answer: bytes = b"ok",
-             extra_headers: dict[str, str] | None = None) -> Iterator[Receiver]:
-    """A receiver answering ``statuses`` in turn, then 200, until the block ends."""
+             extra_headers: dict[str, str] | None = None,
+             hold: threading.Event | None = None) -> Iterator[Receiver]:
+    """A receiver answering ``statuses`` in turn, then 200, until the block ends; with ``hold``,
+    each answer waits until it is set (a receiver that hangs)."""
     state = Receiver(url="", statuses=list(statuses or []), answer=answer,
-                     extra_headers=dict(extra_headers or {}))
+                     extra_headers=dict(extra_headers or {}), hold=hold)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -45,6 +48,8 @@ def receiver(statuses: list[int] | None = None, *, answer: bytes = b"ok",
                 state.requests.append(Received(self.command, self.path, dict(self.headers),
                                                body, time.monotonic()))
                 status = state.statuses.pop(0) if state.statuses else 200
+            if state.hold is not None:
+                state.hold.wait(60)
             self.send_response(status)
             for name, value in state.extra_headers.items():
                 self.send_header(name, value)
@@ -64,6 +69,8 @@ def receiver(statuses: list[int] | None = None, *, answer: bytes = b"ok",
     try:
         yield state
     finally:
+        if hold is not None:
+            hold.set()
         server.shutdown()
         server.server_close()
 
