@@ -1,5 +1,5 @@
 """API tokens: every reviewer JSON route names one scope (in its OpenAPI security) and enforces
-it, a token lacking it gets 403 saying which, one holding it gets in without the CSRF dance;
+it, and every ATS route its own ``integration:<ats>``; a token lacking it gets 403 saying which, one holding it gets in without the CSRF dance;
 revoked, expired and unknown tokens get 401; tokens never manage tokens; the store keeps no
 usable secret. In process over a temporary SQLite store (no worker pool: nothing is graded).
 
@@ -234,3 +234,23 @@ def test_the_tokens_page_makes_shows_once_and_revokes(client, reviewer) -> None:
     revoked = page.post(f"/review/tokens/{token_id}/revoke", data={"csrf_token": csrf})
     assert revoked.status_code == 303
     assert client.get("/api/review/assignments", headers=_bearer(secret)).status_code == 401
+
+
+def test_every_ats_route_takes_its_own_integration_scope(client, reviewer) -> None:
+    document = client.get("/openapi.json").json()["paths"]
+    routes = [(method, route.path) for route in _routes(client.app.routes)
+              if route.path.startswith("/api/integrations/")
+              for method in sorted(route.methods - {"HEAD"})]
+    assert {path.split("/")[3] for _, path in routes} >= {"greenhouse", "ashby"}
+    every = [scope.value for scope in Scope]
+    for method, path in routes:
+        scope = f"integration:{path.split('/')[3]}"
+        assert document[path][method.lower()]["security"] == [{"atsKey": [scope]}], path
+        lacking = _make(reviewer, *(s for s in every if s != scope))["token"]
+        holding = _make(reviewer, scope)["token"]
+        refused = client.request(method, path, auth=(lacking, ""), json={})
+        assert refused.status_code == 403 and scope in refused.json()["detail"], path
+        allowed = client.request(method, path, auth=(holding, ""), json={},
+                                 params={"partner_interview_id": MISSING_ID})
+        assert allowed.status_code not in (401, 403) and allowed.status_code < 500, (
+            path, allowed.text)
