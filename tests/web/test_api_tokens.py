@@ -1,7 +1,8 @@
 """API tokens: every reviewer JSON route names one scope (in its OpenAPI security) and enforces
-it, and every ATS route its own ``integration:<ats>``; a token lacking it gets 403 saying which, one holding it gets in without the CSRF dance;
-revoked, expired and unknown tokens get 401; tokens never manage tokens; the store keeps no
-usable secret. In process over a temporary SQLite store (no worker pool: nothing is graded).
+it, and every ATS route its own ``integration:<ats>``; a token lacking it gets 403 saying which,
+one holding it gets in without the CSRF dance; revoked, expired and unknown tokens get 401;
+tokens never manage tokens; the store keeps no usable secret. In process over a temporary SQLite
+store (no worker pool: nothing is graded).
 
 The walk covers the app's routes as ``create_app`` mounts them, whoever added them: a new reviewer
 route that takes tokens without naming a scope, or a GET that asks for more than ``read``, fails
