@@ -62,7 +62,7 @@ def warm(image: str, submission: Path, limits: Limits, marks: Marks, runtime: st
     with sandbox.start_session(image=image, limits=limits, submission=submission,
                                call_timeout=limits.timeout) as pending:
         imported = pending.wait_warm(WARM_WAIT_SECONDS)
-        assert "torch" in imported, imported
+        assert imported is not None and "torch" in imported, imported
         marks["warm: pre-start until the stack is imported"][runtime].append(
             time.perf_counter() - started)
         opening = time.perf_counter()

@@ -20,7 +20,8 @@ starts (a build's work dir exported, the data in place). Its container runs (and
 some CPU while importing) until ``open()`` ends or the ``with`` block is left, which removes it
 either way; a pending session never opened costs nothing else. ``open()`` raises exactly as
 ``open_session`` does. ``PendingSession.wait_warm(timeout)`` waits for the pre-import, outside
-the phase's clock, and returns the modules imported (for benches and tests).
+the phase's clock, and returns the modules imported, or None when the container ended meanwhile
+(``open()`` then raises as a cold session would: an import out of memory is the candidate's).
 """
 
 from sandbox._container import LABEL, WORK_DIR, ReadOnlyMount, make_readable

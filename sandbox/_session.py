@@ -279,10 +279,12 @@ class PendingSession:
             except AgentError as exc:  # nothing of the candidate's has run: the grader's failure
                 raise SandboxError(f"the agent could not be asked to pre-import: {exc}") from exc
 
-    def wait_warm(self, timeout: float) -> list[str]:
+    def wait_warm(self, timeout: float) -> list[str] | None:
         """Wait, outside the phase's clock, for the agent to finish pre-importing; return the
-        modules it imported. TimeoutError if it takes longer than ``timeout`` (the session is
-        left as it is); SandboxError if the container ended meanwhile."""
+        modules it imported, or None when the container ended meanwhile: ``open()`` then
+        raises for it as a cold session would (running out of memory importing what their code
+        imports is the candidate's outcome). TimeoutError if it takes longer than ``timeout``
+        (the session is left as it is); SandboxError if the agent failed."""
         if self._preload_id is None:
             return []
         if not self._warm_read:
@@ -292,14 +294,15 @@ class PendingSession:
                 raise TimeoutError(f"the agent was still pre-importing after {timeout:g} s") \
                     from None
             self._warm_read = True
+        if self._warm_line is None:
+            return None
         try:
-            message = None if self._warm_line is None else parse_message(self._warm_line)
+            result = parse_message(self._warm_line).get("result")
         except AgentError as exc:
             raise SandboxError(f"the agent's pre-import reply is malformed: {exc}") from exc
-        result = message.get("result") if message is not None else None
         imported = result.get("imported") if isinstance(result, dict) else None
         if not (isinstance(imported, list) and all(isinstance(n, str) for n in imported)):
-            raise SandboxError("the container ended, or the agent failed, while pre-importing")
+            raise SandboxError("the agent failed to pre-import")
         return imported
 
     @contextmanager

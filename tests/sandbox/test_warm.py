@@ -227,8 +227,7 @@ def test_running_out_of_memory_while_importing_ahead_is_the_candidates_as_it_is_
         pytest.fail("torch imported in 128 MiB")
     with sandbox.start_session(image=runner_image, limits=limits,
                                submission=submission) as pending:
-        with pytest.raises(sandbox.SandboxError, match="while pre-importing"):
-            pending.wait_warm(WARM_SECONDS)
+        assert pending.wait_warm(WARM_SECONDS) is None  # ended: open() says how
         with pytest.raises(sandbox.SessionClosed) as warm, pending.open():
             pytest.fail("torch imported in 128 MiB")
     assert cold.value.outcome == warm.value.outcome == Outcome.OOM
