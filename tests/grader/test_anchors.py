@@ -214,8 +214,8 @@ def _graded(settings: Settings, assignment: Assignment, folder: Path, anchors,
     the behaviour suite 2 of 2."""
     grading = _Grading(assignment, folder, settings.assignment_instance(assignment, folder),
                        folder, "runner", Limits(), lambda _m: None, anchors)
-    grading.metrics = {KEY: accuracy}
-    grading.tests = [TestCaseResult(suite="behaviour", name=f"t{i}", outcome="passed",
+    grading.ledger.metrics = {KEY: accuracy}
+    grading.ledger.tests = [TestCaseResult(suite="behaviour", name=f"t{i}", outcome="passed",
                                     duration_seconds=0.0, message="") for i in range(2)]
     return grading.report(DIGEST, "f" * 64)
 
@@ -425,8 +425,8 @@ def test_a_baseline_without_values_errs_with_the_harness_reason(
         settings: Settings, scaffold: Path, assignment: Assignment) -> None:
     grading = _Grading(assignment, scaffold, settings.assignment_instance(assignment, scaffold),
                        scaffold, "runner", Limits(), lambda _m: None, None)
-    grading.metrics = {KEY: None}
-    grading.failures = {"quality": "the evaluation stopped: KeyError: 'label'"}
+    grading.ledger.metrics = {KEY: None}
+    grading.ledger.failures = {"quality": "the evaluation stopped: KeyError: 'label'"}
     with pytest.raises(MeasureFailed) as failed:
         measured_scores(assignment, grading.report(DIGEST, None))
     assert str(failed.value) == ("no value for quality.accuracy: the evaluation stopped: "

@@ -399,7 +399,7 @@ def test_the_pipeline_puts_the_section_in_a_graded_report(tmp_path: Path,
     steps: list[str] = []
     grading = _Grading(rag, RAG, demo_instance(rag, RAG), root, "runner:test", Limits(),
                        steps.append)
-    grading.metrics = {"retrieval.recall_at_10": 1.0}
+    grading.ledger.metrics = {"retrieval.recall_at_10": 1.0}
     report = grading.report("sha256:" + "0" * 64, None)
     assert report.integrity is not None and report.integrity.flagged
     assert {c.path for c in report.integrity.copies} == {"gen.py"}

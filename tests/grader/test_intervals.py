@@ -500,8 +500,8 @@ def test_the_pipelines_report_and_its_re_scoring_keep_the_intervals(tmp_path: Pa
     grading = _Grading(assignment, scaffold, settings.assignment_instance(assignment, scaffold),
                        scaffold, "runner", Limits(), lambda _m: None,
                        anchors_for(settings, assignment, scaffold, digest))
-    grading.metrics = {key: value}
-    grading.tests = [TestCaseResult(suite=suite, name=f"t{i}", outcome="passed",
+    grading.ledger.metrics = {key: value}
+    grading.ledger.tests = [TestCaseResult(suite=suite, name=f"t{i}", outcome="passed",
                                     duration_seconds=0.0, message="")
                      for suite in tests for i in range(2)]
     early = Report.model_validate_json(grading.report(digest, "f" * 64).model_dump_json())

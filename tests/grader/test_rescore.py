@@ -61,8 +61,8 @@ class World:
         grading = _Grading(self.assignment, self.folder,
                            self.settings.assignment_instance(self.assignment, self.folder),
                            self.folder, "runner", Limits(), lambda _m: None, anchors)
-        grading.metrics = {KEY: accuracy}
-        grading.tests = [TestCaseResult(suite="behaviour", name=f"t{i}",
+        grading.ledger.metrics = {KEY: accuracy}
+        grading.ledger.tests = [TestCaseResult(suite="behaviour", name=f"t{i}",
                                         outcome="passed" if i < passed else "failed",
                                         duration_seconds=0.0, message="") for i in range(2)]
         return grading.report(DIGEST, "f" * 64)
