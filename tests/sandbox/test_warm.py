@@ -143,7 +143,7 @@ LEAVE_AND_LOOK = """
         return {
             "tmp": sorted(os.listdir("/tmp")),
             "work": sorted(os.listdir("/work")),
-            "env": sorted(os.environ),
+            "env": dict(os.environ),
             "fds": fds,
             "left": [m.__name__ for m in (builtins, numpy, sys) if hasattr(m, "LEFT_BY_A")],
             "module_global": "LEFT_BY_A" in globals(),
