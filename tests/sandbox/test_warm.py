@@ -231,3 +231,19 @@ def test_running_out_of_memory_while_importing_ahead_is_the_candidates_as_it_is_
         with pytest.raises(sandbox.SessionClosed) as warm, pending.open():
             pytest.fail("torch imported in 128 MiB")
     assert cold.value.outcome == warm.value.outcome == Outcome.OOM
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("host_unharmed")
+def test_a_session_left_waiting_past_its_wait_limit_is_the_graders_error(
+        runner_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox._session, "PRESTART_WAIT_SECONDS", 1.0)
+    submission = write_submission(tmp_path, {"solution.py": "def one():\n    return 1\n"})
+    with sandbox.start_session(image=runner_image, limits=LIMITS,
+                               submission=submission) as pending:
+        time.sleep(3)
+        with pytest.raises(sandbox.EngineFailed) as caught, pending.open():
+            pytest.fail("a session killed while it waited was opened")
+    assert caught.value.result is not None
+    assert caught.value.result.outcome is Outcome.INFRASTRUCTURE_ERROR
