@@ -105,7 +105,7 @@ def one_assignment(assignment_id: str, *, rounds: int, switch: str, assignments_
                 scores[way].add(report.total)
                 for phase in report.phases:
                     phases[phase.name][way].append(phase.wall_seconds)
-                print(f"round {round_ + 1} {way:>8}: {seconds:7.1f} s  total {report.total}",
+                print(f"round {round_ + 1} {way:>8}: {seconds:7.1f} s  {report.message}",
                       flush=True)
         print(f"\n{assignment_id} reference, {rounds} rounds each; {os.cpu_count()} CPUs; "
               f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
