@@ -33,11 +33,13 @@ from grader.spec import (
     parse_lock,
     request_name,
 )
+from sandbox._doctor import Probe, environment_probes
 from sandbox._image import LogFn, recipe_paths
+from sandbox._limits import Runtime
 
 __all__ = ["EnvironmentLockError", "UsedEnvironment", "environment_image", "grading_image_digest",
-           "lock_environment", "runner_lock_sha256", "unused_environment_images",
-           "used_environments"]
+           "lock_environment", "probe_environment", "runner_lock_sha256",
+           "unused_environment_images", "used_environments"]
 
 PACKAGE_INDEX = "https://pypi.org/simple"
 # The runner image's interpreter (Dockerfile.runner's base) and the architectures it is built on.
@@ -177,3 +179,25 @@ def grading_image_digest(assignment: Assignment, folder: Path, *, runner_image: 
     if sandbox.image_digest(runner_image) is None:
         return None
     return sandbox.image_digest(environment_image(assignment, folder, runner_image=runner_image))
+
+
+def probe_environment(used: UsedEnvironment, *, runtime: Runtime = "runc") -> list[Probe]:
+    """What the doctor and validation check of an environment: resolved against the current
+    runner lock and, once its image is built (not yet is no fault: the first grading builds
+    it), the image as ``sandbox._doctor.environment_probes`` checks it."""
+    current = runner_lock_sha256()
+    # Resolved against another runner lock, it may miss a dependency the runner no longer has
+    # (pip check would then fail the build) or duplicate one it gained.
+    probes = [Probe(name="runner_lock", ok=used.lock.runner_lock_sha256 == current,
+                    detail="resolved against this requirements/runner.lock"
+                    if used.lock.runner_lock_sha256 == current else
+                    f"resolved against another runner.lock; run `grader assignment lock "
+                    f"{used.assignment_id}`")]
+    if sandbox.image_digest(used.tag) is None:
+        return [*probes, Probe(name="built", ok=True, detail=(
+            f"not yet: built on first use, or now by `grader sandbox build --assignment "
+            f"{used.assignment_id}`"))]
+    return [*probes, *environment_probes(
+        image=used.tag, lock_text=used.lock_text, runtime=runtime,
+        pins={p.name: p.version for p in used.lock.packages},
+        requested=[request_name(r) for r in used.lock.requested])]

@@ -118,39 +118,17 @@ def _environment_probes(settings: Settings, runner_digest: str | None,
                         runtime: Runtime) -> dict[str, list[Probe]]:
     """Each valid assignment's environment, probed once built, by assignment id (none without a
     runner image)."""
-    import sandbox
     from grader.authoring import list_assignments
-    from grader.environments import runner_lock_sha256, used_environments
-    from grader.spec import SpecError, request_name
-    from sandbox._doctor import Probe, environment_probes
+    from grader.environments import probe_environment, used_environments
+    from grader.spec import SpecError
 
     if runner_digest is None:
         return {}
     found = [(a, settings.assignments_dir / name)
              for name, a in list_assignments(settings.assignments_dir, ceiling=settings.limits)
              if not isinstance(a, SpecError)]
-    runner_lock = runner_lock_sha256()
-    probed: dict[str, list[Probe]] = {}
-    for used in used_environments(found, runner_digest=runner_digest):
-        # Resolved against another runner lock, it may miss a dependency the runner no longer
-        # has (pip check would then fail the build) or duplicate one it gained.
-        probed[used.assignment_id] = [Probe(
-            name="runner_lock", ok=used.lock.runner_lock_sha256 == runner_lock,
-            detail="resolved against this requirements/runner.lock"
-            if used.lock.runner_lock_sha256 == runner_lock else
-            f"resolved against another runner.lock; run `grader assignment lock "
-            f"{used.assignment_id}`")]
-        if sandbox.image_digest(used.tag) is None:
-            # Not a fault: the first grading, validation or pre-flight check builds it.
-            probed[used.assignment_id].append(Probe(
-                name="built", ok=True, detail=f"not yet: built on first use, or now by `grader "
-                                              f"sandbox build --assignment {used.assignment_id}`"))
-            continue
-        probed[used.assignment_id].extend(environment_probes(
-            image=used.tag, lock_text=used.lock_text, runtime=runtime,
-            pins={p.name: p.version for p in used.lock.packages},
-            requested=[request_name(r) for r in used.lock.requested]))
-    return probed
+    return {used.assignment_id: probe_environment(used, runtime=runtime)
+            for used in used_environments(found, runner_digest=runner_digest)}
 
 
 @app.command()
