@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap
 
 import sandbox
 from grader.environment_fit import bundle_readme
+from grader.environments import probe_environment, used_environments
 from grader.instance import (
     Instance,
     InstanceError,
@@ -255,7 +256,22 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
                    for name, report in reports.items()]
         checks.append(_top_anchors_pass(assignment, reports))
         checks.append(_starter_fails(assignment, starter))
+        checks.extend(_environment_holds(assignment, folder, runner_image))
     return ValidationReport(assignment=assignment.id, checks=checks)
+
+
+def _environment_holds(assignment: Assignment, folder: Path, runner_image: str) -> list[Check]:
+    """The environment the solutions were just graded in: its packages import (a wheel can
+    install and still need a system library the runner image lacks)."""
+    digest = sandbox.image_digest(runner_image)
+    if assignment.environment is None or digest is None:
+        return []
+    probes = [probe for used in used_environments([(assignment, folder)], runner_digest=digest)
+              for probe in probe_environment(used)]
+    details = {p.name: p.detail for p in probes}
+    return [Check(name="environment", ok=all(p.ok for p in probes),
+                  detail="; ".join(f"{p.name}: {p.detail}" for p in probes if not p.ok)
+                  or details.get("imports", details["built"]))]
 
 
 def _grader(assignment: Assignment, folder: Path, runner_image: str, ceiling: sandbox.Limits,

@@ -211,4 +211,7 @@ def test_prune_picks_only_environment_images_no_assignment_uses(
 def test_validate_passes_for_an_assignment_with_an_environment(root: Path) -> None:
     done = grader("assignment", "validate", "demo", "--json", root=root)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["ok"] is True
+    report = json.loads(done.stdout)
+    assert report["ok"] is True
+    assert {"name": "environment", "ok": True, "detail": "imported rank_bm25",
+            "severity": "error"} in report["checks"]
