@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import AfterValidator, ValidationInfo
 from sqlalchemy.orm import Session
 
 from grader.deliveries import check_url
@@ -28,6 +30,17 @@ from grader.store import (
     submissions_for_invite,
     utcnow,
 )
+from grader.text import printable
+
+
+def _printable(value: str, info: ValidationInfo) -> str:
+    return printable(value, info.field_name or "value")
+
+
+# A candidate's name and email as an ATS sends them: they become the invite's label, shown in
+# pages, CSV cells and terminals, so a control or invisible character is refused (422) naming
+# the field, rather than by the label's own check with a name the ATS never sent.
+CandidateText = Annotated[str, AfterValidator(_printable)]
 
 
 class InterviewState(StrEnum):
@@ -105,11 +118,13 @@ def send(db: Database, settings: Settings, *, integration: str, assignment_id: s
         return Sent(interview_id=link.interview_id, invite_id=invite.id, candidate_url=url)
 
 
-def status(db: Database, settings: Settings, *, integration: str, interview_id: str
-           ) -> InterviewStatus:
-    """The interview's status now; recorded on the link as the last reported one."""
+def status(db: Database, settings: Settings, *, integration: str, interview_id: str,
+           reviewer_id: int) -> InterviewStatus:
+    """The interview's status now, for a key acting for the reviewer whose key made it (another
+    reviewer's is told there is no such interview); recorded on the link as the last reported
+    one."""
     with db.write() as session:
-        link = ats_link(session, integration, interview_id)
+        link = ats_link(session, integration, interview_id, reviewer_id=reviewer_id)
         if link is None:
             raise UnknownInterview(f"no {integration} interview has the id {interview_id!r}: "
                                    "use the partner_interview_id send_test answered with")
@@ -121,18 +136,21 @@ def status(db: Database, settings: Settings, *, integration: str, interview_id: 
         return found
 
 
-def open_interview(db: Database, *, integration: str, candidate_ref: str, assignment_id: str
-                   ) -> bool:
-    """Whether the ATS already has an open interview of this candidate on this assignment."""
+def open_interview(db: Database, *, integration: str, candidate_ref: str, assignment_id: str,
+                   reviewer_id: int) -> str | None:
+    """The id of the ATS's open interview of this candidate on this assignment, made by a key
+    of this reviewer; None when there is none."""
     with db.read() as session:
-        return open_ats_link(session, integration, candidate_ref, assignment_id) is not None
+        link = open_ats_link(session, integration, candidate_ref, assignment_id,
+                             reviewer_id=reviewer_id)
+        return None if link is None else link.interview_id
 
 
-def cancel(db: Database, *, integration: str, interview_id: str) -> None:
+def cancel(db: Database, *, integration: str, interview_id: str, reviewer_id: int) -> None:
     """The ATS withdrew the interview: its invite takes no more uploads from now (what was
     submitted stays, and is still graded)."""
     with db.write() as session:
-        link = ats_link(session, integration, interview_id)
+        link = ats_link(session, integration, interview_id, reviewer_id=reviewer_id)
         if link is None:
             raise UnknownInterview(f"no {integration} interview has the id {interview_id!r}")
         now = utcnow()

@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.integrations._core import InterviewState, InterviewStatus, Offer
+from grader.integrations._core import CandidateText, InterviewState, InterviewStatus, Offer
 from grader.settings import Settings
 from grader.store import AtsLink
 
@@ -63,9 +63,9 @@ class _AshbyRef(BaseModel):
 
 
 class Candidate(_AshbyRef):
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
-    email: str = Field(max_length=320)
+    first_name: CandidateText = Field(max_length=100)
+    last_name: CandidateText = Field(max_length=100)
+    email: CandidateText = Field(max_length=320)
     ashby_profile_url: str | None = Field(None, max_length=2000)
 
 

@@ -28,7 +28,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from grader.integrations._core import InterviewState, InterviewStatus, Offer
+from grader.integrations._core import CandidateText, InterviewState, InterviewStatus, Offer
 from grader.settings import Settings
 from grader.store import AtsLink
 
@@ -50,9 +50,9 @@ class Candidate(BaseModel):
     # Greenhouse may add properties (its "general considerations"): they are ignored.
     model_config = ConfigDict(extra="ignore")
 
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
-    email: str = Field(max_length=320)
+    first_name: CandidateText = Field(max_length=100)
+    last_name: CandidateText = Field(max_length=100)
+    email: CandidateText = Field(max_length=320)
     resume_url: str | None = None
     phone_number: str | None = None
     greenhouse_profile_url: str | None = Field(None, max_length=200)

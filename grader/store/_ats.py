@@ -1,5 +1,9 @@
 """Links between an applicant tracking system's interviews and the invites made for them
-(``grader.integrations``): made with the invite, in its transaction; found by the ATS's id."""
+(``grader.integrations``): made with the invite, in its transaction; found by the ATS's id.
+
+An interview is found only for the reviewer whose API token made it (any of that reviewer's tokens,
+so a rotated key still reads it): two hiring teams' ATS accounts, each with its own reviewer's key,
+never see or cancel each other's candidates, whose links the status carries."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.store._models import AtsLink, Invite, utcnow
+from grader.store._models import ApiToken, AtsLink, Invite, utcnow
 
 
 def create_ats_link(session: Session, *, integration: str, invite: Invite, token_id: int | None,
@@ -24,9 +28,12 @@ def create_ats_link(session: Session, *, integration: str, invite: Invite, token
     return link
 
 
-def ats_link(session: Session, integration: str, interview_id: str) -> AtsLink | None:
-    return session.scalars(select(AtsLink).where(AtsLink.integration == integration,
-                                                 AtsLink.interview_id == interview_id)).first()
+def ats_link(session: Session, integration: str, interview_id: str, *, reviewer_id: int
+             ) -> AtsLink | None:
+    return session.scalars(
+        select(AtsLink).join(ApiToken, ApiToken.id == AtsLink.token_id)
+        .where(AtsLink.integration == integration, AtsLink.interview_id == interview_id,
+               ApiToken.reviewer_id == reviewer_id)).first()
 
 
 def ats_links_for_invite(session: Session, invite_id: int) -> list[AtsLink]:
@@ -34,10 +41,12 @@ def ats_links_for_invite(session: Session, invite_id: int) -> list[AtsLink]:
                                 .order_by(AtsLink.id)))
 
 
-def open_ats_link(session: Session, integration: str, candidate_ref: str, assignment_id: str
-                  ) -> AtsLink | None:
+def open_ats_link(session: Session, integration: str, candidate_ref: str, assignment_id: str,
+                  *, reviewer_id: int) -> AtsLink | None:
     """The ATS's interview of this candidate on this assignment whose invite is still open."""
     return session.scalars(
         select(AtsLink).join(Invite, Invite.id == AtsLink.invite_id)
+        .join(ApiToken, ApiToken.id == AtsLink.token_id)
         .where(AtsLink.integration == integration, AtsLink.candidate_ref == candidate_ref,
-               Invite.assignment_id == assignment_id, Invite.expires_at > utcnow())).first()
+               Invite.assignment_id == assignment_id, Invite.expires_at > utcnow(),
+               ApiToken.reviewer_id == reviewer_id)).first()

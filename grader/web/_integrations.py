@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials, SecurityScopes
 
 from grader import integrations
-from grader.deliveries import DeliveryRefused
+from grader.deliveries import DeliveryRefused, check_url
 from grader.integrations import Offer, UnknownInterview, ashby, greenhouse
 from grader.tokens import Scope
 from grader.web._deps import ReviewerLogin, ServiceDep, SessionDep, token_login
@@ -92,21 +92,29 @@ def greenhouse_send_test(login: GreenhouseLogin, body: greenhouse.SendTest, serv
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"no test {body.partner_test_id!r}: list_tests names the tests "
                             "offered")
-    # The key Greenhouse sent is the one its PATCH expects back (its documentation's example),
-    # so it is kept on the link; revoking the token voids it as well.
-    key = greenhouse.basic_authorization(login.key) if body.url else None
     try:
-        sent = integrations.send(
-            service.db, service.settings, integration=greenhouse.NAME,
-            assignment_id=found.assignment.id,
-            max_submissions=found.assignment.candidate.max_submissions,
-            label=greenhouse.label(body.candidate),
-            candidate_ref=body.candidate.greenhouse_profile_url or "",
-            callback_url=body.url, callback_authorization=key,
-            token_id=login.reviewer.token_id,
-            created_by=f"{login.reviewer.email} ({greenhouse.NAME})")
+        callback_url = None if body.url is None else check_url(body.url)
     except DeliveryRefused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"url: {exc}") from exc
+    # Greenhouse retries a send_test it got no answer to: the candidate's open interview on
+    # the test is answered again, rather than a new invite (and allowance) minted each time.
+    candidate_ref = body.candidate.greenhouse_profile_url or body.candidate.email
+    existing = integrations.open_interview(
+        service.db, integration=greenhouse.NAME, candidate_ref=candidate_ref,
+        assignment_id=found.assignment.id, reviewer_id=login.reviewer.reviewer_id)
+    if existing is not None:
+        return greenhouse.SendTestAnswer(partner_interview_id=existing)
+    # The key Greenhouse sent is the one its PATCH expects back (its documentation's example),
+    # so it is kept on the link; revoking the token voids it as well.
+    key = greenhouse.basic_authorization(login.key) if callback_url else None
+    sent = integrations.send(
+        service.db, service.settings, integration=greenhouse.NAME,
+        assignment_id=found.assignment.id,
+        max_submissions=found.assignment.candidate.max_submissions,
+        label=greenhouse.label(body.candidate), candidate_ref=candidate_ref,
+        callback_url=callback_url, callback_authorization=key,
+        token_id=login.reviewer.token_id,
+        created_by=f"{login.reviewer.email} ({greenhouse.NAME})")
     return greenhouse.SendTestAnswer(partner_interview_id=sent.interview_id)
 
 
@@ -114,13 +122,14 @@ def greenhouse_send_test(login: GreenhouseLogin, body: greenhouse.SendTest, serv
             tags=["greenhouse"],
             responses={404: {"model": Problem, "description": "no such interview"},
                        **ATS_ERRORS})
-def greenhouse_test_status(_login: GreenhouseLogin, service: ServiceDep,
+def greenhouse_test_status(login: GreenhouseLogin, service: ServiceDep,
                            partner_interview_id: Annotated[str, Query(max_length=64)]
                            ) -> greenhouse.TestStatus:
     """The interview's status: ``complete`` with the score and the report link once graded."""
     try:
         found = integrations.status(service.db, service.settings, integration=greenhouse.NAME,
-                                    interview_id=partner_interview_id)
+                                    interview_id=partner_interview_id,
+                                    reviewer_id=login.reviewer.reviewer_id)
     except UnknownInterview as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return greenhouse.test_status(found)
@@ -167,7 +176,8 @@ def ashby_start(login: AshbyLogin, body: ashby.StartAssessment, service: Service
                                    "; pick one from the list again.")
     if integrations.open_interview(service.db, integration=ashby.NAME,
                                    candidate_ref=body.candidate.ashby_id,
-                                   assignment_id=found.assignment.id):
+                                   assignment_id=found.assignment.id,
+                                   reviewer_id=login.reviewer.reviewer_id) is not None:
         return _ashby_refusal(409, "This candidate already has this assessment open; cancel it "
                                    "first to send a new one.")
     sent = integrations.send(
@@ -177,7 +187,8 @@ def ashby_start(login: AshbyLogin, body: ashby.StartAssessment, service: Service
         callback_url=None, callback_authorization=None, token_id=login.reviewer.token_id,
         created_by=f"{login.reviewer.email} ({ashby.NAME})")
     now = integrations.status(service.db, service.settings, integration=ashby.NAME,
-                              interview_id=sent.interview_id)
+                              interview_id=sent.interview_id,
+                              reviewer_id=login.reviewer.reviewer_id)
     return ashby.StartAnswer(results=ashby.Started(assessment_id=sent.interview_id,
                                                    update_request=ashby.update(now)))
 
@@ -186,11 +197,12 @@ def ashby_start(login: AshbyLogin, body: ashby.StartAssessment, service: Service
              tags=["ashby"],
              responses={404: {"model": Problem, "description": "no such assessment"},
                         **ATS_ERRORS})
-def ashby_cancel(_login: AshbyLogin, body: ashby.CancelAssessment, service: ServiceDep
+def ashby_cancel(login: AshbyLogin, body: ashby.CancelAssessment, service: ServiceDep
                  ) -> ashby.CancelAnswer:
     """The candidate's invite takes no more uploads; what was submitted is still graded."""
     try:
-        integrations.cancel(service.db, integration=ashby.NAME, interview_id=body.assessment_id)
+        integrations.cancel(service.db, integration=ashby.NAME, interview_id=body.assessment_id,
+                            reviewer_id=login.reviewer.reviewer_id)
     except UnknownInterview as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return ashby.CancelAnswer()

@@ -37,8 +37,9 @@ class FakeGreenhouse:
     def list_tests(self) -> httpx.Response:
         return self.client.get(BASE + "list_tests", auth=self.auth)
 
-    def send_test(self, test_id: str, url: str | None) -> httpx.Response:
-        body = {"partner_test_id": test_id, "candidate": CANDIDATE}
+    def send_test(self, test_id: str, url: str | None, candidate: dict = CANDIDATE
+                  ) -> httpx.Response:
+        body = {"partner_test_id": test_id, "candidate": candidate}
         if url is not None:
             body["url"] = url
         return self.client.post(BASE + "send_test", auth=self.auth, json=body)
@@ -106,7 +107,8 @@ def test_greenhouse_sends_a_test_polls_it_and_is_called_back(server, reviewer,
 
 
 def test_greenhouse_without_a_callback_url_polls(greenhouse) -> None:
-    sent = greenhouse.send_test("starter", url=None)
+    polled = {**CANDIDATE, "greenhouse_profile_url": "https://app.greenhouse.io/people/2"}
+    sent = greenhouse.send_test("starter", url=None, candidate=polled)
     assert sent.status_code == 200, sent.text
     status = greenhouse.test_status(sent.json()["partner_interview_id"])
     assert status.status_code == 200 and status.json()["partner_status"] == "sent"

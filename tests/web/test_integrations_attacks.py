@@ -1,0 +1,134 @@
+"""Attacks on the machine doors (API tokens, the ATS partner APIs, webhooks), each made against
+the app in process as the attacker would make it: a leaked token with a narrow scope, one ATS
+account's key reaching for another's interviews, an ATS sending hostile candidates or the same
+candidate again and again."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+GREENHOUSE = "/api/integrations/greenhouse/"
+ASHBY = "/api/integrations/ashby/"
+
+
+def _token(reviewer: TestClient, *scopes: str) -> str:
+    made = reviewer.post("/api/review/tokens", json={"name": "attack", "scopes": list(scopes)})
+    assert made.status_code == 201, made.text
+    return made.json()["token"]
+
+
+def _candidate(**changes: str) -> dict[str, str]:
+    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+            "greenhouse_profile_url": "https://app.greenhouse.io/people/1", **changes}
+
+
+def _send_test(client: TestClient, key: str, candidate: dict[str, str]):
+    return client.post(GREENHOUSE + "send_test", auth=(key, ""),
+                       json={"partner_test_id": "starter", "candidate": candidate})
+
+
+def _ashby_start(client: TestClient, key: str, candidate_id: str, **changes: str):
+    candidate = {"ashby_id": candidate_id, "first_name": "Grace", "last_name": "Hopper",
+                 "email": "grace@example.com", **changes}
+    return client.post(ASHBY + "assessment.start", auth=(key, ""), json={
+        "assessment_type_id": "starter", "candidate": candidate,
+        "application": {"ashby_id": "app-1"}, "job": {"ashby_id": "job-1"}})
+
+
+def test_one_ats_accounts_key_never_reads_or_cancels_anothers_interviews(
+        server, reviewer, second_reviewer) -> None:
+    """Two hiring teams, each with its own reviewer's Greenhouse (and Ashby) key: an interview
+    answers only to keys acting for the reviewer whose key made it (test_status carries the
+    candidate's link, which opens their invite)."""
+    client = server.client()
+    ours = _token(reviewer, "integration:greenhouse", "integration:ashby")
+    theirs = _token(second_reviewer, "integration:greenhouse", "integration:ashby")
+    sent = _send_test(client, ours, _candidate(greenhouse_profile_url="https://gh/people/iso"))
+    assert sent.status_code == 200, sent.text
+    interview = sent.json()["partner_interview_id"]
+    params = {"partner_interview_id": interview}
+
+    stolen = client.get(GREENHOUSE + "test_status", auth=(theirs, ""), params=params)
+    assert stolen.status_code == 404, stolen.text
+    assert "Candidate Link" not in stolen.text
+    # The same reviewer's next key (a rotated one) still reads it.
+    rotated = _token(reviewer, "integration:greenhouse")
+    assert client.get(GREENHOUSE + "test_status", auth=(rotated, ""),
+                      params=params).status_code == 200
+
+    started = _ashby_start(client, ours, "cand-iso")
+    assert started.status_code == 200, started.text
+    assessment = started.json()["results"]["assessment_id"]
+    cancelled = client.post(ASHBY + "assessment.cancel", auth=(theirs, ""),
+                            json={"assessment_id": assessment})
+    assert cancelled.status_code == 404, cancelled.text
+    # Another account's candidate with the same Ashby id is its own assessment, not a 409.
+    assert _ashby_start(client, theirs, "cand-iso").status_code == 200
+
+
+def test_greenhouse_sending_the_same_candidate_again_reuses_the_open_interview(
+        server, reviewer) -> None:
+    """A retried or replayed send_test must not mint an invite (and a submission allowance)
+    each time: the candidate's open interview on the test is answered again."""
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    candidate = _candidate(greenhouse_profile_url="https://gh/people/replayed")
+    before = len(reviewer.get("/api/review/assignments/starter/invites").json())
+    answers = [_send_test(client, key, candidate) for _ in range(5)]
+    assert all(answer.status_code == 200 for answer in answers), answers[0].text
+    assert len({answer.json()["partner_interview_id"] for answer in answers}) == 1
+    after = len(reviewer.get("/api/review/assignments/starter/invites").json())
+    assert after == before + 1
+    # Another candidate (another profile) gets an interview of their own.
+    other = _send_test(client, key, _candidate(greenhouse_profile_url="https://gh/people/2"))
+    assert other.json()["partner_interview_id"] != answers[0].json()["partner_interview_id"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
+def test_ats_candidates_with_control_characters_are_refused_with_422(server, reviewer,
+                                                                     field) -> None:
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse", "integration:ashby")
+    hostile = "Ada\x1b[2J\u202e"
+    answer = _send_test(client, key, _candidate(**{field: hostile}))
+    assert answer.status_code == 422, answer.text
+    assert field in answer.text
+    refused = _ashby_start(client, key, f"cand-ctl-{field}", **{field: hostile})
+    assert refused.status_code == 422, refused.text
+    assert field in refused.text
+
+
+def test_ats_candidate_names_with_html_are_shown_escaped(server, reviewer) -> None:
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    name = "<script>alert(1)</script>"
+    sent = _send_test(client, key, _candidate(first_name=name,
+                                              greenhouse_profile_url="https://gh/people/html"))
+    assert sent.status_code == 200, sent.text
+    page = reviewer.get("/review/assignments/starter")
+    assert page.status_code == 200, page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert name not in page.text
+
+
+def test_a_narrow_token_reaches_nothing_past_its_scope(server, reviewer) -> None:
+    client = server.client()
+    read = {"Authorization": f"Bearer {_token(reviewer, 'read')}"}
+    assert client.get("/api/review/assignments", headers=read).status_code == 200
+    # No write, no token management, no webhooks, no replay, no ATS door, no page.
+    assert client.post("/api/review/tokens", headers=read,
+                       json={"name": "x", "scopes": ["read"]}).status_code == 403
+    assert client.get("/api/review/tokens", headers=read).status_code == 403
+    assert client.get("/api/review/deliveries", headers=read).status_code == 403
+    assert client.post("/api/review/deliveries/1/replay", headers=read).status_code == 403
+    assert client.post("/api/review/webhooks", headers=read, json={
+        "url": "https://example.com/h", "events": ["submission.graded"]}).status_code == 403
+    assert client.get(GREENHOUSE + "list_tests", headers=read).status_code == 401
+    page = client.get("/review/tokens", headers=read)
+    assert page.status_code in (302, 303, 307) and "login" in page.headers["location"]
+    # A Greenhouse key on Ashby's door, and the other way round.
+    greenhouse = _token(reviewer, "integration:greenhouse")
+    ashby = _token(reviewer, "integration:ashby")
+    assert client.post(ASHBY + "assessment.list", auth=(greenhouse, "")).status_code == 403
+    assert client.get(GREENHOUSE + "list_tests", auth=(ashby, "")).status_code == 403
