@@ -153,6 +153,9 @@ def candidate_environment(limits: Limits, extra: Mapping[str, str] | None = None
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "NUMEXPR_NUM_THREADS": threads,
+        # Else MKL lowers its count to the cores it detects, and gVisor shows it one: torch then
+        # runs on one thread under runsc and on two under runc, and its results may differ.
+        "MKL_DYNAMIC": "FALSE",
         # OpenMP threads that spin while waiting make a busy 2-core host tens of times slower.
         "OMP_WAIT_POLICY": "PASSIVE",
         "PYTHONHASHSEED": "0",
