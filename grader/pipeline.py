@@ -122,9 +122,9 @@ def grade_directory(*, assignment: Assignment, folder: Path, instance: Assignmen
     """
     try:
         # An assignment with an environment runs in that image (built on first use; a build
-        # that fails is ours, with pip's output), and the report cites its digest.
-        runner_image = environment_image(assignment, folder, runner_image=runner_image,
-                                         log=progress)
+        # that fails is ours, with pip's output), and the report cites its digest. The build's
+        # lines are not steps: those are recorded per job and shown as the grading's progress.
+        runner_image = environment_image(assignment, folder, runner_image=runner_image)
         digest = sandbox.image_digest(runner_image)
     except (sandbox.SandboxError, OSError) as exc:
         raise InfrastructureError(str(exc)) from exc
