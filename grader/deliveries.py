@@ -18,13 +18,13 @@ reports so that it is queued exactly when that change is stored::
 delivery's id; nothing is sent in the caller's thread. The worker process sends it
 (``grader.jobs.delivery.DeliveryLoop``, started and stopped by ``WorkerPool``, on a thread of its
 own beside the grading slots, so a slow receiver never holds a grading): one attempt at a time
-within ``settings.deliveries.timeout_seconds``, a 2xx answer delivers it, anything else (another
-status, a refused connection, a timeout) is recorded with its code or error and retried after
-``backoff_seconds``, doubling up to ``backoff_max_seconds``, until ``max_attempts`` have been
-made. ``replay`` queues the same request again as a new delivery (for a reviewer: the receiver
-was fixed). Redirects are never followed (a 3xx is a failed attempt, recorded); URLs are http or
-https without credentials in them (send those as a header); only the first
-``EXCERPT_BYTES`` of a response's body are read and kept.
+within ``settings.deliveries.timeout_seconds`` (the whole attempt, not each read), a 2xx answer
+delivers it, anything else (another status, a refused connection, a timeout) is recorded with
+its code or error and retried after ``backoff_seconds``, doubling up to ``backoff_max_seconds``,
+until ``max_attempts`` have been made. ``replay`` queues the same request again as a new
+delivery (for a reviewer: the receiver was fixed). Redirects are never followed (a 3xx is a
+failed attempt, recorded); URLs are http or https without credentials in them (send those as a
+header); only the first ``EXCERPT_BYTES`` of a response's body are read and kept.
 
 Signing. With a ``secret``, each attempt is signed when it is sent, so a replay or a retry
 carries a fresh timestamp: ``Grader-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
@@ -38,11 +38,14 @@ Exceptions:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import re
+import socket
 import ssl
+import threading
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -157,18 +160,44 @@ def send(claim: DeliveryClaim, *, timeout: float) -> AttemptRecord:
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
                                                 timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The socket's timeout bounds each read, and a receiver sending a byte at a time never
+    # trips it: the whole attempt gets ``timeout`` too, after which its socket is shut, so a
+    # hostile receiver holds the loop (and the lease) no longer than a silent one.
+    expired = threading.Event()
+    cutoff = threading.Timer(timeout, _shut, args=(connection, expired))
+    cutoff.start()
     try:
+        connection.connect()
+        if expired.is_set():  # it expired while connecting, before there was a socket to shut
+            raise TimeoutError
         connection.request(claim.method, path, body=claim.body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES)  # the rest is never read: the cap holds
+        if expired.is_set():
+            # The shut socket reads as the end of the answer, which may then parse as a
+            # complete 2xx: an answer cut off is never taken for one.
+            raise TimeoutError
         return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
                              status_code=response.status,
                              response_excerpt=excerpt.decode("utf-8", "replace"))
     except (OSError, http.client.HTTPException) as exc:
+        error = (f"timed out: no complete answer within {timeout:g} s"
+                 if expired.is_set() else _describe(exc))
         return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
-                             status_code=None, error=_describe(exc))
+                             status_code=None, error=error)
     finally:
+        cutoff.cancel()
         connection.close()
+
+
+def _shut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """End an attempt past its deadline: a blocked read returns at once. ``expired`` is set
+    first, so the attempt never reads the end this causes as the receiver's."""
+    expired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _describe(exc: BaseException) -> str:
@@ -182,7 +211,7 @@ def _describe(exc: BaseException) -> str:
 def deliver_next(db: Database, rules: DeliverySettings, *, worker: str) -> JobState | None:
     """Claim the next due delivery, make one attempt, record it; the delivery's state after it,
     or None when none was due (or the lease was lost meanwhile)."""
-    # The lease outlasts one attempt, whose connect and each read are bounded by the timeout.
+    # The lease outlasts one attempt, which the timeout bounds as a whole.
     claim = claim_delivery(db, worker=worker, lease_seconds=6 * rules.timeout_seconds,
                            max_attempts=rules.max_attempts)
     if claim is None:

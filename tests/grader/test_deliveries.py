@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -171,3 +175,50 @@ def test_a_lapsed_lease_is_claimed_again_and_only_its_holder_records(db: Databas
                           backoff_max_seconds=0) is None
     assert record_attempt(db, second, record, delivered=True, max_attempts=3, backoff_seconds=0,
                           backoff_max_seconds=0) == JobState.DONE
+
+
+@contextmanager
+def _trickling_receiver(interval: float, stop: threading.Event) -> Iterator[str]:
+    """A receiver that accepts, reads the request, then sends its status line and one header
+    byte every ``interval`` until ``stop``: each read completes well within any per-read
+    timeout, but no answer ever ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(interval):
+                try:
+                    connection.sendall(b"a")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_attempts_deadline(
+        db: Database) -> None:
+    """A hostile receiver answering a byte at a time would otherwise hold the delivery loop
+    (and, past the lease, have another worker send the same delivery again) for as long as it
+    liked: the timeout bounds the whole attempt, not each read."""
+    rules = FAST.model_copy(update={"timeout_seconds": 1, "max_attempts": 1})
+    stop = threading.Event()
+    with _trickling_receiver(0.1, stop) as url:
+        delivery_id = _queue(db, url)
+        threading.Timer(15, stop.set).start()  # the receiver gives up at last, if we do not
+        started = time.monotonic()
+        assert _run_until_settled(db, rules, delivery_id, timeout=30) == JobState.ERRORED
+        took = time.monotonic() - started
+    assert took < 3, f"an attempt with a 1 s timeout took {took:.1f} s"
+    with db.read() as session:
+        [attempt] = delivery_attempts(session, [delivery_id])[delivery_id]
+    assert attempt.status_code is None and attempt.error.startswith("timed out"), attempt.error
