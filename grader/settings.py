@@ -36,7 +36,7 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     timeout_seconds: float = Field(10.0, gt=0, le=30,
-                                   description="an attempt's connect, and each of its reads")
+                                   description="bounds a whole attempt")
     max_attempts: int = Field(8, ge=1, description="tries of a delivery before it is failed")
     backoff_seconds: float = Field(30.0, ge=0, description="first retry delay; doubles")
     backoff_max_seconds: float = Field(3600.0, ge=0, description="cap on the retry delay")
