@@ -42,6 +42,7 @@ import contextlib
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import re
 import socket
 import ssl
@@ -140,9 +141,11 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def send(claim: DeliveryClaim, *, timeout: float) -> AttemptRecord:
+def send(claim: DeliveryClaim, *, timeout: float, private_networks: bool
+         ) -> AttemptRecord:
     """One attempt at the claimed request: never raises for what the network or the receiver
-    did, which is recorded as the attempt's outcome."""
+    did, which is recorded as the attempt's outcome. Unless ``private_networks``, a receiver
+    whose address is not a public one is refused before anything is sent to it."""
     started = datetime.now(UTC)
     clock = time.monotonic()
     headers = {"User-Agent": USER_AGENT, **claim.headers}
@@ -170,6 +173,11 @@ def send(claim: DeliveryClaim, *, timeout: float) -> AttemptRecord:
         connection.connect()
         if expired.is_set():  # it expired while connecting, before there was a socket to shut
             raise TimeoutError
+        if not private_networks:
+            refused = _private_peer(connection)
+            if refused is not None:
+                return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
+                                     status_code=None, error=refused)
         connection.request(claim.method, path, body=claim.body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES)  # the rest is never read: the cap holds
@@ -188,6 +196,21 @@ def send(claim: DeliveryClaim, *, timeout: float) -> AttemptRecord:
     finally:
         cutoff.cancel()
         connection.close()
+
+
+def _private_peer(connection: http.client.HTTPConnection) -> str | None:
+    """Why the connected peer may not be sent to, or None for a public address. The address
+    connected to is checked, not the URL's host, so a name that resolves (or is rebound) to one
+    of the grader's neighbours is caught as well as an address written in the URL."""
+    assert connection.sock is not None
+    peer = ipaddress.ip_address(connection.sock.getpeername()[0].split("%")[0])
+    mapped = peer.ipv4_mapped if isinstance(peer, ipaddress.IPv6Address) else None
+    if (mapped or peer).is_global:
+        return None
+    return (f"refused: the receiver's address {peer} is loopback, private, link-local or "
+            "reserved, where the grader itself and the services beside it listen; deliveries "
+            "go to public addresses unless the operator sets "
+            "GRADER_DELIVERIES__PRIVATE_NETWORKS=true for a receiver inside the network")
 
 
 def _shut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
@@ -216,7 +239,7 @@ def deliver_next(db: Database, rules: DeliverySettings, *, worker: str) -> JobSt
                            max_attempts=rules.max_attempts)
     if claim is None:
         return None
-    attempt = send(claim, timeout=rules.timeout_seconds)
+    attempt = send(claim, timeout=rules.timeout_seconds, private_networks=rules.private_networks)
     delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
     return record_attempt(db, claim, attempt, delivered=delivered,
                           max_attempts=rules.max_attempts, backoff_seconds=rules.backoff_seconds,

@@ -44,6 +44,10 @@ class DeliverySettings(BaseModel):
     webhook_secret: SecretStr | None = Field(
         None, description="signs the deliveries to webhook_url (at least 32 characters)")
     webhook_notes: bool = Field(False, description="webhook_url receives reviewers' notes")
+    private_networks: bool = Field(
+        False, description="deliveries may go to loopback, private and link-local addresses "
+                           "(a receiver inside your network); off, whoever registers a URL "
+                           "cannot reach the grader itself or services beside it")
 
     @model_validator(mode="after")
     def _signed(self) -> DeliverySettings:

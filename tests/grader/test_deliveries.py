@@ -28,8 +28,9 @@ from grader.store import (
 )
 
 SECRET = "whsec_" + "k" * 40
+# The receivers here listen on 127.0.0.1, which deliveries reach only when the operator allows.
 FAST = DeliverySettings(timeout_seconds=2, max_attempts=4, backoff_seconds=0.2,
-                        backoff_max_seconds=5)
+                        backoff_max_seconds=5, private_networks=True)
 
 
 @pytest.fixture
@@ -222,3 +223,28 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_attempts_deadline(
     with db.read() as session:
         [attempt] = delivery_attempts(session, [delivery_id])[delivery_id]
     assert attempt.status_code is None and attempt.error.startswith("timed out"), attempt.error
+
+
+def test_a_receiver_on_a_private_address_is_refused_unless_the_operator_allows_it(
+        db: Database) -> None:
+    """Whoever may register a URL (a reviewer's leaked ``webhooks`` token, an ATS's callback)
+    would otherwise make the grader POST to itself and the services beside it, and read their
+    answers in the delivery's excerpt."""
+    closed = FAST.model_copy(update={"private_networks": False, "max_attempts": 1})
+    with receiver(answer=b"internal secrets") as hook:
+        refused = _queue(db, hook.url)
+        assert _run_until_settled(db, closed, refused) == JobState.ERRORED
+        assert hook.requests == []
+        # A name resolving to it is caught as well as the address written out.
+        named = _queue(db, hook.url.replace("127.0.0.1", "localhost"))
+        assert _run_until_settled(db, closed, named) == JobState.ERRORED
+        assert hook.requests == []
+        allowed = _queue(db, hook.url)
+        assert _run_until_settled(db, FAST, allowed) == JobState.DONE
+    with db.read() as session:
+        attempts = delivery_attempts(session, [refused, named])
+    for delivery_id in (refused, named):
+        [attempt] = attempts[delivery_id]
+        assert attempt.response_excerpt == "" and attempt.status_code is None
+        assert "GRADER_DELIVERIES__PRIVATE_NETWORKS" in attempt.error, attempt.error
+    assert len(hook.requests) == 1

@@ -62,7 +62,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     settings = Settings(data_dir=tmp_path / "data", assignments_dir=root, poll_seconds=0.05,
                         max_attempts=1, lease_seconds=5, limits={"cpus": 1},
                         public_url="https://grader.example.com",
-                        deliveries=DeliverySettings(timeout_seconds=2, backoff_seconds=0.1))
+                        deliveries=DeliverySettings(timeout_seconds=2, backoff_seconds=0.1,
+                                                     private_networks=True))
     db = Database(settings.resolved_database_url())
     migrate(db)
     yield settings, db
@@ -190,7 +191,8 @@ def test_the_settings_endpoint_receives_every_event_and_follows_the_settings(sit
 
 def test_a_receiver_that_hangs_never_holds_up_a_grading(site, tmp_path: Path) -> None:
     settings, db = site
-    settings = settings.model_copy(update={"deliveries": DeliverySettings(timeout_seconds=30)})
+    settings = settings.model_copy(update={"deliveries": DeliverySettings(
+        timeout_seconds=30, private_networks=True)})
     assignment, _ = find_assignment(settings.assignments_dir, "starter",
                                     ceiling=settings.limits)
     with db.write() as session:

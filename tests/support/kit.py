@@ -140,6 +140,8 @@ def service_env(*, data_dir: Path, assignments_dir: Path, database_url: str, por
         "GRADER_PORT": str(port), "GRADER_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GRADER_POLL_SECONDS": "0.2", "GRADER_LIMITS__CPUS": "1",
         "GRADER_RETRY_BACKOFF_SECONDS": "0.5",
+        # Tests' webhook and ATS receivers listen on 127.0.0.1.
+        "GRADER_DELIVERIES__PRIVATE_NETWORKS": "true",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS),
                                                      os.environ.get("PYTHONPATH")])),
     })
