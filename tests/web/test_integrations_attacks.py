@@ -5,8 +5,14 @@ candidate again and again."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from fastapi.testclient import TestClient
+from support.kit import solution_zip, token_of, upload, wait_final, wait_for
+from support.receiver import receiver
+
+from grader import deliveries
 
 GREENHOUSE = "/api/integrations/greenhouse/"
 ASHBY = "/api/integrations/ashby/"
@@ -132,3 +138,66 @@ def test_a_narrow_token_reaches_nothing_past_its_scope(server, reviewer) -> None
     ashby = _token(reviewer, "integration:ashby")
     assert client.post(ASHBY + "assessment.list", auth=(greenhouse, "")).status_code == 403
     assert client.get(GREENHOUSE + "list_tests", auth=(ashby, "")).status_code == 403
+
+
+def test_a_webhook_receiver_learns_nothing_of_the_ats_key_the_candidate_or_their_link(
+        server, reviewer) -> None:
+    """A candidate sent by Greenhouse uploads; the webhook receiver (another party than the ATS)
+    gets ids and the grader's sentences only: never the Greenhouse key (which its callback
+    carries), the candidate's link, name or email."""
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    with receiver() as hook, receiver() as callback:
+        made = reviewer.post("/api/review/webhooks", json={
+            "url": hook.url, "events": ["submission.received", "submission.graded",
+                                        "submission.errored"]})
+        assert made.status_code == 201, made.text
+        try:
+            sent = client.post(GREENHOUSE + "send_test", auth=(key, ""), json={
+                "partner_test_id": "starter", "url": callback.url,
+                "candidate": _candidate(first_name="Mallory",
+                                        greenhouse_profile_url="https://gh/people/leak")})
+            assert sent.status_code == 200, sent.text
+            interview = sent.json()["partner_interview_id"]
+            status = client.get(GREENHOUSE + "test_status", auth=(key, ""),
+                                params={"partner_interview_id": interview}).json()
+            link = status["metadata"]["Candidate Link"]
+            token = token_of(link)
+            with server.client() as candidate:
+                submission = upload(candidate, token, solution_zip(score=64)).json()["id"]
+                wait_final(candidate, token, submission)
+            wait_for(lambda: len(hook.requests) >= 2 and callback.requests, timeout=30,
+                     what="the events and the callback")
+        finally:
+            reviewer.delete(f"/api/review/webhooks/{made.json()['id']}")
+    for request in hook.requests:
+        seen = request.body.decode() + repr(request.headers)
+        for secret in (key, token, link, "Mallory", "ada@example.com", greenhouse_basic(key)):
+            assert secret not in seen, (secret, seen)
+    # The ATS's own callback carries its key, and nothing of the candidate either.
+    [patch] = callback.requests
+    assert patch.body == b"" and patch.headers["Authorization"] == greenhouse_basic(key)
+
+
+def greenhouse_basic(key: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+def test_a_receivers_answer_is_shown_to_reviewers_as_text(server, reviewer) -> None:
+    hostile = b"<script>alert(document.cookie)</script>\x1b[2J"
+    db = server.app.state.service.db
+    with receiver(answer=hostile) as hook:
+        with db.write() as session:
+            delivery_id = deliveries.enqueue(session, purpose="test", url=hook.url, body=b"{}")
+
+        def settled() -> dict | None:
+            found = [d for d in reviewer.get("/api/review/deliveries").json()
+                     if d["id"] == delivery_id and d["state"] == "done"]
+            return found[0] if found else None
+
+        done = wait_for(settled, timeout=30, what="the delivery")
+    assert done["attempts"][0]["response_excerpt"] == hostile.decode()
+    page = reviewer.get("/review/webhooks")
+    assert page.status_code == 200
+    assert "<script>alert(document.cookie)" not in page.text
+    assert "\x1b" not in page.text
