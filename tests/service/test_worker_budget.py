@@ -220,3 +220,26 @@ def test_the_host_cpus_are_lowered_by_a_cgroup_v1_quota(tmp_path: Path) -> None:
     (folder / "cpu.cfs_quota_us").write_text("25000\n")
     assert host_cpus(tmp_path / "fs", own) == min(affinity, 0.25)
     assert host_cpus(tmp_path / "fs", tmp_path / "missing") == affinity
+
+
+def test_stopping_gives_back_a_claim_still_waiting_for_cpus(host) -> None:
+    settings, db, submit, spans = host
+    running, waiting = (submit("two", "# sleep: 60\n") for _ in range(2))
+    # Three slots (1-CPU assignments exist), CPUs for one 2-CPU grading and one CPU to spare:
+    # the second is claimed (CPUs are free) and waits for a second one.
+    pool = WorkerPool(settings, db, grade=spans_grade, cpus=3).start()
+    try:
+        def both_claimed() -> bool:
+            with db.read() as session:
+                return all(jobs_for_submission(session, s)[-1].state == JobState.RUNNING
+                           for s in (running, waiting))
+        wait_for(both_claimed, timeout=60, what="both jobs claimed")
+        assert pool.budget.used == 2000 and len(pool.budget.line) == 1
+    finally:
+        started = time.monotonic()
+        pool.stop()
+    assert time.monotonic() - started < 10, "the waiting slot heard the stop at once"
+    with db.read() as session:
+        jobs = [jobs_for_submission(session, s)[-1] for s in (running, waiting)]
+    assert [(job.state, job.attempts) for job in jobs] == [(JobState.QUEUED, 0)] * 2
+    assert read_spans(spans) == []
