@@ -8,17 +8,9 @@ import typer
 from rich.table import Table
 
 from grader.cli._output import abort, console, info, print_json
+from grader.cli._store import open_database
 
 app = typer.Typer(help="Reviewer accounts.", no_args_is_help=True)
-
-
-def _database():
-    from grader.settings import get_settings
-    from grader.store import Database, migrate
-
-    db = Database(get_settings().resolved_database_url())
-    migrate(db)
-    return db
 
 
 @app.command()
@@ -34,7 +26,7 @@ def create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    db = _database()
+    db = open_database()
     try:
         with db.write() as session:
             reviewer = create_reviewer(session, email, password)
@@ -51,7 +43,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
     """List reviewer accounts."""
     from grader.store import list_reviewers
 
-    db = _database()
+    db = open_database()
     with db.read() as session:
         rows = [{"email": r.email, "created_at": r.created_at.isoformat()}
                 for r in list_reviewers(session)]

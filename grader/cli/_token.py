@@ -10,6 +10,7 @@ from rich.table import Table
 
 from grader.cli._invite import parse_duration
 from grader.cli._output import abort, console, info, print_json
+from grader.cli._store import open_database
 from grader.tokens import SCOPE_DESCRIPTIONS
 
 if TYPE_CHECKING:  # the store is imported by the commands that use it, for a quick --help
@@ -19,15 +20,6 @@ app = typer.Typer(help="API tokens for machines (scoped, revocable; only their h
                   no_args_is_help=True)
 
 _SCOPES_HELP = "; ".join(f"{scope.value}: {text}" for scope, text in SCOPE_DESCRIPTIONS.items())
-
-
-def _database():
-    from grader.settings import get_settings
-    from grader.store import Database, migrate
-
-    db = Database(get_settings().resolved_database_url())
-    migrate(db)
-    return db
 
 
 def _row(token: ApiToken) -> dict[str, Any]:
@@ -58,7 +50,7 @@ def create(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from exc
     lifetime = parse_duration(expires) if expires is not None else None
-    db = _database()
+    db = open_database()
     try:
         with db.write() as session:
             owner = session.scalars(select(Reviewer).where(
@@ -90,7 +82,7 @@ def list_(
     """List tokens, newest first (never their secrets)."""
     from grader.store import list_api_tokens
 
-    db = _database()
+    db = open_database()
     with db.read() as session:
         rows = [_row(token) for token in list_api_tokens(session)
                 if reviewer is None or token.reviewer.email == reviewer.strip().lower()]
@@ -112,7 +104,7 @@ def revoke(token_id: int = typer.Argument(..., help="the token's id (`grader tok
     """Revoke a token: from now on it is refused."""
     from grader.store import revoke_api_token
 
-    db = _database()
+    db = open_database()
     try:
         with db.write() as session:
             token = revoke_api_token(session, token_id)

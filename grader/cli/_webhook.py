@@ -9,18 +9,10 @@ import typer
 from rich.table import Table
 
 from grader.cli._output import abort, console, info, print_json
+from grader.cli._store import open_database
 
 app = typer.Typer(help="Webhook endpoints and their deliveries (signed, retried, replayable).",
                   no_args_is_help=True)
-
-
-def _database():
-    from grader.settings import get_settings
-    from grader.store import Database, migrate
-
-    db = Database(get_settings().resolved_database_url())
-    migrate(db)
-    return db
 
 
 @app.command()
@@ -34,7 +26,7 @@ def add(
     """Register an endpoint and print its signing secret (shown only now)."""
     from grader import webhooks
 
-    db = _database()
+    db = open_database()
     try:
         endpoint, secret = webhooks.create_endpoint(
             db, url=url, events=event or list(webhooks.EventType), include_notes=notes,
@@ -57,7 +49,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
     """List the endpoints (never their secrets)."""
     from grader.store import list_webhook_endpoints
 
-    db = _database()
+    db = open_database()
     with db.read() as session:
         rows: list[dict[str, Any]] = [
             {"id": e.id, "url": e.url, "events": e.events.split(),
@@ -80,7 +72,7 @@ def remove(endpoint_id: int = typer.Argument(..., help="the endpoint's id (`grad
     """Remove an endpoint; its deliveries not yet sent are cancelled."""
     from grader import webhooks
 
-    db = _database()
+    db = open_database()
     try:
         if not webhooks.remove_endpoint(db, endpoint_id):
             abort(f"no endpoint {endpoint_id} registered by reviewers; `grader webhook list` "
@@ -95,7 +87,7 @@ def deliveries(as_json: bool = typer.Option(False, "--json", help="print JSON"))
     """List the latest deliveries, newest first, with each attempt's code or error."""
     from grader.store import delivery_attempts, list_deliveries
 
-    db = _database()
+    db = open_database()
     with db.read() as session:
         found = list_deliveries(session)
         attempts = delivery_attempts(session, [d.id for d in found])
@@ -121,7 +113,7 @@ def replay(delivery_id: int = typer.Argument(..., help="the delivery's id (`grad
     """Send a delivery again: a new delivery of the same request, signed afresh."""
     from grader import deliveries as outbound
 
-    db = _database()
+    db = open_database()
     try:
         replayed = outbound.replay(db, delivery_id)
     finally:
