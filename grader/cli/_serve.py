@@ -92,10 +92,10 @@ def worker(
     settings = get_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
-    if concurrency is not None and concurrency > max_concurrency(settings.model_copy(
-            update={"workers": None})):
-        abort(f"{concurrency} slots would ask for more CPUs than this host has at "
-              f"limits.cpus={settings.limits.cpus:g} each")
+    ceiling = max_concurrency(settings.model_copy(update={"workers": None}))
+    if concurrency is not None and concurrency > ceiling:
+        abort(f"{concurrency} slots are more than this host's CPUs hold of the smallest "
+              f"assignment's grading; pass --concurrency {ceiling} or fewer")
     if concurrency is None and max_concurrency(settings) == 0:
         abort("no grading slots: settings.workers is 0; unset GRADER_WORKERS or pass "
               "--concurrency")
