@@ -16,7 +16,6 @@ while the row still carries it, so a worker whose lease lapsed cannot record ove
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +30,7 @@ from grader.store._models import (
     WebhookEndpoint,
     utcnow,
 )
-from grader.store._queue import ERROR_CHARS, claimable, retry_delay
+from grader.store._queue import ERROR_CHARS, claimable, drop_lease, retry_delay, take_lease
 
 SETTINGS_SOURCE = "settings"
 _SETTINGS_ENDPOINT_LOCK = 7_700_702  # beside grader.store._migrate's 7_700_701
@@ -103,12 +102,7 @@ def claim_delivery(db: Database, *, worker: str, lease_seconds: float, max_attem
                         f"the worker sending it stopped answering (lease lapsed) on each of "
                         f"{delivery.attempts} attempts")
                 continue
-            token = secrets.token_hex(16)
-            delivery.state = JobState.RUNNING
-            delivery.attempts += 1
-            delivery.lease_token = token
-            delivery.lease_owner = worker[:200]
-            delivery.lease_expires_at = now + timedelta(seconds=lease_seconds)
+            token = take_lease(delivery, worker=worker, now=now, lease_seconds=lease_seconds)
             return DeliveryClaim(delivery_id=delivery.id, lease_token=token,
                                  attempt=delivery.attempts, url=delivery.url,
                                  method=delivery.method, headers=json.loads(delivery.headers),
@@ -147,7 +141,7 @@ def record_attempt(db: Database, claim: DeliveryClaim, attempt: AttemptRecord, *
             delivery.run_after = now + timedelta(seconds=retry_delay(
                 delivery.attempts, backoff_seconds=backoff_seconds,
                 backoff_max_seconds=backoff_max_seconds))
-            delivery.lease_token = delivery.lease_owner = delivery.lease_expires_at = None
+            drop_lease(delivery)
             delivery.last_error = reason[:ERROR_CHARS]
             return JobState.QUEUED
         _finish(delivery, JobState.ERRORED, now, reason)
@@ -157,7 +151,7 @@ def record_attempt(db: Database, claim: DeliveryClaim, attempt: AttemptRecord, *
 def _finish(delivery: Delivery, state: JobState, now: datetime, reason: str) -> None:
     delivery.state = state
     delivery.finished_at = now
-    delivery.lease_token = delivery.lease_owner = delivery.lease_expires_at = None
+    drop_lease(delivery)
     delivery.last_error = reason[:ERROR_CHARS]
 
 

@@ -29,6 +29,7 @@ from grader.report import Report, ReportStatus
 from grader.store._engine import Database
 from grader.store._models import (
     SUBMISSION_STATUS_OF_REPORT,
+    Delivery,
     Job,
     JobState,
     StoredReport,
@@ -70,6 +71,23 @@ def retry_delay(attempts: int, *, backoff_seconds: float, backoff_max_seconds: f
     return min(backoff_max_seconds, backoff_seconds * 2 ** (attempts - 1))
 
 
+def take_lease(row: Job | Delivery, *, worker: str, now: datetime, lease_seconds: float) -> str:
+    """Claim a leased queue's row (a job or a delivery) for ``worker``: one attempt more, under a
+    fresh lease token that every later write to the row must still find."""
+    token = secrets.token_hex(16)
+    row.state = JobState.RUNNING
+    row.attempts += 1
+    row.lease_token = token
+    row.lease_owner = worker[:200]
+    row.lease_expires_at = now + timedelta(seconds=lease_seconds)
+    return token
+
+
+def drop_lease(row: Job | Delivery) -> None:
+    """The row is no one's any more: finished, or queued again for another claim."""
+    row.lease_token = row.lease_owner = row.lease_expires_at = None
+
+
 def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: int
               ) -> Claim | None:
     """Take the oldest claimable job under a new lease, or None when there is none.
@@ -92,12 +110,7 @@ def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: 
                                 f"the worker grading it stopped answering (lease lapsed) on "
                                 f"each of {job.attempts} attempts; last owner {job.lease_owner}")
                 continue
-            token = secrets.token_hex(16)
-            job.state = JobState.RUNNING
-            job.attempts += 1
-            job.lease_token = token
-            job.lease_owner = worker[:200]
-            job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+            token = take_lease(job, worker=worker, now=now, lease_seconds=lease_seconds)
             job.heartbeat_at = now
             job.started_at = now
             job.progress = None  # an earlier attempt's step is not this one's
@@ -155,7 +168,7 @@ def complete_job(db: Database, claim: Claim, report: Report, *,
         now = utcnow()
         job.state = JobState.DONE
         job.finished_at = now
-        job.lease_token = job.lease_owner = job.lease_expires_at = None
+        drop_lease(job)
         job.last_error = ""
         session.add(StoredReport(submission_id=claim.submission_id, job_id=job.id,
                                  status=report.status.value, total=report.total,
@@ -188,7 +201,7 @@ def fail_job(db: Database, claim: Claim, reason: str, *, retryable: bool, max_at
                                 backoff_max_seconds=backoff_max_seconds)
             job.state = JobState.QUEUED
             job.run_after = now + timedelta(seconds=delay)
-            job.lease_token = job.lease_owner = job.lease_expires_at = None
+            drop_lease(job)
             job.last_error = f"attempt {job.attempts}: {reason}"[:ERROR_CHARS]
             submission.status = SubmissionStatus.QUEUED
             return JobState.QUEUED
@@ -205,7 +218,7 @@ def release_job(db: Database, claim: Claim) -> bool:
         job.state = JobState.QUEUED
         job.attempts = max(0, job.attempts - 1)
         job.run_after = utcnow()
-        job.lease_token = job.lease_owner = job.lease_expires_at = None
+        drop_lease(job)
         submission = session.get(Submission, claim.submission_id)
         assert submission is not None
         submission.status = SubmissionStatus.QUEUED
@@ -216,7 +229,7 @@ def _finish_errored(session, job: Job, submission: Submission, now: datetime,
                     reason: str) -> None:
     job.state = JobState.ERRORED
     job.finished_at = now
-    job.lease_token = job.lease_owner = job.lease_expires_at = None
+    drop_lease(job)
     job.last_error = reason[:ERROR_CHARS]
     submission.status = SubmissionStatus.ERRORED
 
