@@ -14,6 +14,7 @@ from grader.cli._output import abort, console, info, print_json
 
 if TYPE_CHECKING:
     from grader.authoring import ValidationReport
+    from grader.settings import Settings
 
 app = typer.Typer(help="List, scaffold and validate assignments.", no_args_is_help=True)
 
@@ -75,18 +76,11 @@ def validate(
 ) -> None:
     """Check the schema, the bundle, the instance generator, and that every recorded solution
     reproduces its scores (on the published seeds). Warnings are shown but do not fail it."""
-    from grader.authoring import AssignmentNotFound, find_assignment, validate_assignment
+    from grader.authoring import validate_assignment
     from grader.settings import get_settings
-    from grader.spec import SpecError
 
     settings = get_settings()
-    try:
-        _, folder = find_assignment(settings.assignments_dir, assignment_id,
-                                    ceiling=settings.limits)
-    except AssignmentNotFound as exc:
-        abort(str(exc))
-    except SpecError:
-        folder = settings.assignments_dir / assignment_id
+    folder = _folder(settings, assignment_id)
     if not schema_only:
         info("re-grading every baseline and the starter bundle (this runs real containers)")
     report = validate_assignment(folder, runner_image=settings.runner_image,
@@ -105,19 +99,12 @@ def lock(assignment_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Resolve the spec's environment.packages against the runner image (CPU wheels, never a
     change to the runner's pins) and write environment.lock, with hashes, beside assignment.yaml.
     Needs the runner image and the package index (PyPI)."""
-    from grader.authoring import AssignmentNotFound, find_assignment
     from grader.environments import EnvironmentLockError, lock_environment
     from grader.settings import get_settings
     from grader.spec import LOCK_FILE, SpecError, read_environment
 
     settings = get_settings()
-    try:
-        _, folder = find_assignment(settings.assignments_dir, assignment_id,
-                                    ceiling=settings.limits)
-    except AssignmentNotFound as exc:
-        abort(str(exc))
-    except SpecError:  # a missing or stale lock is what this command mends
-        folder = settings.assignments_dir / assignment_id
+    folder = _folder(settings, assignment_id)
     try:
         environment = read_environment(folder)
     except SpecError as exc:
@@ -134,6 +121,22 @@ def lock(assignment_id: str = typer.Argument(..., metavar="ID")) -> None:
     pins = ", ".join(f"{p.name}=={p.version}" for p in written.packages) or \
         "nothing: the runner image already has every package"
     console.print(f"wrote {folder / LOCK_FILE}: {pins}")
+
+
+def _folder(settings: Settings, assignment_id: str) -> Path:
+    """The assignment's folder, even when its spec does not load: validate reports why, and
+    lock mends a missing or stale lock."""
+    from grader.authoring import AssignmentNotFound, find_assignment
+    from grader.spec import SpecError
+
+    try:
+        _, folder = find_assignment(settings.assignments_dir, assignment_id,
+                                    ceiling=settings.limits)
+    except AssignmentNotFound as exc:
+        abort(str(exc))
+    except SpecError:
+        return settings.assignments_dir / assignment_id
+    return folder
 
 
 def _checks_table(report: ValidationReport) -> None:
