@@ -26,7 +26,7 @@ log = logging.getLogger("grader.deliveries")
 
 
 class DeliveryLoop:
-    """``start()`` (after the settings' webhook endpoint is stored), then ``stop()``."""
+    """``start()`` stores the settings' webhook endpoint, then sends in a thread; ``stop()``."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings, self.db = settings, db
