@@ -19,7 +19,9 @@ Scopes (a token holds one or more; a route needs exactly one, named in the OpenA
     integration:greenhouse   Greenhouse's assessment-partner calls
     integration:ashby        Ashby's assessment-partner calls
 
-Tokens never make or revoke tokens, nor log out: those take a reviewer's session login.
+Tokens never make or revoke tokens, nor log out: those take a reviewer's session login. An
+``integration:`` scope stands alone: a key handed to an applicant tracking system opens its door
+and nothing else (Greenhouse's key is even kept in clear, to send back with its callback).
 
 This module imports only the standard library: the CLI's ``--help`` lists the scopes.
 """
@@ -67,7 +69,20 @@ def parse_scopes(values: list[str] | tuple[str, ...]) -> frozenset[Scope]:
     if not names:
         raise ValueError("a token needs at least one scope: "
                          f"{', '.join(scope.value for scope in Scope)}")
-    return frozenset(Scope(name) for name in names)
+    chosen = frozenset(Scope(name) for name in names)
+    check_combination(chosen)
+    return chosen
+
+
+def check_combination(scopes: frozenset[Scope] | set[Scope]) -> None:
+    """A ValueError when an ATS's scope is combined with any other scope."""
+    integrations = sorted(scope.value for scope in scopes if scope.value.startswith("integration:"))
+    if integrations and len(scopes) > 1:
+        others = sorted(scope.value for scope in scopes if scope.value != integrations[0])
+        raise ValueError(
+            f"{integrations[0]} stands alone: a key for an applicant tracking system opens its "
+            f"door and nothing else, yet this one would also hold {', '.join(others)}; make one "
+            "token per ATS, and another for the rest")
 
 
 def new_secret() -> str:

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grader.store._models import ApiToken, utcnow
-from grader.tokens import Scope, display_prefix, new_secret, secret_sha256
+from grader.text import printable
+from grader.tokens import Scope, check_combination, display_prefix, new_secret, secret_sha256
 
 # How stale ``last_used_at`` may be: a busy script should not turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -26,12 +27,13 @@ def token_scopes(token: ApiToken) -> frozenset[Scope]:
 def create_api_token(session: Session, *, reviewer_id: int, name: str, scopes: Iterable[Scope],
                      expires_at: datetime | None) -> tuple[ApiToken, str]:
     """A new token and its secret (shown only now)."""
-    name = name.strip()
+    name = printable(name, "name").strip()
     if not name or len(name) > 100:
         raise ValueError("a token needs a name of 1 to 100 characters, saying what uses it")
     chosen = sorted({Scope(scope) for scope in scopes})
     if not chosen:
         raise ValueError(f"a token needs at least one scope: {', '.join(Scope)}")
+    check_combination(set(chosen))
     now = utcnow()
     if expires_at is not None and expires_at <= now:
         raise ValueError("the expiry must be in the future")

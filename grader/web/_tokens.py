@@ -14,13 +14,21 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from grader.store import ApiToken, create_api_token, list_api_tokens, revoke_api_token, utcnow
 from grader.store import token_scopes as stored_scopes
 from grader.text import UNPRINTABLE_PATTERN, printable
-from grader.tokens import SCOPE_DESCRIPTIONS, Scope
+from grader.tokens import SCOPE_DESCRIPTIONS, Scope, check_combination
 from grader.web._deps import (
     CurrentReviewer,
     ReviewerForm,
@@ -52,6 +60,12 @@ class TokenCreate(BaseModel):
                                 description="what the token may do; each route needs one")
     expires_in_days: float | None = Field(None, gt=0, le=3650,
                                           description="default: never expires")
+
+    @field_validator("scopes")
+    @classmethod
+    def _combination(cls, scopes: list[Scope]) -> list[Scope]:
+        check_combination(set(scopes))
+        return scopes
 
 
 class TokenPublic(BaseModel):
@@ -140,9 +154,12 @@ def page_create_token(request: Request, login: ReviewerForm, service: ServiceDep
                       scopes: Annotated[list[Scope], Form(min_length=1)],
                       expires_in_days: Annotated[float | None, Form(gt=0, le=3650)] = None
                       ) -> Response:
-    created = _create(service, login, TokenCreate(name=name, scopes=scopes,
-                                                  expires_in_days=expires_in_days))
-    return _page(request, login, service, created)
+    try:
+        body = TokenCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
+    except ValidationError as exc:  # answered as the JSON route's body would be: 422
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
+    return _page(request, login, service, _create(service, login, body))
 
 
 @router.post("/review/tokens/{token_id}/revoke", include_in_schema=False)

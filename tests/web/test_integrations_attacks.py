@@ -13,6 +13,7 @@ from support.kit import solution_zip, token_of, upload, wait_final, wait_for
 from support.receiver import receiver
 
 from grader import deliveries
+from grader.tokens import Scope, parse_scopes
 
 GREENHOUSE = "/api/integrations/greenhouse/"
 ASHBY = "/api/integrations/ashby/"
@@ -48,8 +49,8 @@ def test_one_ats_accounts_key_never_reads_or_cancels_anothers_interviews(
     answers only to keys acting for the reviewer whose key made it (test_status carries the
     candidate's link, which opens their invite)."""
     client = server.client()
-    ours = _token(reviewer, "integration:greenhouse", "integration:ashby")
-    theirs = _token(second_reviewer, "integration:greenhouse", "integration:ashby")
+    ours = _token(reviewer, "integration:greenhouse")
+    theirs = _token(second_reviewer, "integration:greenhouse")
     sent = _send_test(client, ours, _candidate(greenhouse_profile_url="https://gh/people/iso"))
     assert sent.status_code == 200, sent.text
     interview = sent.json()["partner_interview_id"]
@@ -63,6 +64,8 @@ def test_one_ats_accounts_key_never_reads_or_cancels_anothers_interviews(
     assert client.get(GREENHOUSE + "test_status", auth=(rotated, ""),
                       params=params).status_code == 200
 
+    ours, theirs = _token(reviewer, "integration:ashby"), _token(second_reviewer,
+                                                                 "integration:ashby")
     started = _ashby_start(client, ours, "cand-iso")
     assert started.status_code == 200, started.text
     assessment = started.json()["results"]["assessment_id"]
@@ -95,12 +98,13 @@ def test_greenhouse_sending_the_same_candidate_again_reuses_the_open_interview(
 def test_ats_candidates_with_control_characters_are_refused_with_422(server, reviewer,
                                                                      field) -> None:
     client = server.client()
-    key = _token(reviewer, "integration:greenhouse", "integration:ashby")
     hostile = "Ada\x1b[2J\u202e"
-    answer = _send_test(client, key, _candidate(**{field: hostile}))
+    answer = _send_test(client, _token(reviewer, "integration:greenhouse"),
+                        _candidate(**{field: hostile}))
     assert answer.status_code == 422, answer.text
     assert field in answer.text
-    refused = _ashby_start(client, key, f"cand-ctl-{field}", **{field: hostile})
+    refused = _ashby_start(client, _token(reviewer, "integration:ashby"), f"cand-ctl-{field}",
+                           **{field: hostile})
     assert refused.status_code == 422, refused.text
     assert field in refused.text
 
@@ -201,3 +205,26 @@ def test_a_receivers_answer_is_shown_to_reviewers_as_text(server, reviewer) -> N
     assert page.status_code == 200
     assert "<script>alert(document.cookie)" not in page.text
     assert "\x1b" not in page.text
+
+
+@pytest.mark.parametrize("scopes", [["integration:greenhouse", "read"],
+                                    ["integration:ashby", "review", "webhooks"],
+                                    ["integration:greenhouse", "integration:ashby"]])
+def test_an_ats_key_opens_its_door_and_nothing_else(server, reviewer, scopes) -> None:
+    """Greenhouse's key is kept in clear on its interviews and their callbacks (to be sent
+    back): held with ``read`` it would hand whoever reads the store, or a compromised ATS,
+    every report. So an ATS's scope is never combined with another."""
+    refused = reviewer.post("/api/review/tokens", json={"name": "ats", "scopes": scopes})
+    assert refused.status_code == 422, refused.text
+    assert "stands alone" in refused.text
+    csrf = reviewer.headers["X-CSRF-Token"]
+    page = reviewer.post("/review/tokens", data={"name": "ats", "scopes": scopes,
+                                                 "csrf_token": csrf})
+    assert page.status_code == 422, page.text
+    assert "stands alone" in page.text
+
+
+def test_the_cli_refuses_an_ats_scope_combined_too() -> None:
+    with pytest.raises(ValueError, match="stands alone"):
+        parse_scopes(["integration:greenhouse,read"])
+    assert parse_scopes(["integration:ashby"]) == {Scope.ASHBY}
