@@ -74,3 +74,6 @@ def test_bad_token_requests_say_what_was_wrong(grader) -> None:
     assert code == 1 and "no reviewer nobody@example.com" in out
     code, out = grader("token", "revoke", "42")
     assert code == 1 and "no token 42" in out
+    code, out = grader("token", "create", "--reviewer", EMAIL, "--name", "ci\x1b[2Jbot",
+                       "--scope", "read")
+    assert code == 1 and "the name may not hold control" in out and "U+001B" in out
