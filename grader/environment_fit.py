@@ -9,7 +9,12 @@ submission's imports and ``requirements.txt`` fit it. One place for three questi
 - **Which modules the image provides** (``provided_by``): asked of the environment's image itself
   (``importlib.metadata``: each installed distribution's version and the top-level modules it
   installs), since a distribution's name is not its module's (scikit-learn installs sklearn).
-  Asked once per image digest in a process: an image's content never changes under its digest.
+  An image's content never changes under its digest, so the answer is kept per digest: in the
+  process, and on disk under the data directory (``DATA_DIR/image-modules/<digest>.json``),
+  since every grading runs in a process of its own and asking costs a container run.
+- **What a warm session may import ahead** (``session_preload``): the runner's heavy packages
+  and the modules of the distributions the assignment's lock installs, as the image reports them
+  (faiss for faiss-cpu, Stemmer for pystemmer), so nothing is listed by hand.
 - **How a submission fits** (``fit``): its imports read with ``ast``, never executed (every
   ``import``/``from ... import`` anywhere in a file, and ``importlib.import_module("x")``), less
   relative imports, the standard library (``sys.stdlib_module_names``; host and image run the
@@ -28,12 +33,16 @@ Exceptions:
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import os
+import re
 import sys
+import tempfile
 import threading
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -41,9 +50,13 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import sandbox
+from grader.environments import environment_image
 from grader.signals._common import MAX_TEXT_BYTES, Tree, read_regular_file, scan
 from grader.spec import Assignment, read_lock, request_name
 from sandbox._image import recipe_paths
+
+if TYPE_CHECKING:
+    from grader.settings import Settings
 
 __all__ = [
     "PACKAGES_HEADING",
@@ -60,14 +73,17 @@ __all__ = [
     "available_packages",
     "bundle_readme",
     "compare_requirements",
+    "environment_modules",
     "find_imports",
     "fit",
     "provided_by",
+    "session_preload",
 ]
 
 MAX_USES = 5
 REQUIREMENTS_FILE = "requirements.txt"
 MAX_REQUIREMENT_LINES = 200
+PROVIDED_CACHE_DIR = "image-modules"  # under the data directory
 # Run inside the image: what ``importlib.metadata`` knows of every installed distribution.
 _PROBE = """\
 import importlib.metadata as m, json
@@ -185,8 +201,9 @@ _provided: dict[str, ProvidedModules] = {}
 _provided_lock = threading.Lock()
 
 
-def provided_by(image: str) -> ProvidedModules:
-    """What ``image`` provides, asked of the image once per digest in this process.
+def provided_by(image: str, *, data_dir: Path | None = None) -> ProvidedModules:
+    """What ``image`` provides, asked of the image once per digest: kept in this process and,
+    with ``data_dir``, in a file there that later processes read instead of starting a container.
     Raises ``EnvironmentUnreadable`` when the image is missing or the probe fails."""
     try:
         digest = sandbox.image_digest(image)
@@ -197,13 +214,25 @@ def provided_by(image: str) -> ProvidedModules:
     with _provided_lock:
         if digest in _provided:
             return _provided[digest]
+    cached = None if data_dir is None else _cache_path(data_dir, digest)
+    provided = _read_cache(cached, digest) if cached is not None else None
+    if provided is None:
+        provided = _ask_image(image, digest)
+        if cached is not None:
+            _write_cache(cached, provided)
+    with _provided_lock:
+        _provided[digest] = provided
+    return provided
+
+
+def _ask_image(image: str, digest: str) -> ProvidedModules:
     result = sandbox.run_command(["python3", "-c", _PROBE], image=digest, limits=_PROBE_LIMITS)
     if not (result.ok and result.exit_code == 0) or result.stdout.truncated:
         raise EnvironmentUnreadable(f"asking {image} for its installed packages failed: "
                                     f"{result.message}; {result.stderr.text[-500:]}")
     try:
         raw = json.loads(result.stdout.text)
-        provided = ProvidedModules(
+        return ProvidedModules(
             image_digest=digest,
             modules={name: sorted({canonicalize_name(d) for d in dists})
                      for name, dists in raw["modules"].items()},
@@ -212,9 +241,65 @@ def provided_by(image: str) -> ProvidedModules:
     except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
         raise EnvironmentUnreadable(f"{image} answered what is not a package list: "
                                     f"{exc}") from exc
-    with _provided_lock:
-        _provided[digest] = provided
-    return provided
+
+
+def _cache_path(data_dir: Path, digest: str) -> Path:
+    # The digest names a file: only ever the engine's sha256 form.
+    found = re.fullmatch(r"sha256:([0-9a-f]{64})", digest)
+    if found is None:
+        raise EnvironmentUnreadable(f"{digest!r} is not an image digest (sha256:<64 hex>)")
+    return data_dir / PROVIDED_CACHE_DIR / f"{found.group(1)}.json"
+
+
+def _read_cache(path: Path, digest: str) -> ProvidedModules | None:
+    """The kept answer, or None when there is none or it cannot be read (a crash mid-write on
+    a filesystem without atomic rename, a disk error, an edit): it is asked again and rewritten."""
+    try:
+        provided = ProvidedModules.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
+    return provided if provided.image_digest == digest else None
+
+
+def _write_cache(path: Path, provided: ProvidedModules) -> None:
+    """Written to a temporary file and renamed, so a reader never sees half of it. A cache that
+    cannot be written only costs the next process a container run."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(provided.model_dump_json())
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def environment_modules(assignment: Assignment, folder: Path, provided: ProvidedModules
+                        ) -> tuple[str, ...]:
+    """The top-level modules installed by the distributions of ``assignment``'s lock, as the
+    image ``provided`` reports them (sorted; none without an environment)."""
+    if assignment.environment is None:
+        return ()
+    locked = {p.name for p in read_lock(folder).packages}
+    # A preload names top-level modules only; a distribution's odd entries (a data folder)
+    # are no module a candidate imports.
+    return tuple(sorted(name for name, dists in provided.modules.items()
+                        if locked.intersection(dists) and name.isidentifier()))
+
+
+def session_preload(settings: Settings, assignment: Assignment, folder: Path
+                    ) -> tuple[str, ...]:
+    """What each sandbox session of ``assignment`` may import ahead: the runner's packages and
+    what its environment adds (``Settings.session_preload`` decides whether any). Raises as
+    ``environment_image`` does (building a missing environment image) and
+    ``EnvironmentUnreadable``."""
+    image = environment_image(assignment, folder, runner_image=settings.runner_image)
+    # Asked even without an environment: the grading's import check (``fit``) asks the same
+    # image next in this process, and so finds the answer kept, not a container to start.
+    provided = provided_by(image, data_dir=settings.data_dir)
+    return settings.session_preload(environment_modules(assignment, folder, provided))
 
 
 # --- a submission's imports -----------------------------------------------------------------

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 import sandbox
 from grader.anchors import anchors_for
 from grader.authoring import AssignmentNotFound, find_assignment, zip_folder
+from grader.environment_fit import EnvironmentUnreadable, session_preload
 from grader.environments import grading_image_digest
 from grader.instance import InstanceError
 from grader.pipeline import InfrastructureError, grade_directory, grade_zip
@@ -69,6 +70,10 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
         instance = settings.assignment_instance(assignment, folder)
     except InstanceError as exc:
         raise InfrastructureError(f"the instance's data cannot be made: {exc}") from exc
+    try:  # the image an environment adds is built here, and its modules may be imported ahead
+        preload = session_preload(settings, assignment, folder)
+    except (sandbox.SandboxError, OSError, EnvironmentUnreadable) as exc:
+        raise InfrastructureError(str(exc)) from exc
     if request.baseline is not None:
         try:
             baseline = assignment.baseline(request.baseline)
@@ -81,8 +86,8 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
             return grade_zip(assignment=assignment, folder=folder, instance=instance,
                              zip_path=archive, runner_image=settings.runner_image,
                              ceiling=settings.limits, intake=settings.intake,
-                             preload=settings.session_preload())
-    try:  # the image an environment adds is built here, and anchors are kept by its digest
+                             preload=preload)
+    try:  # anchors are kept by the digest of the image the assignment is graded in
         digest = grading_image_digest(assignment, folder, runner_image=settings.runner_image)
     except (sandbox.SandboxError, OSError) as exc:
         raise InfrastructureError(str(exc)) from exc
@@ -91,7 +96,7 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
                            submission_dir=request.submission_dir,
                            submission_sha256=request.sha256, runner_image=settings.runner_image,
                            ceiling=settings.limits, anchors=anchors, progress=report_step,
-                           preload=settings.session_preload())
+                           preload=preload)
 
 
 class _Steps:

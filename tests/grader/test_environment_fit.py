@@ -16,6 +16,7 @@ from support.environment import RUNNER_PROVIDED
 from grader.authoring import build_bundle, new_assignment
 from grader.environment_fit import (
     compare_requirements,
+    environment_modules,
     find_imports,
     fit,
 )
@@ -24,7 +25,7 @@ from grader.signals._common import scan
 from grader.spec import LOCK_FILE, Assignment, EnvironmentLock, LockedPackage, load_assignment
 from grader.templating import environment
 from grader.web._catalog import Catalog
-from sandbox import Limits
+from sandbox import RUNNER_MODULES, Limits
 
 PROVIDED = RUNNER_PROVIDED
 
@@ -205,3 +206,24 @@ def test_the_candidate_page_and_a_new_starter_zip_follow_a_changed_lock(tmp_path
     second = catalog.starter_bundle(assignment, folder)
     assert second != first and "`rank-bm25==0.2.3`" in _readme_in(second)
     assert "`rank-bm25==0.2.3`" in catalog.readme(assignment, folder)
+
+
+BUILT_IN = Path(__file__).parents[2] / "assignments"
+
+
+def test_a_warm_session_may_import_what_the_lock_installs_by_the_module_names_the_image_reports(
+        tmp_path: Path) -> None:
+    # As the rag_pipeline image would answer: the runner's modules plus the lock's, whose
+    # module names are not their distributions' (faiss-cpu installs faiss, pystemmer Stemmer).
+    provided = RUNNER_PROVIDED.model_copy(update={"modules": {
+        **RUNNER_PROVIDED.modules, "faiss": ["faiss-cpu"], "bm25s": ["bm25s"],
+        "Stemmer": ["pystemmer"], "faiss_cpu.libs": ["faiss-cpu"]}})
+    folder = BUILT_IN / "rag_pipeline"
+    rag = load_assignment(folder, ceiling=Limits(memory="16g", cpus=8, timeout=3600))
+    assert environment_modules(rag, folder, provided) == ("Stemmer", "bm25s", "faiss")
+    assert Settings().session_preload(environment_modules(rag, folder, provided)) == (
+        *RUNNER_MODULES, "Stemmer", "bm25s", "faiss")
+    plain = new_assignment(tmp_path, "plain")
+    assert environment_modules(load_assignment(plain, ceiling=Limits(memory="16g", cpus=8,
+                                                                     timeout=3600)),
+                               plain, provided) == ()

@@ -22,9 +22,14 @@ import docker.errors
 import pytest
 
 import sandbox
+from grader import environment_fit
 from grader.authoring import new_assignment, zip_folder
+from grader.environment_fit import ProvidedModules, provided_by
 from grader.environments import lock_environment, unused_environment_images
-from grader.settings import get_settings
+from grader.jobs import grading
+from grader.jobs.grading import GradingRequest, grade_request
+from grader.report import Report
+from grader.settings import Settings, get_settings
 from grader.spec import LOCK_FILE, EnvironmentSpec, load_assignment, parse_lock, request_name
 from sandbox._doctor import environment_probes, run_doctor
 
@@ -215,3 +220,57 @@ def test_validate_passes_for_an_assignment_with_an_environment(root: Path) -> No
     assert report["ok"] is True
     assert {"name": "environment", "ok": True, "detail": "imported rank_bm25",
             "severity": "error"} in report["checks"]
+
+
+class _Graded(Exception):
+    """Stands in for the pipeline: raised with the arguments a grading would have run with."""
+
+
+def test_a_grading_may_import_ahead_what_its_environment_adds(
+        root: Path, image: str, runner_image: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def pipeline(**arguments: object) -> Report:
+        raise _Graded(arguments)
+
+    monkeypatch.setattr(grading, "grade_directory", pipeline)
+    monkeypatch.setattr(grading, "grade_zip", pipeline)
+    settings = Settings(assignments_dir=root, data_dir=tmp_path, runner_image=runner_image,
+                        demo=True)
+    request = GradingRequest(job_id=1, attempt=1, submission_id=1, assignment_id="demo",
+                             submission_dir=tmp_path, sha256="0" * 64,
+                             result_path=tmp_path / "result.json", settings={})
+    for baseline in (None, "reference"):
+        with pytest.raises(_Graded) as graded:
+            grade_request(request.model_copy(update={"baseline": baseline}), settings)
+        # rank-bm25 installs the module rank_bm25, as the environment's image reports it
+        assert graded.value.args[0]["preload"] == (*sandbox.RUNNER_MODULES, "rank_bm25")
+    with pytest.raises(_Graded) as graded:
+        grade_request(request, settings.model_copy(update={"warm_sessions": False}))
+    assert graded.value.args[0]["preload"] == ()
+
+
+def test_what_an_image_provides_is_kept_on_disk_per_digest_and_a_corrupt_copy_is_asked_again(
+        image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    run_command = sandbox.run_command
+
+    def counted(*args: object, **kwargs: object) -> sandbox.RunResult:
+        asked.append(str(kwargs["image"]))
+        return run_command(*args, **kwargs)  # type: ignore[arg-type]
+
+    def in_a_fresh_process() -> ProvidedModules:
+        monkeypatch.setattr(environment_fit, "_provided", {})
+        return provided_by(image, data_dir=tmp_path)
+
+    monkeypatch.setattr(sandbox, "run_command", counted)
+    first = in_a_fresh_process()
+    assert first.modules["rank_bm25"] == ["rank-bm25"]
+    assert asked == [sandbox.image_digest(image)]
+    assert in_a_fresh_process() == first
+    assert len(asked) == 1  # read from the data directory, no container started
+    (kept,) = (tmp_path / environment_fit.PROVIDED_CACHE_DIR).iterdir()
+    assert kept.name == f"{first.image_digest.removeprefix('sha256:')}.json"
+    kept.write_text(kept.read_text()[:100])  # cut short
+    assert in_a_fresh_process() == first
+    assert len(asked) == 2
+    assert ProvidedModules.model_validate_json(kept.read_text()) == first  # rewritten whole
