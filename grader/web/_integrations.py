@@ -33,6 +33,7 @@ _CHALLENGE = 'Basic realm="grader"'
 _BASIC = HTTPBasic(scheme_name="atsKey", realm="grader", auto_error=False,
                    description="an API token holding the ATS's scope as the username, a blank "
                                "password (`grader token create --scope integration:greenhouse`)")
+LOGGED_CHARS = 2000  # of what an ATS says went wrong
 ATS_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no token, or an unknown, revoked or expired one"},
     403: {"model": Problem, "description": "the token lacks the ATS's scope"}}
@@ -139,8 +140,12 @@ def greenhouse_test_status(login: GreenhouseLogin, service: ServiceDep,
              responses=ATS_ERRORS)
 def greenhouse_response_error(_login: GreenhouseLogin, body: greenhouse.ResponseError) -> None:
     """Greenhouse reports an answer it found malformed; it is logged for the operator."""
-    log.warning("Greenhouse found the %s answer malformed (interview %s): %s", body.api_call,
-                body.partner_interview_id, "; ".join(body.errors))
+    # Quoted and cut: the text is the caller's, and a newline or an escape in it would forge
+    # log lines (or repaint the operator's terminal); a megabyte of it would flood the log.
+    said = repr("; ".join(body.errors))
+    log.warning("Greenhouse found the %r answer malformed (interview %r): %s", body.api_call,
+                body.partner_interview_id,
+                said if len(said) <= LOGGED_CHARS else said[:LOGGED_CHARS] + "... (cut)")
 
 
 # --- Ashby ------------------------------------------------------------------------------------

@@ -228,3 +228,17 @@ def test_the_cli_refuses_an_ats_scope_combined_too() -> None:
     with pytest.raises(ValueError, match="stands alone"):
         parse_scopes(["integration:greenhouse,read"])
     assert parse_scopes(["integration:ashby"]) == {Scope.ASHBY}
+
+
+def test_greenhouse_response_error_cannot_forge_log_lines(server, reviewer, caplog) -> None:
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    forged = "fine\n2026-12-03 12:00:00 CRITICAL grader: operator password is hunter2\x1b[2J"
+    with caplog.at_level("WARNING", logger="grader.web.integrations"):
+        noted = client.post(GREENHOUSE + "response_error", auth=(key, ""), json={
+            "api_call": "test_status\nINFO forged", "errors": [forged, "x" * 100_000]})
+    assert noted.status_code == 200, noted.text
+    [record] = [r for r in caplog.records if r.name == "grader.web.integrations"]
+    line = record.getMessage()
+    assert "\n" not in line and "\x1b" not in line
+    assert len(line) < 4000
