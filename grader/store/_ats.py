@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session
 
 from grader.store._models import ApiToken, AtsLink, Invite, utcnow
 
+CANDIDATE_REF_CHARS = 200  # the column's length: kept and looked up cut alike
+
 
 def create_ats_link(session: Session, *, integration: str, invite: Invite, token_id: int | None,
                     candidate_ref: str, callback_url: str | None,
                     callback_authorization: str | None, candidate_url: str | None) -> AtsLink:
     """A link with a fresh interview id (random: an ATS's id never says how many there are)."""
     link = AtsLink(integration=integration, interview_id=secrets.token_hex(16),
-                   invite_id=invite.id, token_id=token_id, candidate_ref=candidate_ref[:200],
+                   invite_id=invite.id, token_id=token_id,
+                   candidate_ref=candidate_ref[:CANDIDATE_REF_CHARS],
                    callback_url=callback_url, callback_authorization=callback_authorization,
                    candidate_url=candidate_url, created_at=utcnow())
     session.add(link)
@@ -47,6 +50,7 @@ def open_ats_link(session: Session, integration: str, candidate_ref: str, assign
     return session.scalars(
         select(AtsLink).join(Invite, Invite.id == AtsLink.invite_id)
         .join(ApiToken, ApiToken.id == AtsLink.token_id)
-        .where(AtsLink.integration == integration, AtsLink.candidate_ref == candidate_ref,
+        .where(AtsLink.integration == integration,
+               AtsLink.candidate_ref == candidate_ref[:CANDIDATE_REF_CHARS],
                Invite.assignment_id == assignment_id, Invite.expires_at > utcnow(),
                ApiToken.reviewer_id == reviewer_id)).first()

@@ -242,3 +242,14 @@ def test_greenhouse_response_error_cannot_forge_log_lines(server, reviewer, capl
     line = record.getMessage()
     assert "\n" not in line and "\x1b" not in line
     assert len(line) < 4000
+
+
+def test_a_long_email_does_not_slip_past_the_open_interview(server, reviewer) -> None:
+    """Without a profile URL the email names the candidate; one longer than the store keeps
+    must still find its open interview, or every retry mints an invite."""
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    candidate = {"first_name": "Ada", "last_name": "Lovelace",
+                 "email": "a" * 240 + "@example.com"}
+    ids = {_send_test(client, key, candidate).json()["partner_interview_id"] for _ in range(3)}
+    assert len(ids) == 1
