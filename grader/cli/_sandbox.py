@@ -9,7 +9,10 @@ import typer
 from grader.cli._output import abort, checks_table, console, info, print_json
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from grader.settings import Settings
+    from grader.spec import Assignment
     from sandbox._doctor import Probe
     from sandbox._limits import Runtime
 
@@ -118,17 +121,24 @@ def _environment_probes(settings: Settings, runner_digest: str | None,
                         runtime: Runtime) -> dict[str, list[Probe]]:
     """Each valid assignment's environment, probed once built, by assignment id (none without a
     runner image)."""
-    from grader.authoring import list_assignments
     from grader.environments import probe_environment, used_environments
-    from grader.spec import SpecError
 
     if runner_digest is None:
         return {}
-    found = [(a, settings.assignments_dir / name)
-             for name, a in list_assignments(settings.assignments_dir, ceiling=settings.limits)
-             if not isinstance(a, SpecError)]
     return {used.assignment_id: probe_environment(used, runtime=runtime)
-            for used in used_environments(found, runner_digest=runner_digest)}
+            for used in used_environments(_valid_assignments(settings),
+                                          runner_digest=runner_digest)}
+
+
+def _valid_assignments(settings: Settings) -> list[tuple[Assignment, Path]]:
+    """The assignments whose spec loads, with their folders: one that does not load has no
+    environment to check or keep (``grader assignment list`` says why it does not load)."""
+    from grader.authoring import list_assignments
+    from grader.spec import SpecError
+
+    return [(a, settings.assignments_dir / name)
+            for name, a in list_assignments(settings.assignments_dir, ceiling=settings.limits)
+            if not isinstance(a, SpecError)]
 
 
 @app.command()
@@ -136,17 +146,13 @@ def prune(as_json: bool = JsonOption) -> None:
     """Remove environment images no assignment uses any more (an old lock, an old runner
     image); never the runner image or any image this grader did not build."""
     import sandbox
-    from grader.authoring import list_assignments
     from grader.environments import unused_environment_images
     from grader.settings import get_settings
-    from grader.spec import SpecError
 
     settings = get_settings()
-    found = [(a, settings.assignments_dir / name) for name, a
-             in list_assignments(settings.assignments_dir, ceiling=settings.limits)
-             if not isinstance(a, SpecError)]
     try:
-        unused = unused_environment_images(found, runner_image=settings.runner_image)
+        unused = unused_environment_images(_valid_assignments(settings),
+                                           runner_image=settings.runner_image)
         for image in unused:
             sandbox.remove_derived_image(image.id)
     except sandbox.SandboxError as exc:
