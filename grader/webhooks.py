@@ -69,6 +69,9 @@ log = logging.getLogger("grader.webhooks")
 
 EVENT_VERSION: Literal[1] = 1
 SECRET_PREFIX = "whsec_"
+# Each event is one delivery per endpoint, sent one at a time: a leaked ``webhooks`` token
+# registering thousands would multiply every event and hold back the deliveries that matter.
+MAX_ENDPOINTS = 20
 
 
 class WebhookRefused(ValueError):
@@ -174,6 +177,11 @@ def create_endpoint(db: Database, *, url: str, events: list[str], include_notes:
         raise WebhookRefused(str(exc)) from exc
     secret = SECRET_PREFIX + secrets.token_hex(32)
     with db.write() as session:
+        registered = sum(e.source == "reviewer" for e in list_webhook_endpoints(session))
+        if registered >= MAX_ENDPOINTS:
+            raise WebhookRefused(f"{registered} webhook endpoints are registered, the most "
+                                 "there may be: remove one (DELETE /api/review/webhooks/{id}) "
+                                 "before adding another")
         endpoint = create_webhook_endpoint(session, url=url, events=_events(events),
                                            secret=secret, include_notes=include_notes,
                                            created_by=created_by)

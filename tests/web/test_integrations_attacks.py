@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from support.kit import solution_zip, token_of, upload, wait_final, wait_for
 from support.receiver import receiver
 
-from grader import deliveries
+from grader import deliveries, webhooks
 from grader.tokens import Scope, parse_scopes
 
 GREENHOUSE = "/api/integrations/greenhouse/"
@@ -253,3 +253,23 @@ def test_a_long_email_does_not_slip_past_the_open_interview(server, reviewer) ->
                  "email": "a" * 240 + "@example.com"}
     ids = {_send_test(client, key, candidate).json()["partner_interview_id"] for _ in range(3)}
     assert len(ids) == 1
+
+
+def test_a_webhooks_token_cannot_register_endpoints_without_end(server, reviewer) -> None:
+    """Each event fans out to every endpoint, one delivery at a time."""
+    client = server.client()
+    token = {"Authorization": f"Bearer {_token(reviewer, 'webhooks')}"}
+    made = []
+    try:
+        for number in range(webhooks.MAX_ENDPOINTS + 1):
+            answer = client.post("/api/review/webhooks", headers=token, json={
+                "url": f"https://hooks.example.com/{number}", "events": ["submission.graded"]})
+            if answer.status_code != 201:
+                break
+            made.append(answer.json()["id"])
+        assert answer.status_code == 422, answer.text
+        assert "remove one" in answer.json()["detail"]
+        assert len(made) <= webhooks.MAX_ENDPOINTS
+    finally:
+        for endpoint in made:
+            client.delete(f"/api/review/webhooks/{endpoint}", headers=token)
