@@ -82,7 +82,8 @@ class EnvironmentSpec(BaseModel):
         names = [request_name(p) for p in packages]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"{repeated[0]!r} is listed twice")
+            raise ValueError(f"{repeated[0]!r} is listed twice: keep one entry, with the pin "
+                             "you mean if any")
         return packages
 
 

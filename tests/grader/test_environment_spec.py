@@ -74,7 +74,7 @@ def test_package_requests_are_normalized_and_checked() -> None:
                          ("a b", "not a package name")):
         with pytest.raises(ValueError, match=problem):
             EnvironmentSpec(packages=[bad])
-    with pytest.raises(ValueError, match="'rank-bm25' is listed twice"):
+    with pytest.raises(ValueError, match="'rank-bm25' is listed twice: keep one entry"):
         EnvironmentSpec(packages=["rank-bm25", "rank_bm25==0.2.2"])
 
 
