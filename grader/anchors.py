@@ -303,16 +303,22 @@ def measured_scores(assignment: Assignment, report: Report) -> dict[str, float]:
 def in_process_grader(settings: Settings, assignment: Assignment, folder: Path) -> GradeFn:
     """Grade baselines in this process, zipped as a candidate would (the foreground command)."""
     from grader.authoring import zip_folder
-    from grader.pipeline import grade_zip
+    from grader.environment_fit import EnvironmentUnreadable, session_preload
+    from grader.pipeline import InfrastructureError, grade_zip
 
     instance = settings.assignment_instance(assignment, folder)
 
     def grade(baseline: Baseline) -> Mapping[str, float]:
+        try:  # sessions import ahead as a grading's do, so baselines are timed alike
+            preload = session_preload(settings, assignment, folder)
+        except EnvironmentUnreadable as exc:
+            raise InfrastructureError(str(exc)) from exc
         with tempfile.TemporaryDirectory(prefix="anchors-") as tmp:
             archive = zip_folder(folder / baseline.path, Path(tmp) / "submission.zip")
             report = grade_zip(assignment=assignment, folder=folder, instance=instance,
                                zip_path=archive, runner_image=settings.runner_image,
-                               ceiling=settings.limits, intake=settings.intake)
+                               ceiling=settings.limits, intake=settings.intake,
+                               preload=preload)
         return measured_scores(assignment, report)
     return grade
 

@@ -292,10 +292,13 @@ def environment_modules(assignment: Assignment, folder: Path, provided: Provided
 def session_preload(settings: Settings, assignment: Assignment, folder: Path
                     ) -> tuple[str, ...]:
     """What each sandbox session of ``assignment`` may import ahead: the runner's packages and
-    what its environment adds (``Settings.session_preload`` decides whether any). Raises as
-    ``environment_image`` does (building a missing environment image) and
-    ``EnvironmentUnreadable``."""
-    image = environment_image(assignment, folder, runner_image=settings.runner_image)
+    what its environment adds (``Settings.session_preload`` decides whether any). Raises
+    ``EnvironmentUnreadable`` when the image cannot be built (pip's output in the message) or
+    asked."""
+    try:  # a missing environment image is built here, as the grading would
+        image = environment_image(assignment, folder, runner_image=settings.runner_image)
+    except (sandbox.SandboxError, OSError) as exc:
+        raise EnvironmentUnreadable(str(exc)) from exc
     # Asked even without an environment: the grading's import check (``fit``) asks the same
     # image next in this process, and so finds the answer kept, not a container to start.
     provided = provided_by(image, data_dir=settings.data_dir)

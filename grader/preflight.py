@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -141,9 +141,11 @@ class PreflightGate:
 
 def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                   zip_path: Path, runner_image: str, ceiling: sandbox.Limits,
-                  intake: IntakeRules, rules: PreflightRules) -> PreflightResult:
+                  intake: IntakeRules, rules: PreflightRules,
+                  preload: Sequence[str] = sandbox.RUNNER_MODULES) -> PreflightResult:
     """Check ``zip_path`` as an upload would be (an ``IntakeError`` refuses it), then run it
-    against the contract on the public data within ``rules.budget_seconds``."""
+    against the contract on the public data within ``rules.budget_seconds``. ``preload``: what
+    its sessions may import ahead, as a grading's (``grader.environment_fit.session_preload``)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         files = Path(tmp) / "files"
@@ -156,7 +158,7 @@ def run_preflight(*, assignment: Assignment, folder: Path, instance: AssignmentI
             raise PreflightUnavailable("The pre-flight check could not run because of a problem "
                                        "on our side; try again later.") from exc
         run = _Run(assignment, folder, instance, files, runner_image, ceiling,
-                   deadline=started + rules.budget_seconds)
+                   deadline=started + rules.budget_seconds, preload=tuple(preload))
         checks = run.build(Path(tmp) / "work")
         if checks[-1].outcome == "passed":
             checks.append(run.serve(Path(tmp) / "work"))
@@ -188,10 +190,10 @@ def _result(checks: list[PreflightCheck], failure: CodeFailure | None,
 class _Run:
     def __init__(self, assignment: Assignment, folder: Path, instance: AssignmentInstance,
                  files: Path, runner_image: str, ceiling: sandbox.Limits, *,
-                 deadline: float) -> None:
+                 deadline: float, preload: tuple[str, ...]) -> None:
         self.assignment, self.folder, self.files = assignment, folder, files
         self.public_data = instance.public_data
-        self.image, self.deadline = runner_image, deadline
+        self.image, self.deadline, self.preload = runner_image, deadline, preload
         self.build_limits = assignment.phases.build.limits_within(ceiling)
         self.serve_limits = assignment.phases.serve.limits_within(ceiling)
         self.scrubber = Scrubber.for_grading(folder=folder, public_data=self.public_data)
@@ -229,7 +231,7 @@ class _Run:
         session: sandbox.AgentSession | None = None
         try:
             with sandbox.open_session(image=self.image, limits=limits, submission=self.files,
-                                      mounts=self._mounts(), work=work,
+                                      mounts=self._mounts(), work=work, preload=self.preload,
                                       call_timeout=limits.timeout) as session:
                 body(session)
         except sandbox.SandboxError as exc:

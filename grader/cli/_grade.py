@@ -52,6 +52,7 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
     """Grade, write report.json and report.html, print, and exit with the outcome's code."""
     import sandbox
     from grader.anchors import anchors_for
+    from grader.environment_fit import EnvironmentUnreadable, session_preload
     from grader.environments import grading_image_digest
     from grader.instance import InstanceError
     from grader.pipeline import InfrastructureError, grade_zip
@@ -75,9 +76,10 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
             report = grade_zip(assignment=assignment, folder=folder, instance=instance,
                                zip_path=submission, runner_image=settings.runner_image,
                                ceiling=settings.limits, intake=settings.intake,
-                               progress=progress,
-                               anchors=anchors)
-    except (InfrastructureError, InstanceError, sandbox.SandboxError, OSError) as exc:
+                               progress=progress, anchors=anchors,
+                               preload=session_preload(settings, assignment, folder))
+    except (InfrastructureError, InstanceError, sandbox.SandboxError, OSError,
+            EnvironmentUnreadable) as exc:
         abort(f"grading could not run: {exc}", EXIT_INFRASTRUCTURE)
     if report.anchors is not None and report.anchors.provisional:
         info(f"the points are provisional: `grader assignment anchors {assignment.id}` measures "

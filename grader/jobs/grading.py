@@ -72,7 +72,7 @@ def grade_request(request: GradingRequest, settings: Settings) -> Report:
         raise InfrastructureError(f"the instance's data cannot be made: {exc}") from exc
     try:  # the image an environment adds is built here, and its modules may be imported ahead
         preload = session_preload(settings, assignment, folder)
-    except (sandbox.SandboxError, OSError, EnvironmentUnreadable) as exc:
+    except EnvironmentUnreadable as exc:
         raise InfrastructureError(str(exc)) from exc
     if request.baseline is not None:
         try:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from grader.authoring import BundleRefused
+from grader.environment_fit import EnvironmentUnreadable, session_preload
 from grader.instance import InstanceError
 from grader.preflight import PreflightResult, PreflightUnavailable, run_preflight
 from grader.report import Report
@@ -294,10 +295,17 @@ def _run_preflight(service: Service, access: CandidateAccess, received: Received
                       found.assignment.id, exc)
             raise PreflightUnavailable("The pre-flight check could not run because of a problem "
                                        "on our side; try again later.") from exc
+        try:  # the environment's image (built on first use) and what it lets sessions import
+            preload = session_preload(settings, found.assignment, found.folder)
+        except EnvironmentUnreadable as exc:
+            log.error("pre-flight of %s: the environment's image cannot be asked: %s",
+                      found.assignment.id, exc)
+            raise PreflightUnavailable("The pre-flight check could not run because of a problem "
+                                       "on our side; try again later.") from exc
         return run_preflight(assignment=found.assignment, folder=found.folder, instance=instance,
                              zip_path=received.path, runner_image=settings.runner_image,
                              ceiling=settings.limits, intake=settings.intake,
-                             rules=settings.preflight)
+                             rules=settings.preflight, preload=preload)
 
 
 @router.post("/api/candidate/{token}/preflight", tags=["candidate"],

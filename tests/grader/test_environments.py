@@ -15,11 +15,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
+from fastapi.testclient import TestClient
+from support.kit import solution_zip
 
 import sandbox
 from grader import environment_fit
@@ -28,9 +31,12 @@ from grader.environment_fit import ProvidedModules, provided_by
 from grader.environments import lock_environment, unused_environment_images
 from grader.jobs import grading
 from grader.jobs.grading import GradingRequest, grade_request
+from grader.preflight import PreflightResult, PreflightUnavailable
 from grader.report import Report
 from grader.settings import Settings, get_settings
 from grader.spec import LOCK_FILE, EnvironmentSpec, load_assignment, parse_lock, request_name
+from grader.store import create_invite
+from grader.web import _candidate, create_app
 from sandbox._doctor import environment_probes, run_doctor
 
 pytestmark = pytest.mark.docker
@@ -274,3 +280,27 @@ def test_what_an_image_provides_is_kept_on_disk_per_digest_and_a_corrupt_copy_is
     assert in_a_fresh_process() == first
     assert len(asked) == 2
     assert ProvidedModules.model_validate_json(kept.read_text()) == first  # rewritten whole
+
+
+def test_a_preflight_may_import_ahead_what_its_environment_adds(
+        root: Path, image: str, runner_image: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def preflight(**arguments: object) -> PreflightResult:
+        seen.update(arguments)
+        raise PreflightUnavailable("stopped by the test")
+
+    monkeypatch.setattr(_candidate, "run_preflight", preflight)
+    settings = Settings(assignments_dir=root, data_dir=tmp_path / "data", demo=True,
+                        runner_image=runner_image,
+                        database_url=f"sqlite:///{tmp_path / 'grader.db'}")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.service.db.write() as session:
+            _, token = create_invite(session, assignment_id="demo", cohort="env", label="",
+                                     allowance=1, valid_for=timedelta(days=1), created_by="test")
+        answer = client.post(f"/api/candidate/{token}/preflight", content=solution_zip(),
+                             headers={"content-type": "application/zip"})
+    assert answer.status_code == 503, answer.text
+    assert seen["preload"] == (*sandbox.RUNNER_MODULES, "rank_bm25")
