@@ -25,7 +25,7 @@ shared session is a saving, never a different verdict.
 
 Side by side. Without sharing, parts run concurrently when the grading's CPU budget holds more
 than one serve session (``_Budget``): the most CPUs any one phase of the grading may use, which
-is what the worker pool gives a grading (``grader.worker.max_concurrency``). CPUs are taken only
+is what the worker pool gives a grading (``grader.worker.grading_cpus``). CPUs are taken only
 for the container work (a session's start and ``load()``, each call, a probe build) and one for
 trusted code, which runs one part at a time (pytest and the hidden modules' imports swap
 process-wide state); a part gives its turn up while it waits on a container. Each part records
