@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from grader.authoring import new_assignment
 from grader.environment_fit import EnvironmentFit, ImportSite, RequirementLine, UnavailableImport
 from grader.hidden import TestCaseResult
+from grader.outcomes import CodeFrame
+from grader.preflight import PreflightCheck, PreflightResult
 from grader.report import MetricResult, PhaseResult, Report, ReportStatus, Reproduction
 from grader.scoring import ComponentScore
 from grader.settings import Settings
@@ -49,6 +51,21 @@ ENVIRONMENT = EnvironmentFit(
     message="Your code imports lightgbm, which this environment does not provide: the import "
             "fails when the grader runs it. 2 line(s) of your requirements.txt differ from the "
             "environment (listed below); nothing is installed from it.")
+
+# The pre-flight's answer (a POST's page, so not seeded in the store): check.py failing, with
+# its output and frames, and the same environment section.
+PREFLIGHT = PreflightResult(
+    status="failed", message="Your code failed the pre-flight check: check.py failed. "
+                             + ENVIRONMENT.message,
+    checks=[PreflightCheck(name="build", outcome="passed", detail="train() ran to its end"),
+            PreflightCheck(name="serve", outcome="passed", detail="load() ran to its end"),
+            PreflightCheck(name="check.py", outcome="failed",
+                           detail="check.py exited with status 1",
+                           output=["Traceback (most recent call last):",
+                                   "AssertionError: predict() returned 3 labels for 4 rows"],
+                           frames=[CodeFrame(file="solution.py", line=12,
+                                             function="predict")])],
+    environment=ENVIRONMENT, wall_seconds=11.4)
 
 
 @dataclass(frozen=True)

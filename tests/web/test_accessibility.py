@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Page
-from support.kit import free_port
-from support.report_site import EMAIL, PASSWORD, Seeded, app_for, seed
+from support.kit import free_port, solution_zip
+from support.report_site import EMAIL, PASSWORD, PREFLIGHT, Seeded, app_for, seed
+
+from grader.web import _candidate
 
 pytestmark = pytest.mark.browser  # the `browser` fixture: conftest.py
 
@@ -126,6 +128,38 @@ def test_every_page_fits_a_phone(site: Site, reviewer, browser) -> None:
     wide = {name: width for name, page in _each_page(site, reviewer, browser, PHONE)
             if (width := _too_wide(page, PHONE))}
     assert not wide, f"wider than a 390 px phone: {wide}"
+
+
+def test_the_preflight_answer_with_its_environment_section_has_no_serious_violation_and_fits(
+        site: Site, browser, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The answer to a POST, so reached through the invite page's form; the check itself (which
+    # needs the engine) answers with the seeded result.
+    monkeypatch.setattr(_candidate, "_run_preflight", lambda *_args: PREFLIGHT)
+    upload = tmp_path / "submission.zip"
+    upload.write_bytes(solution_zip())
+    context = browser.new_context()
+    try:
+        found, wide = {}, {}
+        for viewport in (DESKTOP, PHONE):
+            page = context.new_page()
+            page.set_viewport_size(viewport)
+            page.goto(f"{site.base}/i/{site.seeded.token}")
+            form = page.locator("form#preflight")
+            form.locator("input[type=file]").set_input_files(upload)
+            with page.expect_navigation():
+                form.locator("button[type=submit]").click()
+            assert page.locator("#environment-fit").count() == 1  # the section is on the page
+            page.screenshot(path=SHOTS / f"page-candidate-preflight-{viewport['width']}px.png",
+                            full_page=True)
+            if viewport is DESKTOP and (problems := _violations(page)):
+                found[viewport["width"]] = problems
+            if width := _too_wide(page, viewport):
+                wide[viewport["width"]] = width
+            page.close()
+    finally:
+        context.close()
+    assert not found, found
+    assert not wide, f"wider than the window: {wide}"
 
 
 def test_the_long_repr_is_shortened_with_the_whole_of_it_a_click_away(site: Site,
