@@ -142,14 +142,9 @@ def _build_lock(tag: str) -> Iterator[None]:
 
 
 def _build(base_image: str, base_digest: str, lock_text: str, tag: str, log: LogFn) -> None:
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, data in (("Dockerfile", _DOCKERFILE.encode()), ("requirements.lock",
-                           lock_text.encode()), ("ca-certificates.crt", _ca_bundle())):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
+    context = io.BytesIO(_tar({"Dockerfile": _DOCKERFILE.encode(),
+                               "requirements.lock": lock_text.encode(),
+                               "ca-certificates.crt": _ca_bundle()}))
     log(f"building {tag} from {base_image} ({base_digest})")
     output: list[str] = []
     try:
@@ -193,7 +188,7 @@ def resolve_wheels(*, image: str, requirements: Sequence[str]) -> list[ResolvedW
         raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
     try:
         if ca:
-            container.put_archive("/tmp", _single_file_tar("ca-certificates.crt", ca))
+            container.put_archive("/tmp", _tar({"ca-certificates.crt": ca}))
         container.start()
         status = container.wait(timeout=600)
         stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
@@ -217,12 +212,15 @@ def _wheel(item: Mapping[str, Any]) -> ResolvedWheel:
                          requested=bool(item.get("requested")))
 
 
-def _single_file_tar(name: str, data: bytes) -> bytes:
+def _tar(files: Mapping[str, bytes]) -> bytes:
+    """A tar of ``files`` (name: content), each readable by all: a build context, or a file put
+    into a container."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
