@@ -31,7 +31,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from sandbox._engine import engine_client
+from sandbox._engine import engine_client, engine_unavailable
 from sandbox._errors import EngineUnavailable, ImageError
 from sandbox._image import _HOST_CA_BUNDLE, LogFn, image_digest
 
@@ -164,7 +164,7 @@ def _build(base_image: str, base_digest: str, lock_text: str, tag: str, log: Log
     except docker.errors.APIError as exc:
         raise ImageError(f"building {tag} failed: {exc.explanation}") from exc
     except requests.exceptions.RequestException as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc
 
 
 def resolve_wheels(*, image: str, requirements: Sequence[str]) -> list[ResolvedWheel]:
@@ -185,7 +185,7 @@ def resolve_wheels(*, image: str, requirements: Sequence[str]) -> list[ResolvedW
     except docker.errors.ImageNotFound as exc:
         raise ImageError(f"the image {image} is missing; run `grader sandbox build`") from exc
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc
     try:
         if ca:
             container.put_archive("/tmp", _tar({"ca-certificates.crt": ca}))
@@ -238,7 +238,7 @@ def derived_images() -> list[DerivedImageInfo]:
     try:
         listed = engine_client().api.images(filters={"label": DERIVED_LABEL})
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc
     return [DerivedImageInfo(id=entry["Id"], tags=tuple(entry.get("RepoTags") or ()),
                              base_digest=(entry.get("Labels") or {}).get(BASE_DIGEST_LABEL, ""),
                              lock_sha256=(entry.get("Labels") or {}).get(LOCK_SHA256_LABEL, ""),
@@ -257,4 +257,4 @@ def remove_derived_image(image_id: str) -> None:
     except docker.errors.ImageNotFound:
         return
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc

@@ -22,8 +22,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from sandbox._engine import engine_client
-from sandbox._errors import EngineUnavailable, ImageError
+from sandbox._engine import engine_client, engine_unavailable
+from sandbox._errors import ImageError
 
 LogFn = Callable[[str], None]
 
@@ -63,7 +63,7 @@ def image_digest(tag: str) -> str | None:
     except docker.errors.ImageNotFound:
         return None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc
 
 
 def build_runner_image(

@@ -11,8 +11,7 @@ import docker.errors
 import requests.exceptions
 
 from sandbox._container import DEADLINE_LABEL, LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL
-from sandbox._engine import engine_client
-from sandbox._errors import EngineUnavailable
+from sandbox._engine import engine_client, engine_unavailable
 
 
 def reap_orphans() -> list[str]:
@@ -25,7 +24,7 @@ def reap_orphans() -> list[str]:
     try:
         return _reap(engine_client())
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnavailable(f"the Docker Engine does not answer: {exc}") from exc
+        raise engine_unavailable(exc) from exc
 
 
 def _reap(client: docker.DockerClient) -> list[str]:
