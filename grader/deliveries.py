@@ -33,7 +33,8 @@ recomputes it over the raw body and refuses an old ``t`` (docs/webhooks.md has t
 
 Exceptions:
 
-    DeliveryRefused    the URL cannot be delivered to (a ValueError): the message says why
+    DeliveryRefused    the URL cannot be delivered to, or a replayed event's endpoint is gone
+                       (a ValueError): the message says why
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from grader.store import (
     AttemptRecord,
     Database,
     DeliveryClaim,
+    EndpointRemoved,
     JobState,
     claim_delivery,
     enqueue_delivery,
@@ -130,8 +132,12 @@ def enqueue(session: Session, *, purpose: str, url: str, body: bytes,
 
 def replay(db: Database, delivery_id: int) -> int | None:
     """Queue the delivery's request again, as a new delivery signed afresh when it is sent; its
-    id, or None when there is no such delivery."""
-    delivery = replay_delivery(db, delivery_id)
+    id, or None when there is no such delivery; ``DeliveryRefused`` for a webhook event whose
+    endpoint was removed."""
+    try:
+        delivery = replay_delivery(db, delivery_id)
+    except EndpointRemoved as exc:
+        raise DeliveryRefused(str(exc)) from exc
     return None if delivery is None else delivery.id
 
 

@@ -26,6 +26,7 @@ from grader.store._ats import ats_link, ats_links_for_invite, create_ats_link, o
 from grader.store._deliveries import (
     AttemptRecord,
     DeliveryClaim,
+    EndpointRemoved,
     claim_delivery,
     create_webhook_endpoint,
     delivery_attempts,
@@ -149,6 +150,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryClaim",
+    "EndpointRemoved",
     "GradingProgress",
     "Invite",
     "Job",

@@ -155,17 +155,31 @@ def _finish(delivery: Delivery, state: JobState, now: datetime, reason: str) -> 
     delivery.last_error = reason[:ERROR_CHARS]
 
 
+class EndpointRemoved(LookupError):
+    """A webhook delivery's endpoint is gone: nothing is sent there again, replays included."""
+
+
 def replay_delivery(db: Database, delivery_id: int) -> Delivery | None:
     """A new delivery of the same request (its own attempts; each signed afresh when sent),
-    queued now; None when there is no such delivery."""
+    queued now; None when there is no such delivery. A webhook event goes where its endpoint
+    is now, under its secret now (the settings' endpoint follows the settings), and never once
+    the endpoint is removed (``EndpointRemoved``)."""
     with db.write() as session:
         original = session.get(Delivery, delivery_id)
         if original is None:
             return None
-        return enqueue_delivery(session, purpose=original.purpose, url=original.url,
+        url, secret = original.url, original.signing_secret
+        if original.event_id is not None:
+            endpoint = (session.get(WebhookEndpoint, original.endpoint_id)
+                        if original.endpoint_id is not None else None)
+            if endpoint is None:
+                raise EndpointRemoved(f"delivery {delivery_id}'s webhook endpoint was removed, "
+                                      "and nothing is sent there again: register the receiver "
+                                      "anew if it should have events")
+            url, secret = endpoint.url, endpoint.secret
+        return enqueue_delivery(session, purpose=original.purpose, url=url,
                                 method=original.method, body=original.body,
-                                headers=json.loads(original.headers),
-                                signing_secret=original.signing_secret,
+                                headers=json.loads(original.headers), signing_secret=secret,
                                 endpoint_id=original.endpoint_id, event_id=original.event_id,
                                 replay_of=original.id)
 

@@ -138,7 +138,10 @@ def _remove(service: Service, endpoint_id: int) -> None:
 
 
 def _replay(service: Service, delivery_id: int) -> int:
-    replayed = deliveries.replay(service.db, delivery_id)
+    try:
+        replayed = deliveries.replay(service.db, delivery_id)
+    except deliveries.DeliveryRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     if replayed is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"no delivery {delivery_id}; GET /api/review/deliveries lists them")
@@ -181,7 +184,9 @@ def api_deliveries(_login: ScopedWebhooksRead, session: SessionDep) -> list[Deli
 
 @router.post("/api/review/deliveries/{delivery_id}/replay", status_code=202,
              response_model=DeliveryPublic, tags=["webhooks"],
-             responses={404: {"model": Problem}, **AUTH_ERRORS})
+             responses={404: {"model": Problem},
+                        409: {"model": Problem, "description": "its webhook endpoint was "
+                                                               "removed"}, **AUTH_ERRORS})
 def api_replay(_login: ScopedWebhooks, delivery_id: DeliveryId, service: ServiceDep
                ) -> DeliveryPublic:
     """Send a delivery's request again: a new delivery (same body and event id, a fresh

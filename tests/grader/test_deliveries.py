@@ -22,6 +22,7 @@ from grader.settings import DeliverySettings
 from grader.store import (
     Database,
     JobState,
+    create_webhook_endpoint,
     delivery_attempts,
     get_delivery,
     migrate,
@@ -109,7 +110,13 @@ def test_a_receiver_that_is_down_is_recorded_as_refused_until_the_attempts_run_o
 
 def test_a_replay_sends_the_same_body_and_event_id_signed_afresh(db: Database) -> None:
     with receiver() as hook:
-        first = _queue(db, hook.url)
+        with db.write() as session:  # an event is replayed to its endpoint as it is now
+            endpoint = create_webhook_endpoint(session, url=hook.url, events=["x"],
+                                               secret=SECRET, include_notes=False,
+                                               created_by="test")
+            first = deliveries.enqueue(session, purpose="test", url=hook.url,
+                                       body=b'{"hello": "world"}', secret=SECRET,
+                                       endpoint_id=endpoint.id, event_id="evt_test")
         assert _run_until_settled(db, FAST, first) == JobState.DONE
         time.sleep(1.1)  # the signature's timestamp is in whole seconds
         again = deliveries.replay(db, first)

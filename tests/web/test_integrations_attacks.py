@@ -6,6 +6,7 @@ candidate again and again."""
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -273,3 +274,28 @@ def test_a_webhooks_token_cannot_register_endpoints_without_end(server, reviewer
     finally:
         for endpoint in made:
             client.delete(f"/api/review/webhooks/{endpoint}", headers=token)
+
+
+def test_a_removed_endpoint_is_never_sent_to_again_by_a_replay(server, reviewer) -> None:
+    """Removing an endpoint (its domain lapsed, its receiver was compromised) stops what goes
+    there: replaying one of its old events, notes and all, must not revive it."""
+    db = server.app.state.service.db
+    token = {"Authorization": f"Bearer {_token(reviewer, 'webhooks')}"}
+    client = server.client()
+    with receiver() as hook:
+        made = client.post("/api/review/webhooks", headers=token, json={
+            "url": hook.url, "events": ["decision.made"], "include_notes": True})
+        assert made.status_code == 201, made.text
+        endpoint = made.json()
+        with db.write() as session:
+            delivery_id = deliveries.enqueue(
+                session, purpose="webhook decision.made", url=hook.url, body=b'{"notes": 1}',
+                secret=endpoint["secret"], endpoint_id=endpoint["id"], event_id="evt_removed")
+        wait_for(lambda: hook.requests, timeout=30, what="the first delivery")
+        assert client.delete(f"/api/review/webhooks/{endpoint['id']}",
+                             headers=token).status_code == 204
+        replayed = client.post(f"/api/review/deliveries/{delivery_id}/replay", headers=token)
+        assert replayed.status_code == 409, replayed.text
+        assert "removed" in replayed.json()["detail"]
+        time.sleep(1.5)  # the delivery loop polls each second: nothing may arrive
+    assert len(hook.requests) == 1
