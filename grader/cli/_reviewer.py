@@ -26,15 +26,13 @@ def create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    db = open_database()
-    try:
-        with db.write() as session:
-            reviewer = create_reviewer(session, email, password)
-            email = reviewer.email
-    except AccountError as exc:
-        abort(str(exc))
-    finally:
-        db.dispose()
+    with open_database() as db:
+        try:
+            with db.write() as session:
+                reviewer = create_reviewer(session, email, password)
+                email = reviewer.email
+        except AccountError as exc:
+            abort(str(exc))
     info(f"reviewer {email} created")
 
 
@@ -43,11 +41,9 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
     """List reviewer accounts."""
     from grader.store import list_reviewers
 
-    db = open_database()
-    with db.read() as session:
+    with open_database() as db, db.read() as session:
         rows = [{"email": r.email, "created_at": r.created_at.isoformat()}
                 for r in list_reviewers(session)]
-    db.dispose()
     if as_json:
         print_json({"reviewers": rows})
         return

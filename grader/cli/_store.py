@@ -3,16 +3,23 @@ before the server or a worker ever has, on a fresh data directory)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the store is imported when a command opens it, for a quick --help
     from grader.store import Database
 
 
-def open_database() -> Database:
+@contextmanager
+def open_database() -> Iterator[Database]:
+    """The store, its connections closed when the command is done with it (an abort included)."""
     from grader.settings import get_settings
     from grader.store import Database, migrate
 
     db = Database(get_settings().resolved_database_url())
-    migrate(db)
-    return db
+    try:
+        migrate(db)
+        yield db
+    finally:
+        db.dispose()

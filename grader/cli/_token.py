@@ -50,22 +50,20 @@ def create(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from exc
     lifetime = parse_duration(expires) if expires is not None else None
-    db = open_database()
-    try:
-        with db.write() as session:
-            owner = session.scalars(select(Reviewer).where(
-                Reviewer.email == reviewer.strip().lower())).first()
-            if owner is None:
-                abort(f"no reviewer {reviewer}; `grader reviewer list` shows them, `grader "
-                      "reviewer create` makes one")
-            token, secret = create_api_token(
-                session, reviewer_id=owner.id, name=name, scopes=scopes,
-                expires_at=utcnow() + lifetime if lifetime is not None else None)
-            row = _row(token)
-    except ValueError as exc:
-        abort(str(exc))
-    finally:
-        db.dispose()
+    with open_database() as db:
+        try:
+            with db.write() as session:
+                owner = session.scalars(select(Reviewer).where(
+                    Reviewer.email == reviewer.strip().lower())).first()
+                if owner is None:
+                    abort(f"no reviewer {reviewer}; `grader reviewer list` shows them, `grader "
+                          "reviewer create` makes one")
+                token, secret = create_api_token(
+                    session, reviewer_id=owner.id, name=name, scopes=scopes,
+                    expires_at=utcnow() + lifetime if lifetime is not None else None)
+                row = _row(token)
+        except ValueError as exc:
+            abort(str(exc))
     if as_json:
         print_json({**row, "token": secret})
         return
@@ -82,11 +80,9 @@ def list_(
     """List tokens, newest first (never their secrets)."""
     from grader.store import list_api_tokens
 
-    db = open_database()
-    with db.read() as session:
+    with open_database() as db, db.read() as session:
         rows = [_row(token) for token in list_api_tokens(session)
                 if reviewer is None or token.reviewer.email == reviewer.strip().lower()]
-    db.dispose()
     if as_json:
         print_json({"tokens": rows})
         return
@@ -104,13 +100,9 @@ def revoke(token_id: int = typer.Argument(..., help="the token's id (`grader tok
     """Revoke a token: from now on it is refused."""
     from grader.store import revoke_api_token
 
-    db = open_database()
-    try:
-        with db.write() as session:
-            token = revoke_api_token(session, token_id)
-            if token is None:
-                abort(f"no token {token_id}; `grader token list` shows them")
-            name = token.name
-    finally:
-        db.dispose()
+    with open_database() as db, db.write() as session:
+        token = revoke_api_token(session, token_id)
+        if token is None:
+            abort(f"no token {token_id}; `grader token list` shows them")
+        name = token.name
     info(f"token {token_id} ({name}) revoked")

@@ -26,15 +26,13 @@ def add(
     """Register an endpoint and print its signing secret (shown only now)."""
     from grader import webhooks
 
-    db = open_database()
-    try:
-        endpoint, secret = webhooks.create_endpoint(
-            db, url=url, events=event or list(webhooks.EventType), include_notes=notes,
-            created_by="cli")
-    except webhooks.WebhookRefused as exc:
-        abort(str(exc))
-    finally:
-        db.dispose()
+    with open_database() as db:
+        try:
+            endpoint, secret = webhooks.create_endpoint(
+                db, url=url, events=event or list(webhooks.EventType), include_notes=notes,
+                created_by="cli")
+        except webhooks.WebhookRefused as exc:
+            abort(str(exc))
     if as_json:
         print_json({"id": endpoint.id, "url": endpoint.url, "events": endpoint.events.split(),
                     "include_notes": endpoint.include_notes, "secret": secret})
@@ -49,13 +47,11 @@ def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
     """List the endpoints (never their secrets)."""
     from grader.store import list_webhook_endpoints
 
-    db = open_database()
-    with db.read() as session:
+    with open_database() as db, db.read() as session:
         rows: list[dict[str, Any]] = [
             {"id": e.id, "url": e.url, "events": e.events.split(),
              "include_notes": e.include_notes, "source": e.source, "created_by": e.created_by}
             for e in list_webhook_endpoints(session)]
-    db.dispose()
     if as_json:
         print_json({"endpoints": rows})
         return
@@ -72,13 +68,10 @@ def remove(endpoint_id: int = typer.Argument(..., help="the endpoint's id (`grad
     """Remove an endpoint; its deliveries not yet sent are cancelled."""
     from grader import webhooks
 
-    db = open_database()
-    try:
+    with open_database() as db:
         if not webhooks.remove_endpoint(db, endpoint_id):
             abort(f"no endpoint {endpoint_id} registered by reviewers; `grader webhook list` "
                   "shows them (the settings' one follows GRADER_DELIVERIES__WEBHOOK_URL)")
-    finally:
-        db.dispose()
     info(f"endpoint {endpoint_id} removed")
 
 
@@ -87,8 +80,7 @@ def deliveries(as_json: bool = typer.Option(False, "--json", help="print JSON"))
     """List the latest deliveries, newest first, with each attempt's code or error."""
     from grader.store import delivery_attempts, list_deliveries
 
-    db = open_database()
-    with db.read() as session:
+    with open_database() as db, db.read() as session:
         found = list_deliveries(session)
         attempts = delivery_attempts(session, [d.id for d in found])
         rows: list[dict[str, Any]] = [
@@ -96,7 +88,6 @@ def deliveries(as_json: bool = typer.Option(False, "--json", help="print JSON"))
              "replay_of": d.replay_of, "created_at": d.created_at.isoformat(),
              "attempts": [a.status_code if a.status_code is not None else a.error
                           for a in attempts[d.id]]} for d in found]
-    db.dispose()
     if as_json:
         print_json({"deliveries": rows})
         return
@@ -113,11 +104,8 @@ def replay(delivery_id: int = typer.Argument(..., help="the delivery's id (`grad
     """Send a delivery again: a new delivery of the same request, signed afresh."""
     from grader import deliveries as outbound
 
-    db = open_database()
-    try:
+    with open_database() as db:
         replayed = outbound.replay(db, delivery_id)
-    finally:
-        db.dispose()
     if replayed is None:
         abort(f"no delivery {delivery_id}; `grader webhook deliveries` lists them")
     info(f"delivery {delivery_id} queued again as {replayed}; a worker sends it")
