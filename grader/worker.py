@@ -273,7 +273,8 @@ class _Slot:
                 if self.pool.budget.has_room():
                     claim = claim_job(self.pool.db, worker=self.name,
                                       lease_seconds=settings.lease_seconds,
-                                      max_attempts=settings.max_attempts)
+                                      max_attempts=settings.max_attempts,
+                                      on_errored=self._lapsed_errored)
                     if claim is not None:
                         cpus = grading_cpus(settings, claim.assignment_id)
                         turn = self.pool.budget.line_up(cpus)
@@ -286,6 +287,12 @@ class _Slot:
                     self._handle(claim, turn)
             finally:
                 self.pool.busy.discard(claim.job_id)
+
+    def _lapsed_errored(self, submission_id: int, attempts: int) -> None:
+        """A job whose worker died on each attempt, errored by the claim that found it."""
+        log.warning("submission %s: errored, its worker stopped answering on each of %s "
+                    "attempts", submission_id, attempts)
+        webhooks.grading_errored(self.pool.db, self.pool.settings, submission_id, attempts)
 
     def _handle(self, claim: Claim, turn: _Turn) -> None:
         settings = self.pool.settings

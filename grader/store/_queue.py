@@ -88,13 +88,25 @@ def drop_lease(row: Job | Delivery) -> None:
     row.lease_token = row.lease_owner = row.lease_expires_at = None
 
 
-def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: int
-              ) -> Claim | None:
+def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: int,
+              on_errored: Callable[[int, int], None] | None = None) -> Claim | None:
     """Take the oldest claimable job under a new lease, or None when there is none.
 
     A lapsed job that has used up its attempts is marked errored instead of claimed again, so a
-    submission that kills its worker every time cannot hold the queue forever.
+    submission that kills its worker every time cannot hold the queue forever; once that is
+    stored, ``on_errored(submission_id, attempts)`` is told of each (the worker's webhook).
     """
+    errored: list[tuple[int, int]] = []
+    claim = _claim(db, worker=worker, lease_seconds=lease_seconds, max_attempts=max_attempts,
+                   errored=errored)
+    if on_errored is not None:
+        for submission_id, attempts in errored:
+            on_errored(submission_id, attempts)
+    return claim
+
+
+def _claim(db: Database, *, worker: str, lease_seconds: float, max_attempts: int,
+           errored: list[tuple[int, int]]) -> Claim | None:
     with db.write() as session:
         while True:
             now = utcnow()
@@ -109,6 +121,7 @@ def claim_job(db: Database, *, worker: str, lease_seconds: float, max_attempts: 
                 _finish_errored(session, job, submission, now,
                                 f"the worker grading it stopped answering (lease lapsed) on "
                                 f"each of {job.attempts} attempts; last owner {job.lease_owner}")
+                errored.append((submission.id, job.attempts))
                 continue
             token = take_lease(job, worker=worker, now=now, lease_seconds=lease_seconds)
             job.heartbeat_at = now

@@ -28,6 +28,7 @@ from grader.store import (
     Decision,
     Invite,
     JobState,
+    claim_job,
     create_invite,
     create_reviewer,
     get_submission,
@@ -234,3 +235,38 @@ def _status(db: Database, submission_id: int) -> str:
 def _delivery_state(db: Database) -> str:
     with db.read() as session:
         return list_deliveries(session)[0].state
+
+
+def test_a_job_whose_worker_died_on_every_attempt_sends_submission_errored(
+        site, tmp_path: Path) -> None:
+    settings, db = site
+    assignment, _ = find_assignment(settings.assignments_dir, "starter",
+                                    ceiling=settings.limits)
+    with db.write() as session:
+        invite, _ = create_invite(session, assignment_id="starter", cohort="c", label="",
+                                  allowance=5, valid_for=timedelta(days=1), created_by="t")
+    with db.read() as session:
+        invite = session.get(Invite, invite.id)
+    with receiver() as got:
+        secret = webhooks.create_endpoint(db, url=got.url, events=["submission.errored"],
+                                          include_notes=False, created_by="t")[1]
+        path = tmp_path / "upload.zip"
+        path.write_bytes(solution_zip(score=40))
+        submission_id = submit(db, invite, assignment, path, size_bytes=path.stat().st_size,
+                               rules=settings.intake,
+                               submissions_root=submissions_root(settings)).id
+        # A worker claims it and dies (its lease lapses) on its one attempt.
+        assert claim_job(db, worker="died", lease_seconds=0.1,
+                         max_attempts=settings.max_attempts) is not None
+        time.sleep(0.2)
+        pool = WorkerPool(settings, db, concurrency=1, grade=grade_or_fail).start()
+        try:
+            wait_for(lambda: got.requests, timeout=30, what="submission.errored")
+        finally:
+            pool.stop()
+    assert _status(db, submission_id) == "errored"
+    [request] = got.requests
+    event = _verified(request, secret)
+    assert event["type"] == "submission.errored"
+    assert event["data"]["submission"]["id"] == submission_id
+    assert event["data"]["side"] == "grader" and event["data"]["failure_kind"] is None
