@@ -33,7 +33,7 @@ import requests.exceptions
 
 from sandbox._engine import engine_client, engine_unavailable
 from sandbox._errors import EngineUnavailable, ImageError
-from sandbox._image import _HOST_CA_BUNDLE, LogFn, image_digest
+from sandbox._image import HOST_CA_BUNDLE, LogFn, image_digest
 
 DERIVED_REPOSITORY = "ml-grader-env"
 DERIVED_LABEL = "ml-grader.derived"
@@ -93,7 +93,7 @@ def lock_sha256(lock_text: str) -> str:
 
 def _ca_bundle() -> bytes:
     # pip behind a TLS-intercepting proxy trusts what the host trusts; empty means pip's own.
-    return _HOST_CA_BUNDLE.read_bytes() if _HOST_CA_BUNDLE.is_file() else b""
+    return HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""
 
 
 def ensure_derived_image(*, base_image: str, lock_text: str,

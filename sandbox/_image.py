@@ -35,7 +35,9 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 _BOOTSTRAP_SUITE = "bookworm"
 _BOOTSTRAP_PACKAGES = ("python3", "python3-venv", "ca-certificates")
-_HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# The host's CA certificates, given to pip in every image build (runner and environment images)
+# so that it trusts what the host trusts: a TLS-intercepting proxy, a private index.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ def build_runner_image(
         if wheel is not None:
             _link_or_copy(wheel, ctx / "build" / "wheels" / wheel.name)
         ca = ctx / "build" / "ca-certificates.crt"
-        if _HOST_CA_BUNDLE.is_file():
-            shutil.copy2(_HOST_CA_BUNDLE, ca)
+        if HOST_CA_BUNDLE.is_file():
+            shutil.copy2(HOST_CA_BUNDLE, ca)
         else:
             ca.write_bytes(b"")
         log(f"building {tag} from {base} (torch from {wheel or 'the CPU index'})")
