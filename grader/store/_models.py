@@ -125,6 +125,18 @@ class Base(DeclarativeBase):
     pass
 
 
+class LeasedRow:
+    """The columns of a leased queue's row (a job, a delivery): the same claim, lease and retry
+    rules (``grader.store._queue``) read and write them in both tables."""
+
+    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Reviewer(Base):
     __tablename__ = "reviewers"
 
@@ -193,18 +205,12 @@ class Submission(Base):
     invite: Mapped[Invite] = relationship(lazy="joined")
 
 
-class Job(Base):
+class Job(LeasedRow, Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_claim", "state", "run_after"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -364,7 +370,7 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Delivery(Base):
+class Delivery(LeasedRow, Base):
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_claim", "state", "run_after"),)
 
@@ -383,12 +389,6 @@ class Delivery(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     signing_secret: Mapped[str | None] = mapped_column(
         String(200), nullable=True, comment="signs each attempt (Grader-Signature); NULL: unsigned")
-    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,16 +22,16 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.report import Report, ReportStatus
 from grader.store._engine import Database
 from grader.store._models import (
     SUBMISSION_STATUS_OF_REPORT,
-    Delivery,
     Job,
     JobState,
+    LeasedRow,
     StoredReport,
     Submission,
     SubmissionStatus,
@@ -58,7 +58,7 @@ class Claim:
     sha256: str
 
 
-def claimable(table: Any, now: datetime):
+def claimable(table: type[LeasedRow], now: datetime) -> ColumnElement[bool]:
     """The rows of a leased queue (``jobs``, or ``deliveries``: ``grader.store._deliveries``)
     that a worker may claim now: queued and due, or running under a lapsed lease."""
     return or_(and_(table.state == JobState.QUEUED, table.run_after <= now),
@@ -71,7 +71,7 @@ def retry_delay(attempts: int, *, backoff_seconds: float, backoff_max_seconds: f
     return min(backoff_max_seconds, backoff_seconds * 2 ** (attempts - 1))
 
 
-def take_lease(row: Job | Delivery, *, worker: str, now: datetime, lease_seconds: float) -> str:
+def take_lease(row: LeasedRow, *, worker: str, now: datetime, lease_seconds: float) -> str:
     """Claim a leased queue's row (a job or a delivery) for ``worker``: one attempt more, under a
     fresh lease token that every later write to the row must still find."""
     token = secrets.token_hex(16)
@@ -83,7 +83,7 @@ def take_lease(row: Job | Delivery, *, worker: str, now: datetime, lease_seconds
     return token
 
 
-def drop_lease(row: Job | Delivery) -> None:
+def drop_lease(row: LeasedRow) -> None:
     """The row is no one's any more: finished, or queued again for another claim."""
     row.lease_token = row.lease_owner = row.lease_expires_at = None
 
