@@ -46,6 +46,7 @@ from grader.web._schemas import Problem
 router = APIRouter()
 
 TokenId = Annotated[int, Path(ge=1, le=ID_MAX)]
+MIN_DAYS = 1 / (24 * 60)
 SESSION_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem}, 403: {"model": Problem, "description": "a CSRF header is missing, "
                                    "or an API token was sent: tokens never manage tokens"}}
@@ -56,10 +57,17 @@ class TokenCreate(BaseModel):
         lambda value: printable(value, "name") if isinstance(value, str) else value)] = Field(
         min_length=1, max_length=100, json_schema_extra={"pattern": UNPRINTABLE_PATTERN},
         description="what uses the token (a script, an ATS)")
-    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope),
-                                description="what the token may do; each route needs one")
-    expires_in_days: float | None = Field(None, gt=0, le=3650,
-                                          description="default: never expires")
+    scopes: list[Scope] = Field(
+        min_length=1, max_length=len(Scope),
+        description="what the token may do; each route needs one; an integration: scope "
+                    "stands alone",
+        # The validator's rule, stated for clients: one scope, or none of an ATS's.
+        json_schema_extra={"anyOf": [{"maxItems": 1}, {"items": {"enum": [
+            scope.value for scope in Scope if not scope.value.startswith("integration:")]}}]})
+    # At least a minute: a sliver of a day would round to an expiry already past.
+    expires_in_days: float | None = Field(None, ge=MIN_DAYS, le=3650,
+                                          description="default: never expires; at least a "
+                                                      "minute (1/1440)")
 
     @field_validator("scopes")
     @classmethod
@@ -152,7 +160,7 @@ def page_tokens(request: Request, login: ReviewerPage, service: ServiceDep) -> R
 def page_create_token(request: Request, login: ReviewerForm, service: ServiceDep,
                       name: Annotated[str, Form(min_length=1, max_length=100)],
                       scopes: Annotated[list[Scope], Form(min_length=1)],
-                      expires_in_days: Annotated[float | None, Form(gt=0, le=3650)] = None
+                      expires_in_days: Annotated[float | None, Form(ge=MIN_DAYS, le=3650)] = None
                       ) -> Response:
     try:
         body = TokenCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)

@@ -299,3 +299,10 @@ def test_a_removed_endpoint_is_never_sent_to_again_by_a_replay(server, reviewer)
         assert "removed" in replayed.json()["detail"]
         time.sleep(1.5)  # the delivery loop polls each second: nothing may arrive
     assert len(hook.requests) == 1
+
+
+def test_a_token_expiring_in_a_sliver_of_a_day_is_refused_not_a_server_error(reviewer) -> None:
+    answer = reviewer.post("/api/review/tokens", json={
+        "name": "sliver", "scopes": ["read"], "expires_in_days": 2.2250738585072014e-308})
+    assert answer.status_code == 422, answer.text
+    assert "expires_in_days" in answer.text
