@@ -149,7 +149,7 @@ def test_a_webhook_receiver_learns_nothing_of_the_ats_key_the_candidate_or_their
         server, reviewer) -> None:
     """A candidate sent by Greenhouse uploads; the webhook receiver (another party than the ATS)
     gets ids and the grader's sentences only: never the Greenhouse key (which its callback
-    carries), the candidate's link, name or email."""
+    carries), the candidate's link, name or email, nor the endpoint's own signing secret."""
     client = server.client()
     key = _token(reviewer, "integration:greenhouse")
     with receiver() as hook, receiver() as callback:
@@ -177,7 +177,8 @@ def test_a_webhook_receiver_learns_nothing_of_the_ats_key_the_candidate_or_their
             reviewer.delete(f"/api/review/webhooks/{made.json()['id']}")
     for request in hook.requests:
         seen = request.body.decode() + repr(request.headers)
-        for secret in (key, token, link, "Mallory", "ada@example.com", greenhouse_basic(key)):
+        for secret in (key, token, link, "Mallory", "ada@example.com", greenhouse_basic(key),
+                       made.json()["secret"]):
             assert secret not in seen, (secret, seen)
     # The ATS's own callback carries its key, and nothing of the candidate either.
     [patch] = callback.requests
