@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from grader import deliveries
 from grader.integrations import ashby, greenhouse
@@ -34,7 +35,14 @@ from grader.integrations._core import (
     status,
 )
 from grader.settings import Settings
-from grader.store import AtsLink, Database, ats_links_for_invite, get_submission, utcnow
+from grader.store import (
+    ApiToken,
+    AtsLink,
+    Database,
+    ats_links_for_invite,
+    get_submission,
+    utcnow,
+)
 
 __all__ = ["CALLBACKS", "InterviewState", "InterviewStatus", "Offer", "Sent",
            "UnknownInterview", "ashby", "cancel", "greenhouse", "open_interview",
@@ -49,6 +57,11 @@ Callback = Callable[[AtsLink, InterviewStatus, Settings],
 CALLBACKS: dict[str, Callback] = {greenhouse.NAME: greenhouse.callback, ashby.NAME: ashby.callback}
 
 
+def _revoked(session: Session, link: AtsLink) -> bool:
+    token = session.get(ApiToken, link.token_id) if link.token_id is not None else None
+    return token is None or token.revoked_at is not None
+
+
 def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
     """Queue the callback of every ATS interview linked to the submission's invite. A failure
     to queue is logged, never raised: the grading it follows is stored and stands."""
@@ -58,6 +71,10 @@ def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
             if submission is None:
                 return
             for link in ats_links_for_invite(session, submission.invite_id):
+                if link.callback_authorization is not None and _revoked(session, link):
+                    # The callback would send back a key its reviewer stopped trusting, to a
+                    # URL the account it was given to chose.
+                    continue
                 found = link_status(session, settings, link)
                 request = CALLBACKS[link.integration](link, found, settings)
                 if request is None:

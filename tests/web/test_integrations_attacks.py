@@ -307,3 +307,26 @@ def test_a_token_expiring_in_a_sliver_of_a_day_is_refused_not_a_server_error(rev
         "name": "sliver", "scopes": ["read"], "expires_in_days": 2.2250738585072014e-308})
     assert answer.status_code == 422, answer.text
     assert "expires_in_days" in answer.text
+
+
+def test_a_revoked_greenhouse_key_is_never_sent_back(server, reviewer) -> None:
+    """A reviewer revokes the key of an ATS account they no longer trust: the grader stops
+    PATCHing the URLs that account gave, which would carry the key and say who finished."""
+    client = server.client()
+    key = _token(reviewer, "integration:greenhouse")
+    with receiver() as callback:
+        sent = client.post(GREENHOUSE + "send_test", auth=(key, ""), json={
+            "partner_test_id": "starter", "url": callback.url,
+            "candidate": _candidate(greenhouse_profile_url="https://gh/people/revoked")})
+        assert sent.status_code == 200, sent.text
+        status = client.get(GREENHOUSE + "test_status", auth=(key, ""), params={
+            "partner_interview_id": sent.json()["partner_interview_id"]}).json()
+        token = token_of(status["metadata"]["Candidate Link"])
+        made = next(t for t in reviewer.get("/api/review/tokens").json()
+                    if key.startswith(t["prefix"]))
+        assert reviewer.delete(f"/api/review/tokens/{made['id']}").status_code == 204
+        with server.client() as candidate:
+            submission = upload(candidate, token, solution_zip(score=64)).json()["id"]
+            wait_final(candidate, token, submission)
+        time.sleep(2)  # the delivery loop polls every 0.2 s here
+    assert callback.requests == []
