@@ -64,7 +64,8 @@ def _revoked(session: Session, link: AtsLink) -> bool:
 
 def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
     """Queue the callback of every ATS interview linked to the submission's invite. A failure
-    to queue is logged, never raised: the grading it follows is stored and stands."""
+    to queue is logged, never raised: the grading it follows is stored and stands; a callback
+    refused (its URL or method) is skipped on its own, the others still queued."""
     try:
         with db.write() as session:
             submission = get_submission(session, submission_id)
@@ -80,9 +81,17 @@ def report_stored(db: Database, settings: Settings, submission_id: int) -> None:
                 if request is None:
                     continue
                 url, method, body, headers = request
-                deliveries.enqueue(session, purpose=f"{link.integration} callback", url=url,
-                                   method=method, body=body, headers=headers)
+                try:
+                    # Refused before anything is written, so the other links' callbacks
+                    # still go out in this transaction.
+                    deliveries.enqueue(session, purpose=f"{link.integration} callback",
+                                       url=url, method=method, body=body, headers=headers)
+                except deliveries.DeliveryRefused as exc:
+                    log.warning("submission %s: the %s callback of interview %s was not "
+                                "queued: %s", submission_id, link.integration,
+                                link.interview_id, exc)
+                    continue
                 link.last_status = found.state.value
                 link.last_reported_at = utcnow()
-    except (SQLAlchemyError, deliveries.DeliveryRefused) as exc:
+    except SQLAlchemyError as exc:
         log.warning("submission %s: ATS callbacks were not queued: %s", submission_id, exc)
