@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         """The link a candidate opens: the invite page of this token on the public URL."""
         return f"{self.public_url.rstrip('/')}/i/{token}"
 
+    def report_url(self, submission_id: int) -> str:
+        """A submission's report page on the public URL, for reviewers (a login is asked)."""
+        return f"{self.public_url.rstrip('/')}/review/submissions/{submission_id}"
+
 
 @functools.cache
 def get_settings() -> Settings:

@@ -232,22 +232,24 @@ def _queue(session: Session, event_type: EventType, data: EventData,
 
 
 def _emit(db: Database, event_type: EventType, submission_id: int,
-          build: Callable[[Session, Submission], tuple[EventData, ...]]) -> None:
+          build: Callable[[Session, Submission], tuple[EventData, ...] | None]) -> None:
     """Queue the event ``build(session, submission)`` makes (data, and data with notes or
-    None), logged rather than raised when the store refuses."""
+    None; None when what the event is about is not in the store), logged rather than raised
+    when the store refuses."""
     try:
         with db.write() as session:
             submission = session.get(Submission, submission_id)
             if submission is None:
                 return
-            _queue(session, event_type, *build(session, submission))
+            built = build(session, submission)
+            if built is None:
+                log.warning("%s of submission %s was not queued for webhooks: what it is "
+                            "about is not in the store", event_type.value, submission_id)
+                return
+            _queue(session, event_type, *built)
     except SQLAlchemyError as exc:
         log.warning("%s of submission %s was not queued for webhooks: %s", event_type.value,
                     submission_id, exc)
-
-
-def _report_url(settings: Settings, submission_id: int) -> str:
-    return f"{settings.public_url.rstrip('/')}/review/submissions/{submission_id}"
 
 
 def submission_received(db: Database, submission_id: int) -> None:
@@ -258,7 +260,7 @@ def submission_received(db: Database, submission_id: int) -> None:
 def grading_ended(db: Database, settings: Settings, submission_id: int, report: Report) -> None:
     """A stored report: ``submission.graded``, or ``submission.errored`` on the candidate's
     side when their code failed."""
-    url = _report_url(settings, submission_id)
+    url = settings.report_url(submission_id)
     if report.failure is None:
         _emit(db, EventType.SUBMISSION_GRADED, submission_id, lambda _s, submission: (
             GradedData(submission=_ref(submission), total=report.total, report_url=url,
@@ -280,14 +282,15 @@ def grading_errored(db: Database, settings: Settings, submission_id: int, attemp
     _emit(db, EventType.SUBMISSION_ERRORED, submission_id, lambda _s, submission: (
         ErroredData(submission=_ref(submission), side="grader", failure_kind=None,
                     summary=summary, total=None,
-                    report_url=_report_url(settings, submission_id)),))
+                    report_url=settings.report_url(submission_id)),))
 
 
 def decision_made(db: Database, submission_id: int, decision_id: int) -> None:
     """A reviewer's decision, just recorded: ``decision.made``."""
-    def build(session: Session, submission: Submission) -> tuple[EventData, EventData]:
+    def build(session: Session, submission: Submission) -> tuple[EventData, EventData] | None:
         record = session.get(DecisionRecord, decision_id)
-        assert record is not None and record.submission_id == submission.id
+        if record is None or record.submission_id != submission.id:
+            return None
         notes = [NoteData(author=note.reviewer.email, created_at=note.created_at,
                           body=note.body) for note in review_notes(session, submission.id)]
         decided = DecisionData(submission=_ref(submission), decision=Decision(record.decision),

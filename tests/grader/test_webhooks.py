@@ -28,9 +28,11 @@ from grader.store import (
     Decision,
     Invite,
     JobState,
+    accept_submission,
     claim_job,
     create_invite,
     create_reviewer,
+    create_webhook_endpoint,
     get_submission,
     list_deliveries,
     migrate,
@@ -270,3 +272,24 @@ def test_a_job_whose_worker_died_on_every_attempt_sends_submission_errored(
     assert event["type"] == "submission.errored"
     assert event["data"]["submission"]["id"] == submission_id
     assert event["data"]["side"] == "grader" and event["data"]["failure_kind"] is None
+
+
+def test_a_decision_not_in_the_store_queues_nothing_and_raises_nothing(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'grader.db'}")
+    migrate(db)
+    with db.write() as session:
+        create_webhook_endpoint(session, url="https://hooks.example/grader",
+                                events=[webhooks.EventType.DECISION_MADE.value],
+                                secret="whsec_" + "k" * 40, include_notes=False,
+                                created_by="lead@example.com")
+        invite, _token = create_invite(session, assignment_id="starter", cohort="c",
+                                       label="Ada", allowance=1, valid_for=timedelta(days=1),
+                                       created_by="lead@example.com")
+    submission = accept_submission(db, invite_id=invite.id, sha256="0" * 64, size_bytes=1,
+                                   files_dir="x")
+
+    webhooks.decision_made(db, submission.id, decision_id=12345)
+
+    with db.read() as session:
+        assert list_deliveries(session) == []
+    db.dispose()
