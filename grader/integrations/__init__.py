@@ -30,7 +30,6 @@ from grader.integrations._core import (
     UnknownInterview,
     cancel,
     link_status,
-    open_interview,
     send,
     status,
 )
@@ -45,8 +44,8 @@ from grader.store import (
 )
 
 __all__ = ["CALLBACKS", "InterviewState", "InterviewStatus", "Offer", "Sent",
-           "UnknownInterview", "ashby", "cancel", "greenhouse", "open_interview",
-           "report_stored", "send", "status"]
+           "UnknownInterview", "ashby", "cancel", "greenhouse", "report_stored",
+           "send", "status"]
 
 log = logging.getLogger("grader.integrations")
 

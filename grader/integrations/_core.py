@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, ValidationInfo
 from sqlalchemy.orm import Session
 
-from grader.deliveries import check_url
+from grader.deliveries import DeliveryRefused, check_url
 from grader.settings import Settings
 from grader.store import (
     AtsLink,
@@ -68,7 +68,8 @@ class Offer:
 class Sent:
     interview_id: str
     invite_id: int
-    candidate_url: str
+    candidate_url: str | None  # None once the candidate uploaded (a reused interview)
+    reused: bool               # the candidate's open interview, answered again
 
 
 @dataclass(frozen=True)
@@ -86,27 +87,34 @@ class InterviewStatus:
     candidate_url: str | None      # until the candidate's first upload
 
 
-def cohort_of(integration: str) -> str:
-    """Candidates sent by an ATS are compared as one cohort per ATS."""
-    return integration
-
-
-def report_url(settings: Settings, submission_id: int) -> str:
-    return f"{settings.public_url.rstrip('/')}/review/submissions/{submission_id}"
-
-
 def send(db: Database, settings: Settings, *, integration: str, assignment_id: str,
          max_submissions: int, label: str, candidate_ref: str, callback_url: str | None,
-         callback_authorization: str | None, token_id: int | None, created_by: str) -> Sent:
+         callback_authorization: str | None, token_id: int | None, reviewer_id: int,
+         created_by: str) -> Sent:
     """An invite to the assignment for the ATS's candidate and its link row, in one
     transaction; the candidate's link is returned (and kept until the first upload, for the
     ATS to show: the grader sends no email). A callback URL the grader could not deliver to is
-    refused now (``DeliveryRefused``), not when the result is ready."""
+    refused now (``DeliveryRefused``), not when the result is ready.
+
+    When the candidate already has an open interview of this ATS on the assignment, made by a
+    key of the same reviewer, that interview is answered (``Sent.reused``) and nothing is made:
+    an ATS retries a call it got no answer to, and each retry must not mint another invite (and
+    allowance). The lookup and the creation share one write transaction, so two retries racing
+    each other make one invite."""
     if callback_url is not None:
-        callback_url = check_url(callback_url)
+        try:
+            callback_url = check_url(callback_url)
+        except DeliveryRefused as exc:
+            raise DeliveryRefused(f"the callback url: {exc}") from exc
     with db.write() as session:
+        existing = open_ats_link(session, integration, candidate_ref, assignment_id,
+                                 reviewer_id=reviewer_id)
+        if existing is not None:
+            return Sent(interview_id=existing.interview_id, invite_id=existing.invite_id,
+                        candidate_url=existing.candidate_url, reused=True)
+        # Candidates sent by an ATS are compared as one cohort per ATS.
         invite, token = create_invite(
-            session, assignment_id=assignment_id, cohort=cohort_of(integration), label=label,
+            session, assignment_id=assignment_id, cohort=integration, label=label,
             allowance=max_submissions, valid_for=timedelta(days=settings.invite_days),
             created_by=created_by)
         url = settings.invite_url(token)
@@ -115,7 +123,8 @@ def send(db: Database, settings: Settings, *, integration: str, assignment_id: s
                                callback_url=callback_url,
                                callback_authorization=callback_authorization,
                                candidate_url=url)
-        return Sent(interview_id=link.interview_id, invite_id=invite.id, candidate_url=url)
+        return Sent(interview_id=link.interview_id, invite_id=invite.id, candidate_url=url,
+                    reused=False)
 
 
 def status(db: Database, settings: Settings, *, integration: str, interview_id: str,
@@ -134,16 +143,6 @@ def status(db: Database, settings: Settings, *, integration: str, interview_id: 
         if found.submissions:
             link.candidate_url = None  # the candidate has it; no need to keep it any longer
         return found
-
-
-def open_interview(db: Database, *, integration: str, candidate_ref: str, assignment_id: str,
-                   reviewer_id: int) -> str | None:
-    """The id of the ATS's open interview of this candidate on this assignment, made by a key
-    of this reviewer; None when there is none."""
-    with db.read() as session:
-        link = open_ats_link(session, integration, candidate_ref, assignment_id,
-                             reviewer_id=reviewer_id)
-        return None if link is None else link.interview_id
 
 
 def cancel(db: Database, *, integration: str, interview_id: str, reviewer_id: int) -> None:
@@ -183,5 +182,5 @@ def link_status(session: Session, settings: Settings, link: AtsLink) -> Intervie
         submissions=len(submissions), allowance=invite.allowance, expires_at=invite.expires_at,
         started_at=invite.started_at, total=latest.total if latest else None,
         graded_at=latest.graded_at if latest else None,
-        report_url=report_url(settings, latest.id) if latest else None,
+        report_url=settings.report_url(latest.id) if latest else None,
         candidate_url=None if submissions else link.candidate_url)

@@ -12,7 +12,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.store._models import ApiToken, AtsLink, Invite, utcnow
+from grader.store._models import ApiToken, AtsLink, Invite, Reviewer, utcnow
 
 CANDIDATE_REF_CHARS = 200  # the column's length: kept and looked up cut alike
 
@@ -46,7 +46,12 @@ def ats_links_for_invite(session: Session, invite_id: int) -> list[AtsLink]:
 
 def open_ats_link(session: Session, integration: str, candidate_ref: str, assignment_id: str,
                   *, reviewer_id: int) -> AtsLink | None:
-    """The ATS's interview of this candidate on this assignment whose invite is still open."""
+    """The ATS's interview of this candidate on this assignment whose invite is still open.
+
+    The reviewer's row is locked first (FOR UPDATE on PostgreSQL; SQLite's write transaction
+    holds the database lock), so a send looking for the open interview and then making one
+    waits for another send of the same reviewer's: two retries of one call make one invite."""
+    session.scalars(select(Reviewer.id).where(Reviewer.id == reviewer_id).with_for_update()).first()
     return session.scalars(
         select(AtsLink).join(Invite, Invite.id == AtsLink.invite_id)
         .join(ApiToken, ApiToken.id == AtsLink.token_id)

@@ -5,8 +5,8 @@ APIs say.
 
 An ATS authenticates with HTTP Basic, as both do: the username is an API token holding the
 ATS's scope (``integration:greenhouse``, ``integration:ashby``), the password is blank
-(ignored). The token never
-reaches the reviewer API's other routes unless it also holds their scopes.
+(ignored). The token never reaches the reviewer API's other routes unless it also holds their
+scopes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials, SecurityScopes
 
 from grader import integrations
-from grader.deliveries import DeliveryRefused, check_url
 from grader.integrations import Offer, UnknownInterview, ashby, greenhouse
 from grader.tokens import Scope
 from grader.web._deps import ReviewerLogin, ServiceDep, SessionDep, token_login
@@ -93,28 +92,18 @@ def greenhouse_send_test(login: GreenhouseLogin, body: greenhouse.SendTest, serv
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"no test {body.partner_test_id!r}: list_tests names the tests "
                             "offered")
-    try:
-        callback_url = None if body.url is None else check_url(body.url)
-    except DeliveryRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"url: {exc}") from exc
-    # Greenhouse retries a send_test it got no answer to: the candidate's open interview on
-    # the test is answered again, rather than a new invite (and allowance) minted each time.
-    candidate_ref = body.candidate.greenhouse_profile_url or body.candidate.email
-    existing = integrations.open_interview(
-        service.db, integration=greenhouse.NAME, candidate_ref=candidate_ref,
-        assignment_id=found.assignment.id, reviewer_id=login.reviewer.reviewer_id)
-    if existing is not None:
-        return greenhouse.SendTestAnswer(partner_interview_id=existing)
     # The key Greenhouse sent is the one its PATCH expects back (its documentation's example),
-    # so it is kept on the link; revoking the token voids it as well.
-    key = greenhouse.basic_authorization(login.key) if callback_url else None
+    # so it is kept on the link; revoking the token voids it as well. Greenhouse retries a
+    # send_test it got no answer to: the candidate's open interview is answered again.
     sent = integrations.send(
         service.db, service.settings, integration=greenhouse.NAME,
         assignment_id=found.assignment.id,
         max_submissions=found.assignment.candidate.max_submissions,
-        label=greenhouse.label(body.candidate), candidate_ref=candidate_ref,
-        callback_url=callback_url, callback_authorization=key,
-        token_id=login.reviewer.token_id,
+        label=greenhouse.label(body.candidate),
+        candidate_ref=body.candidate.greenhouse_profile_url or body.candidate.email,
+        callback_url=body.url,
+        callback_authorization=greenhouse.basic_authorization(login.key) if body.url else None,
+        token_id=login.reviewer.token_id, reviewer_id=login.reviewer.reviewer_id,
         created_by=f"{login.reviewer.email} ({greenhouse.NAME})")
     return greenhouse.SendTestAnswer(partner_interview_id=sent.interview_id)
 
@@ -179,18 +168,17 @@ def ashby_start(login: AshbyLogin, body: ashby.StartAssessment, service: Service
     if found is None:
         return _ashby_refusal(422, f"The grader offers no assessment {body.assessment_type_id!r}"
                                    "; pick one from the list again.")
-    if integrations.open_interview(service.db, integration=ashby.NAME,
-                                   candidate_ref=body.candidate.ashby_id,
-                                   assignment_id=found.assignment.id,
-                                   reviewer_id=login.reviewer.reviewer_id) is not None:
-        return _ashby_refusal(409, "This candidate already has this assessment open; cancel it "
-                                   "first to send a new one.")
     sent = integrations.send(
         service.db, service.settings, integration=ashby.NAME, assignment_id=found.assignment.id,
         max_submissions=found.assignment.candidate.max_submissions,
         label=ashby.label(body.candidate), candidate_ref=body.candidate.ashby_id,
         callback_url=None, callback_authorization=None, token_id=login.reviewer.token_id,
+        reviewer_id=login.reviewer.reviewer_id,
         created_by=f"{login.reviewer.email} ({ashby.NAME})")
+    if sent.reused:
+        # Ashby's partner API answers a start for an open assessment with a refusal.
+        return _ashby_refusal(409, "This candidate already has this assessment open; cancel it "
+                                   "first to send a new one.")
     now = integrations.status(service.db, service.settings, integration=ashby.NAME,
                               interview_id=sent.interview_id,
                               reviewer_id=login.reviewer.reviewer_id)

@@ -30,6 +30,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from grader.deliveries import DeliveryRefused
 from grader.intake import IntakeError
 from grader.judgement import (
     EmptyNote,
@@ -73,6 +74,7 @@ PROBLEMS: dict[type[Exception], Kind] = {
     LevelNotOffered: Kind(422, "Not a level of the item"),
     EmptyNote: Kind(422, "Empty note"),
     WebhookRefused: Kind(422, "Webhook endpoint refused"),
+    DeliveryRefused: Kind(422, "Delivery URL refused"),
 }
 
 

@@ -3,15 +3,18 @@ and an ATS's retried send answered with the candidate's open interview, never a 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
-from grader import integrations
+from grader import deliveries, integrations
 from grader.integrations import greenhouse
 from grader.settings import Settings
 from grader.store import (
     Database,
+    Invite,
     accept_submission,
     ats_links_for_invite,
     create_api_token,
@@ -51,6 +54,7 @@ def _send(db: Database, settings: Settings, token_id: int, reviewer_id: int,
         db, settings, integration=greenhouse.NAME, assignment_id="starter", max_submissions=2,
         label="Ada Lovelace", candidate_ref="https://app.greenhouse.io/people/1",
         callback_url=callback_url, callback_authorization=None, token_id=token_id,
+        reviewer_id=reviewer_id,
         created_by="lead@example.com (greenhouse)")
 
 
@@ -77,3 +81,35 @@ def test_a_refused_callback_does_not_cost_the_other_links_theirs(
                     for link in ats_links_for_invite(session, sent.invite_id)}
     assert queued == [("https://ats.example/cb", "PATCH")]
     assert reported == {"https://ats.example/cb": "submitted", "ftp://ats.example/cb": None}
+
+
+def test_concurrent_retries_of_one_send_make_one_invite(db: Database, settings: Settings) -> None:
+    reviewer_id, token_id = _token(db)
+    retries = 6
+    start = threading.Barrier(retries)
+    answers: list[integrations.Sent] = []
+
+    def retry() -> None:
+        start.wait()
+        answers.append(_send(db, settings, token_id, reviewer_id))
+
+    threads = [threading.Thread(target=retry) for _ in range(retries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(answers) == retries
+    assert len({sent.interview_id for sent in answers}) == 1
+    assert sorted(sent.reused for sent in answers) == [False] + [True] * (retries - 1)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Invite)) == 1
+
+
+def test_a_callback_url_deliveries_refuse_is_refused_at_send(
+        db: Database, settings: Settings) -> None:
+    reviewer_id, token_id = _token(db)
+    with pytest.raises(deliveries.DeliveryRefused, match="callback url"):
+        _send(db, settings, token_id, reviewer_id, callback_url="ftp://ats.example/cb")
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Invite)) == 0
