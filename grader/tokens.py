@@ -7,17 +7,9 @@ characters (``prefix``), which are not secret and tell tokens apart in a list. A
 ``Authorization: Bearer <token>`` to the reviewer JSON API, or as the HTTP Basic username to an
 applicant tracking system's door (``grader.integrations``).
 
-Scopes (a token holds one or more; a route needs exactly one, named in the OpenAPI document):
-
-    read                     every GET of the reviewer API but the webhooks': assignments,
-                             submissions, reports, files, exports, results.json, invites,
-                             judgement, similarity
-    invite                   create and extend invites
-    review                   manual scores, reveal, notes, decisions, re-grades
-    webhooks                 webhook endpoints and their deliveries, reads included (where the
-                             grader sends data is not a report reader's business)
-    integration:greenhouse   Greenhouse's assessment-partner calls
-    integration:ashby        Ashby's assessment-partner calls
+Scopes: a token holds one or more, a route needs exactly one (named in the OpenAPI document);
+``SCOPE_DESCRIPTIONS`` says what each opens (the CLI's help, the tokens page and
+docs/integrations.md show it).
 
 Tokens never make or revoke tokens, nor log out: those take a reviewer's session login. An
 ``integration:`` scope stands alone: a key handed to an applicant tracking system opens its door
@@ -48,11 +40,12 @@ class Scope(StrEnum):
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
-    Scope.READ: "every GET of the reviewer API (assignments, submissions, reports, files, "
-                "exports, invites, judgement)",
+    Scope.READ: "every GET of the reviewer API but the webhooks' (assignments, submissions, "
+                "reports, files, exports, results.json, invites, judgement, similarity)",
     Scope.INVITE: "create and extend invites",
     Scope.REVIEW: "manual scores, reveal, notes, decisions and re-grades",
-    Scope.WEBHOOKS: "manage webhook endpoints and replay their deliveries",
+    # Where the grader sends data is not a report reader's business: reads need this scope too.
+    Scope.WEBHOOKS: "webhook endpoints and their deliveries, reads included",
     Scope.GREENHOUSE: "Greenhouse's assessment-partner calls (/api/integrations/greenhouse)",
     Scope.ASHBY: "Ashby's assessment-partner calls (/api/integrations/ashby)",
 }
@@ -66,16 +59,16 @@ def parse_scopes(values: list[str] | tuple[str, ...]) -> frozenset[Scope]:
     if unknown:
         raise ValueError(f"unknown scope(s) {', '.join(unknown)}; the scopes are "
                          f"{', '.join(scope.value for scope in Scope)}")
-    if not names:
-        raise ValueError("a token needs at least one scope: "
-                         f"{', '.join(scope.value for scope in Scope)}")
     chosen = frozenset(Scope(name) for name in names)
-    check_combination(chosen)
+    check_scopes(chosen)
     return chosen
 
 
-def check_combination(scopes: frozenset[Scope] | set[Scope]) -> None:
-    """A ValueError when an ATS's scope is combined with any other scope."""
+def check_scopes(scopes: frozenset[Scope] | set[Scope]) -> None:
+    """A ValueError when no scope is given, or an ATS's scope is combined with any other."""
+    if not scopes:
+        raise ValueError("a token needs at least one scope: "
+                         f"{', '.join(scope.value for scope in Scope)}")
     integrations = sorted(scope.value for scope in scopes if scope.value.startswith("integration:"))
     if integrations and len(scopes) > 1:
         others = sorted(scope.value for scope in scopes if scope.value != integrations[0])

@@ -28,7 +28,7 @@ from pydantic import (
 from grader.store import ApiToken, create_api_token, list_api_tokens, revoke_api_token, utcnow
 from grader.store import token_scopes as stored_scopes
 from grader.text import UNPRINTABLE_PATTERN, printable
-from grader.tokens import SCOPE_DESCRIPTIONS, Scope, check_combination
+from grader.tokens import SCOPE_DESCRIPTIONS, Scope, check_scopes
 from grader.web._deps import (
     CurrentReviewer,
     ReviewerForm,
@@ -72,7 +72,7 @@ class TokenCreate(BaseModel):
     @field_validator("scopes")
     @classmethod
     def _combination(cls, scopes: list[Scope]) -> list[Scope]:
-        check_combination(set(scopes))
+        check_scopes(set(scopes))
         return scopes
 
 
