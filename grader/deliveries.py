@@ -79,6 +79,10 @@ SIGNATURE_HEADER = "Grader-Signature"
 EVENT_ID_HEADER = "Grader-Event-Id"
 EXCERPT_BYTES = 2048
 USER_AGENT = f"ml-takehome-grader/{__version__} (deliveries)"
+# A delivery's lease, in attempt timeouts: an attempt takes at most one (it is cut off then, as a
+# whole), the rest is slack for claiming and recording it on a busy store, so a live worker's
+# lease never lapses mid-attempt and another worker never sends the same request twice.
+LEASE_TIMEOUTS = 6
 
 
 class DeliveryRefused(ValueError):
@@ -182,8 +186,9 @@ def send(claim: DeliveryClaim, *, timeout: float, private_networks: bool
         if not private_networks:
             refused = _private_peer(connection)
             if refused is not None:
+                # Only the operator's setting changes this: retrying for hours cannot.
                 return AttemptRecord(started_at=started, seconds=time.monotonic() - clock,
-                                     status_code=None, error=refused)
+                                     status_code=None, error=refused, final=True)
         connection.request(claim.method, path, body=claim.body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES)  # the rest is never read: the cap holds
@@ -240,8 +245,8 @@ def _describe(exc: BaseException) -> str:
 def deliver_next(db: Database, rules: DeliverySettings, *, worker: str) -> JobState | None:
     """Claim the next due delivery, make one attempt, record it; the delivery's state after it,
     or None when none was due (or the lease was lost meanwhile)."""
-    # The lease outlasts one attempt, which the timeout bounds as a whole.
-    claim = claim_delivery(db, worker=worker, lease_seconds=6 * rules.timeout_seconds,
+    claim = claim_delivery(db, worker=worker,
+                           lease_seconds=LEASE_TIMEOUTS * rules.timeout_seconds,
                            max_attempts=rules.max_attempts)
     if claim is None:
         return None

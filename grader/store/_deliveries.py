@@ -61,6 +61,8 @@ class AttemptRecord:
     status_code: int | None
     error: str = ""
     response_excerpt: str = ""
+    # No later attempt could fare better (the grader's own rule refused it): fail it now.
+    final: bool = False
 
 
 def enqueue_delivery(session: Session, *, purpose: str, url: str, method: str, body: bytes,
@@ -136,7 +138,7 @@ def record_attempt(db: Database, claim: DeliveryClaim, attempt: AttemptRecord, *
             _finish(delivery, JobState.DONE, now, "")
             return JobState.DONE
         reason = f"attempt {delivery.attempts}: {outcome}"
-        if delivery.attempts < max_attempts:
+        if delivery.attempts < max_attempts and not attempt.final:
             delivery.state = JobState.QUEUED
             delivery.run_after = now + timedelta(seconds=retry_delay(
                 delivery.attempts, backoff_seconds=backoff_seconds,

@@ -45,7 +45,6 @@ router = APIRouter()
 
 EndpointId = Annotated[int, Path(ge=1, le=ID_MAX)]
 DeliveryId = Annotated[int, Path(ge=1, le=ID_MAX)]
-LISTED_DELIVERIES = 100
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
@@ -179,7 +178,7 @@ def api_remove_endpoint(_login: ScopedWebhooks, endpoint_id: EndpointId, service
 def api_deliveries(_login: ScopedWebhooksRead, session: SessionDep) -> list[DeliveryPublic]:
     """The latest outbound deliveries (webhooks, ATS callbacks), newest first, with each
     attempt's response code or error."""
-    return _deliveries(session, list_deliveries(session, limit=LISTED_DELIVERIES))
+    return _deliveries(session, list_deliveries(session))
 
 
 @router.post("/api/review/deliveries/{delivery_id}/replay", status_code=202,
@@ -205,8 +204,7 @@ def _page(request: Request, login: ReviewerLogin, session: Session,
           created: EndpointCreated | None = None) -> Response:
     return render(request, "review_webhooks.html.j2", title="Webhooks", login=login,
                   endpoints=[_endpoint(e) for e in list_webhook_endpoints(session)],
-                  deliveries=_deliveries(session, list_deliveries(session,
-                                                                  limit=LISTED_DELIVERIES)),
+                  deliveries=_deliveries(session, list_deliveries(session)),
                   events=list(webhooks.EventType), created=created)
 
 

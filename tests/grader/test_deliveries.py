@@ -237,7 +237,10 @@ def test_a_receiver_on_a_private_address_is_refused_unless_the_operator_allows_i
     """Whoever may register a URL (a reviewer's leaked ``webhooks`` token, an ATS's callback)
     would otherwise make the grader POST to itself and the services beside it, and read their
     answers in the delivery's excerpt."""
-    closed = FAST.model_copy(update={"private_networks": False, "max_attempts": 1})
+    # Attempts and backoff to spare: a refusal fails the delivery at once all the same, since
+    # no retry can get past it.
+    closed = FAST.model_copy(update={"private_networks": False, "backoff_seconds": 60,
+                                     "backoff_max_seconds": 60})
     with receiver(answer=b"internal secrets") as hook:
         refused = _queue(db, hook.url)
         assert _run_until_settled(db, closed, refused) == JobState.ERRORED
@@ -254,4 +257,7 @@ def test_a_receiver_on_a_private_address_is_refused_unless_the_operator_allows_i
         [attempt] = attempts[delivery_id]
         assert attempt.response_excerpt == "" and attempt.status_code is None
         assert "GRADER_DELIVERIES__PRIVATE_NETWORKS" in attempt.error, attempt.error
+        with db.read() as session:
+            reason = get_delivery(session, delivery_id).last_error
+        assert "GRADER_DELIVERIES__PRIVATE_NETWORKS" in reason, reason
     assert len(hook.requests) == 1
