@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import sandbox
 from grader.environments import environment_image
 from grader.signals._common import MAX_TEXT_BYTES, Tree, read_regular_file, scan
-from grader.spec import Assignment, read_lock, request_name
+from grader.spec import Assignment, logical_lines, read_lock, request_name, strip_comment
 from sandbox._image import recipe_paths
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ def compare_requirements(text: str, distributions: dict[str, str]) -> list[Requi
     (canonical name to version). Comments and blank lines are left out; a line that is not a
     requirement is ``unreadable``, never an error."""
     compared = []
-    for number, line in _logical_lines(text)[:MAX_REQUIREMENT_LINES]:
+    for number, line in _requirement_lines(text)[:MAX_REQUIREMENT_LINES]:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
@@ -436,23 +436,15 @@ def compare_requirements(text: str, distributions: dict[str, str]) -> list[Requi
     return compared
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """pip's view of the lines: comments off, backslash continuations joined, a line's own
-    options (``--hash=...``) set aside; each with the number it starts on."""
+def _requirement_lines(text: str) -> list[tuple[int, str]]:
+    """pip's view of the lines: comments off, continuations joined, a requirement's own options
+    (``--hash=...``) set aside; each with the number it starts on."""
     lines: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        start, line = (pending[0], f"{pending[1]} {line}") if pending else (number, line)
-        pending = None
-        if line.endswith("\\"):
-            pending = (start, line[:-1].rstrip())
-        elif line and not line.startswith("-"):
-            lines.append((start, line.split(" --", 1)[0].strip()))
-        elif line:
-            lines.append((start, line))
-    if pending is not None and pending[1]:
-        lines.append(pending)
+    for number, joined in logical_lines(text):
+        line = strip_comment(joined)
+        if line:
+            lines.append((number, line if line.startswith("-") else
+                          line.split(" --", 1)[0].strip()))
     return lines
 
 

@@ -35,9 +35,11 @@ from grader.spec._environment import (
     LockedPackage,
     LockError,
     lock_sha256,
+    logical_lines,
     parse_lock,
     read_lock,
     request_name,
+    strip_comment,
 )
 from grader.spec._errors import SpecError, SpecIssue
 from grader.spec._limits import LimitOverrides
@@ -107,8 +109,10 @@ __all__ = [
     "assignment_json_schema",
     "load_assignment",
     "lock_sha256",
+    "logical_lines",
     "parse_lock",
     "read_environment",
     "read_lock",
     "request_name",
+    "strip_comment",
 ]

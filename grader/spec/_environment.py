@@ -150,7 +150,7 @@ def parse_lock(text: str) -> EnvironmentLock:
     requested: tuple[str, ...] | None = None
     runner: str | None = None
     packages: dict[str, LockedPackage] = {}
-    for number, entry in _logical_lines(text):
+    for number, entry in logical_lines(text):
         if entry.startswith(_PACKAGES_HEADER):
             try:
                 requested = tuple(sorted((normalize_request(word) for word
@@ -185,25 +185,32 @@ def parse_lock(text: str) -> EnvironmentLock:
                            packages=tuple(packages[name] for name in sorted(packages)))
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines with pip's backslash continuations joined, each with the number it starts on."""
+# pip's comment: at a line's start or after whitespace. A line holding one never continues.
+_COMMENT = re.compile(r"(^|\s)#.*$")
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """A requirements file's lines as pip joins them: backslash continuations joined (a line
+    with a comment never continues one), blank lines left out; each with the number it starts
+    on. Comments stay: what they mean is the reader's (a lock's header lines are comments)."""
     joined: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if pending is not None:
-            start, head = pending
-            line, pending = f"{head} {line}", None
-        else:
-            start = number
-        if line.endswith("\\"):
+        start, line = (pending[0], f"{pending[1]} {line}") if pending else (number, line)
+        pending = None
+        if line.endswith("\\") and not _COMMENT.search(line):
             pending = (start, line[:-1].rstrip())
-            continue
-        if line:
+        elif line:
             joined.append((start, line))
-    if pending is not None:
+    if pending is not None and pending[1]:
         joined.append(pending)
     return joined
+
+
+def strip_comment(line: str) -> str:
+    """The line without pip's comment, if it has one."""
+    return _COMMENT.sub("", line).strip()
 
 
 def read_lock(folder: Path) -> EnvironmentLock:

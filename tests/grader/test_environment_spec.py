@@ -18,6 +18,7 @@ from grader.spec import (
     LockError,
     SpecError,
     load_assignment,
+    logical_lines,
     parse_lock,
 )
 from tests.grader.test_spec import CEILING, EXAMPLE, write_assignment
@@ -164,3 +165,11 @@ def test_a_lock_takes_the_hashes_of_wheels_the_runner_image_can_install(filename
 ])
 def test_cuda_packages_are_recognized(name: str, cuda: bool) -> None:
     assert bool(_CUDA.search(name)) is cuda
+
+
+def test_logical_lines_join_as_pip_does() -> None:
+    """A continued line joins the next; a line with a comment never continues (pip's rule), and
+    a trailing backslash alone adds nothing."""
+    text = "# header \\\nnumpy==2.4.6 \\\n    --hash=sha256:ab\n\nPyYAML==5.4  # kept \\\nx==1 \\\n"
+    assert logical_lines(text) == [(1, "# header \\"), (2, "numpy==2.4.6 --hash=sha256:ab"),
+                                   (5, "PyYAML==5.4  # kept \\"), (6, "x==1")]
