@@ -52,6 +52,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from grader.__about__ import __version__
@@ -59,17 +60,20 @@ from grader.settings import DeliverySettings
 from grader.store import (
     AttemptRecord,
     Database,
+    Delivery,
     DeliveryClaim,
     EndpointRemoved,
     JobState,
     claim_delivery,
+    delivery_attempts,
     enqueue_delivery,
     record_attempt,
     replay_delivery,
 )
 
-__all__ = ["EVENT_ID_HEADER", "EXCERPT_BYTES", "SIGNATURE_HEADER", "URL_PATTERN", "DeliveryRefused",
-           "check_url", "deliver_next", "enqueue", "replay", "send", "signature"]
+__all__ = ["EVENT_ID_HEADER", "EXCERPT_BYTES", "SIGNATURE_HEADER", "URL_PATTERN", "AttemptPublic",
+           "DeliveryPublic", "DeliveryRefused", "check_url", "deliver_next", "enqueue",
+           "public", "replay", "send", "signature"]
 
 _PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 # Every URL a delivery may go to, and only those (the API's schema states it too): http or https,
@@ -132,6 +136,49 @@ def enqueue(session: Session, *, purpose: str, url: str, body: bytes,
                                 body=body, headers=dict(headers or {}), signing_secret=secret,
                                 endpoint_id=endpoint_id, event_id=event_id)
     return delivery.id
+
+
+class AttemptPublic(BaseModel):
+    number: int
+    started_at: datetime
+    seconds: float
+    status_code: int | None = Field(description="null: no response; error says why")
+    error: str
+    response_excerpt: str = Field(description="the start of the response's body")
+
+
+class DeliveryPublic(BaseModel):
+    """A delivery as reviewers and the operator see it (the API, the Webhooks page, the CLI)."""
+
+    id: int
+    purpose: str
+    url: str
+    endpoint_id: int | None
+    event_id: str | None
+    replay_of: int | None = Field(description="the delivery this one replays")
+    state: JobState = Field(description="queued (maybe for a retry), running, done (a 2xx) or "
+                                        "errored (its attempts used up)")
+    next_attempt_at: datetime | None = Field(description="when queued: its next attempt")
+    last_status_code: int | None
+    last_error: str
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: list[AttemptPublic]
+
+
+def public(session: Session, rows: list[Delivery]) -> list[DeliveryPublic]:
+    """The deliveries, each with its attempts."""
+    attempts = delivery_attempts(session, [row.id for row in rows])
+    return [DeliveryPublic(
+        id=row.id, purpose=row.purpose, url=row.url, endpoint_id=row.endpoint_id,
+        event_id=row.event_id, replay_of=row.replay_of, state=JobState(row.state),
+        next_attempt_at=row.run_after if row.state == JobState.QUEUED else None,
+        last_status_code=row.last_status_code, last_error=row.last_error,
+        created_at=row.created_at, finished_at=row.finished_at,
+        attempts=[AttemptPublic(number=a.number, started_at=a.started_at, seconds=a.seconds,
+                                status_code=a.status_code, error=a.error,
+                                response_excerpt=a.response_excerpt)
+                  for a in attempts[row.id]]) for row in rows]
 
 
 def replay(db: Database, delivery_id: int) -> int | None:

@@ -60,10 +60,27 @@ from grader.store import (
     utcnow,
 )
 
-__all__ = ["EVENT_VERSION", "DecisionData", "ErroredData", "Event", "EventType", "GradedData",
-           "NoteData", "ReceivedData", "SubmissionRef", "WebhookRefused", "create_endpoint",
-           "decision_made", "grading_ended", "grading_errored", "remove_endpoint",
-           "submission_received", "sync_configured_endpoint"]
+__all__ = [
+    "EVENT_VERSION",
+    "DecisionData",
+    "EndpointPublic",
+    "ErroredData",
+    "Event",
+    "EventType",
+    "GradedData",
+    "NoteData",
+    "ReceivedData",
+    "SubmissionRef",
+    "WebhookRefused",
+    "create_endpoint",
+    "decision_made",
+    "endpoint_public",
+    "grading_ended",
+    "grading_errored",
+    "remove_endpoint",
+    "submission_received",
+    "sync_configured_endpoint",
+]
 
 log = logging.getLogger("grader.webhooks")
 
@@ -201,6 +218,26 @@ def sync_configured_endpoint(db: Database, settings: Settings) -> None:
     set_configured_endpoint(
         db, url=deliveries.check_url(rules.webhook_url) if rules.webhook_url else None,
         secret=secret, events=list(EventType), include_notes=rules.webhook_notes)
+
+
+class EndpointPublic(BaseModel):
+    """An endpoint as reviewers and the operator see it (never its secret)."""
+
+    id: int
+    url: str
+    events: list[EventType]
+    include_notes: bool
+    source: str = Field(description="reviewer, or settings (GRADER_DELIVERIES__WEBHOOK_URL: "
+                                    "changed there, not here)")
+    created_by: str
+    created_at: datetime
+
+
+def endpoint_public(endpoint: WebhookEndpoint) -> EndpointPublic:
+    return EndpointPublic(id=endpoint.id, url=endpoint.url,
+                          events=[EventType(e) for e in endpoint.events.split()],
+                          include_notes=endpoint.include_notes, source=endpoint.source,
+                          created_by=endpoint.created_by, created_at=endpoint.created_at)
 
 
 # --- events --------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ session or an API token with the ``webhooks`` scope; the page and its forms a se
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request, Response, status
@@ -18,11 +17,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from grader import deliveries, webhooks
+from grader.deliveries import DeliveryPublic
 from grader.store import (
-    Delivery,
-    JobState,
-    WebhookEndpoint,
-    delivery_attempts,
     get_delivery,
     list_deliveries,
     list_webhook_endpoints,
@@ -40,6 +36,7 @@ from grader.web._deps import (
 from grader.web._params import ID_MAX
 from grader.web._render import render
 from grader.web._schemas import Problem
+from grader.webhooks import EndpointPublic
 
 router = APIRouter()
 
@@ -57,67 +54,9 @@ class EndpointCreate(BaseModel):
     include_notes: bool = Field(False, description="decision.made carries reviewers' notes")
 
 
-class EndpointPublic(BaseModel):
-    id: int
-    url: str
-    events: list[webhooks.EventType]
-    include_notes: bool
-    source: str = Field(description="reviewer, or settings (GRADER_DELIVERIES__WEBHOOK_URL: "
-                                    "changed there, not here)")
-    created_by: str
-    created_at: datetime
-
-
 class EndpointCreated(EndpointPublic):
     secret: str = Field(description="verifies Grader-Signature (docs/webhooks.md); shown only "
                                     "now")
-
-
-class AttemptPublic(BaseModel):
-    number: int
-    started_at: datetime
-    seconds: float
-    status_code: int | None = Field(description="null: no response; error says why")
-    error: str
-    response_excerpt: str = Field(description="the start of the response's body")
-
-
-class DeliveryPublic(BaseModel):
-    id: int
-    purpose: str
-    url: str
-    endpoint_id: int | None
-    event_id: str | None
-    replay_of: int | None = Field(description="the delivery this one replays")
-    state: JobState = Field(description="queued (maybe for a retry), running, done (a 2xx) or "
-                                        "errored (its attempts used up)")
-    next_attempt_at: datetime | None = Field(description="when queued: its next attempt")
-    last_status_code: int | None
-    last_error: str
-    created_at: datetime
-    finished_at: datetime | None
-    attempts: list[AttemptPublic]
-
-
-def _endpoint(endpoint: WebhookEndpoint) -> EndpointPublic:
-    return EndpointPublic(id=endpoint.id, url=endpoint.url,
-                          events=[webhooks.EventType(e) for e in endpoint.events.split()],
-                          include_notes=endpoint.include_notes, source=endpoint.source,
-                          created_by=endpoint.created_by, created_at=endpoint.created_at)
-
-
-def _deliveries(session: Session, rows: list[Delivery]) -> list[DeliveryPublic]:
-    attempts = delivery_attempts(session, [row.id for row in rows])
-    return [DeliveryPublic(
-        id=row.id, purpose=row.purpose, url=row.url, endpoint_id=row.endpoint_id,
-        event_id=row.event_id, replay_of=row.replay_of, state=JobState(row.state),
-        next_attempt_at=row.run_after if row.state == JobState.QUEUED else None,
-        last_status_code=row.last_status_code, last_error=row.last_error,
-        created_at=row.created_at, finished_at=row.finished_at,
-        attempts=[AttemptPublic(number=a.number, started_at=a.started_at, seconds=a.seconds,
-                                status_code=a.status_code, error=a.error,
-                                response_excerpt=a.response_excerpt)
-                  for a in attempts[row.id]]) for row in rows]
 
 
 def _create(service: Service, body: EndpointCreate, login: ReviewerLogin) -> EndpointCreated:
@@ -125,7 +64,7 @@ def _create(service: Service, body: EndpointCreate, login: ReviewerLogin) -> End
                                                 events=[e.value for e in body.events],
                                                 include_notes=body.include_notes,
                                                 created_by=login.email)
-    return EndpointCreated(**_endpoint(endpoint).model_dump(), secret=secret)
+    return EndpointCreated(**webhooks.endpoint_public(endpoint).model_dump(), secret=secret)
 
 
 def _remove(service: Service, endpoint_id: int) -> None:
@@ -153,7 +92,7 @@ def _replay(service: Service, delivery_id: int) -> int:
             responses=AUTH_ERRORS)
 def api_endpoints(_login: ScopedWebhooksRead, session: SessionDep) -> list[EndpointPublic]:
     """Every webhook endpoint, the settings' one too (never their secrets)."""
-    return [_endpoint(endpoint) for endpoint in list_webhook_endpoints(session)]
+    return [webhooks.endpoint_public(endpoint) for endpoint in list_webhook_endpoints(session)]
 
 
 @router.post("/api/review/webhooks", status_code=201, response_model=EndpointCreated,
@@ -178,7 +117,7 @@ def api_remove_endpoint(_login: ScopedWebhooks, endpoint_id: EndpointId, service
 def api_deliveries(_login: ScopedWebhooksRead, session: SessionDep) -> list[DeliveryPublic]:
     """The latest outbound deliveries (webhooks, ATS callbacks), newest first, with each
     attempt's response code or error."""
-    return _deliveries(session, list_deliveries(session))
+    return deliveries.public(session, list_deliveries(session))
 
 
 @router.post("/api/review/deliveries/{delivery_id}/replay", status_code=202,
@@ -194,7 +133,7 @@ def api_replay(_login: ScopedWebhooks, delivery_id: DeliveryId, service: Service
     with service.db.read() as session:
         row = get_delivery(session, replayed)
         assert row is not None
-        [public] = _deliveries(session, [row])
+        [public] = deliveries.public(session, [row])
     return public
 
 
@@ -203,8 +142,8 @@ def api_replay(_login: ScopedWebhooks, delivery_id: DeliveryId, service: Service
 def _page(request: Request, login: ReviewerLogin, session: Session,
           created: EndpointCreated | None = None) -> Response:
     return render(request, "review_webhooks.html.j2", title="Webhooks", login=login,
-                  endpoints=[_endpoint(e) for e in list_webhook_endpoints(session)],
-                  deliveries=_deliveries(session, list_deliveries(session)),
+                  endpoints=[webhooks.endpoint_public(e) for e in list_webhook_endpoints(session)],
+                  deliveries=deliveries.public(session, list_deliveries(session)),
                   events=list(webhooks.EventType), created=created)
 
 
