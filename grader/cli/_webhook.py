@@ -3,8 +3,6 @@ the reviewers' Webhooks page shows, from the operator's shell (docs/webhooks.md)
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 from rich.table import Table
 
@@ -34,8 +32,8 @@ def add(
         except webhooks.WebhookRefused as exc:
             abort(str(exc))
     if as_json:
-        print_json({"id": endpoint.id, "url": endpoint.url, "events": endpoint.events.split(),
-                    "include_notes": endpoint.include_notes, "secret": secret})
+        print_json({**webhooks.endpoint_public(endpoint).model_dump(mode="json"),
+                    "secret": secret})
         return
     console.print(secret, highlight=False, soft_wrap=True)
     info(f"endpoint {endpoint.id} for {endpoint.events}: give the secret above to the receiver, "
@@ -46,19 +44,17 @@ def add(
 def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """List the endpoints (never their secrets)."""
     from grader.store import list_webhook_endpoints
+    from grader.webhooks import endpoint_public
 
     with open_database() as db, db.read() as session:
-        rows: list[dict[str, Any]] = [
-            {"id": e.id, "url": e.url, "events": e.events.split(),
-             "include_notes": e.include_notes, "source": e.source, "created_by": e.created_by}
-            for e in list_webhook_endpoints(session)]
+        rows = [endpoint_public(e) for e in list_webhook_endpoints(session)]
     if as_json:
-        print_json({"endpoints": rows})
+        print_json({"endpoints": [row.model_dump(mode="json") for row in rows]})
         return
     table = Table("id", "url", "events", "notes", "source", "by")
     for row in rows:
-        table.add_row(str(row["id"]), row["url"], " ".join(row["events"]),
-                      "yes" if row["include_notes"] else "no", row["source"], row["created_by"])
+        table.add_row(str(row.id), row.url, " ".join(row.events),
+                      "yes" if row.include_notes else "no", row.source, row.created_by)
     console.print(table)
 
 
@@ -78,23 +74,20 @@ def remove(endpoint_id: int = typer.Argument(..., help="the endpoint's id (`grad
 @app.command()
 def deliveries(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """List the latest deliveries, newest first, with each attempt's code or error."""
-    from grader.store import delivery_attempts, list_deliveries
+    from grader import deliveries as outbound
+    from grader.store import list_deliveries
 
     with open_database() as db, db.read() as session:
-        found = list_deliveries(session)
-        attempts = delivery_attempts(session, [d.id for d in found])
-        rows: list[dict[str, Any]] = [
-            {"id": d.id, "purpose": d.purpose, "url": d.url, "state": d.state,
-             "replay_of": d.replay_of, "created_at": d.created_at.isoformat(),
-             "attempts": [a.status_code if a.status_code is not None else a.error
-                          for a in attempts[d.id]]} for d in found]
+        rows = outbound.public(session, list_deliveries(session))
     if as_json:
-        print_json({"deliveries": rows})
+        print_json({"deliveries": [row.model_dump(mode="json") for row in rows]})
         return
     table = Table("id", "for", "url", "state", "attempts", "created")
     for row in rows:
-        table.add_row(str(row["id"]), row["purpose"], row["url"], row["state"],
-                      ", ".join(map(str, row["attempts"])), row["created_at"])
+        table.add_row(str(row.id), row.purpose, row.url, row.state,
+                      ", ".join(str(a.status_code) if a.status_code is not None else a.error
+                                for a in row.attempts),
+                      row.created_at.isoformat())
     console.print(table)
 
 
