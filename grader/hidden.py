@@ -22,7 +22,7 @@ import io
 import math
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,11 +195,13 @@ def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenCon
         ini.write_text("[pytest]\n")
         args = [str(path), "-c", str(ini), "--rootdir", str(path if path.is_dir() else path.parent),
                 "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header"]
+        root = path if path.is_dir() else path.parent
         try:
-            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            with (_names_set_aside(root), contextlib.redirect_stdout(output),
+                  contextlib.redirect_stderr(output)):
                 code = pytest.main(args, plugins=[plugin])
         finally:
-            _forget_modules_under(path if path.is_dir() else path.parent)
+            _forget_modules_under(root)
     if plugin.broken:
         what, cause = plugin.broken[0]
         more = f" (and {len(plugin.broken) - 1} more)" if len(plugin.broken) > 1 else ""
@@ -208,6 +210,25 @@ def run_suite(name: str, path: Path, *, candidate: Candidate, context: HiddenCon
         raise HarnessError(f"hidden suite {name}: pytest ended with {pytest.ExitCode(code).name}: "
                            f"{output.getvalue()[-MESSAGE_CHARS:].strip()}")
     return list(plugin.results.values())
+
+
+@contextlib.contextmanager
+def _names_set_aside(folder: Path) -> Iterator[None]:
+    """Set aside, while the suite runs, every loaded module that has the name one of the suite's
+    files would be imported under: pytest's importlib mode serves a name already in sys.modules,
+    so a suite's ``test_stability.py`` would silently run another module of that name (one of the
+    process's own, or another suite's left loaded) instead of the author's tests."""
+    root = folder.resolve()
+    names = set()
+    for file in root.rglob("*.py"):
+        parts = file.relative_to(root).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    names.discard("")
+    aside = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    try:
+        yield
+    finally:
+        sys.modules.update(aside)
 
 
 def _forget_modules_under(folder: Path) -> None:

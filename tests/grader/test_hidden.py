@@ -3,8 +3,10 @@ whose failure a hidden suite's failure is (the candidate's, or the author's: Har
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,28 @@ def test_suites_with_the_same_file_names_never_share_a_module(tmp_path: Path) ->
     assert [t.outcome for t in first] == ["passed"]
     assert [t.outcome for t in second] == ["failed"]
 
+
+
+def test_a_loaded_module_of_a_suite_files_name_never_stands_in_for_the_suite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module already loaded under the name a suite's file takes (the process's own
+    ``test_stability``, say) must not be run instead of the author's tests, and is left loaded."""
+    folder = tmp_path / "stability"
+    folder.mkdir()
+    (folder / "test_stability.py").write_text("def test_x():\n    assert False\n")
+    elsewhere = tmp_path / "elsewhere" / "test_stability.py"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("def test_x():\n    assert True\n")
+    spec = importlib.util.spec_from_file_location("test_stability", elsewhere)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    monkeypatch.setitem(sys.modules, "test_stability", loaded)
+    candidate = Candidate(RecordingSession(None), {})  # type: ignore[arg-type]
+    results = run_suite("stability", folder, candidate=candidate,
+                        context=HiddenContext(hidden_dir=tmp_path, seeds={}))
+    assert [t.outcome for t in results] == ["failed"]
+    assert sys.modules["test_stability"] is loaded
 
 # --- whose failure it is -------------------------------------------------------------------------
 
