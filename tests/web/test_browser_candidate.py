@@ -117,7 +117,7 @@ def test_invite_page_renders_the_readme_and_a_one_line_upload_label(site, page) 
     assert readme.locator("table th").first.inner_text() == "function"
     assert readme.locator("pre code").inner_text().startswith('{"text"')
     assert page.locator("nav.toc a").all_inner_texts() == [
-        "What to build", "The data", "Files", "Submitting"]
+        "What to build", "The data", "Files", "Submitting", "Packages in the sandbox"]
     label = page.locator("label[for=upload-file]")
     line = float(label.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
     assert label.bounding_box()["height"] < 1.5 * line  # one line, not three
