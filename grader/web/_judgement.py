@@ -23,7 +23,7 @@ from grader.web._deps import (
     ServiceDep,
     SessionDep,
 )
-from grader.web._params import AssignmentId, Cohort, ItemId, SubmissionId
+from grader.web._params import AUTH_ERRORS, AssignmentId, Cohort, ItemId, SubmissionId
 from grader.web._schemas import (
     CohortSimilarity,
     DecisionSet,
@@ -36,7 +36,6 @@ from grader.web._similarity import similarity_view
 router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "no such submission"}, **AUTH_ERRORS}
 

@@ -71,7 +71,7 @@ from grader.web._deps import (
 )
 from grader.web._files import FileRefused, highlighted, list_files, read_text, resolve_file
 from grader.web._judgement import similarity, specs
-from grader.web._params import AssignmentId, Cohort, InviteId, SubmissionId
+from grader.web._params import AUTH_ERRORS, AssignmentId, Cohort, InviteId, SubmissionId
 from grader.web._render import render
 from grader.web._schemas import (
     AssignmentPublic,
@@ -99,7 +99,6 @@ Sort = Annotated[SortKey, Query()]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
 FlaggedOnly = Annotated[bool, Query(description="only submissions whose latest report's "
                                                 "integrity section holds findings")]
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 ASSIGNMENT_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "no such assignment"}, **AUTH_ERRORS}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from pydantic import (
@@ -39,13 +39,12 @@ from grader.web._deps import (
     ServiceDep,
     SessionDep,
 )
-from grader.web._params import ID_MAX
+from grader.web._params import TokenId
 from grader.web._render import render
 from grader.web._schemas import Problem
 
 router = APIRouter()
 
-TokenId = Annotated[int, Path(ge=1, le=ID_MAX)]
 MIN_DAYS = 1 / (24 * 60)
 SESSION_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem}, 403: {"model": Problem, "description": "a CSRF header is missing, "

@@ -9,9 +9,9 @@ session or an API token with the ``webhooks`` scope; the page and its forms a se
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -33,16 +33,13 @@ from grader.web._deps import (
     ServiceDep,
     SessionDep,
 )
-from grader.web._params import ID_MAX
+from grader.web._params import AUTH_ERRORS, DeliveryId, EndpointId
 from grader.web._render import render
 from grader.web._schemas import Problem
 from grader.webhooks import EndpointPublic
 
 router = APIRouter()
 
-EndpointId = Annotated[int, Path(ge=1, le=ID_MAX)]
-DeliveryId = Annotated[int, Path(ge=1, le=ID_MAX)]
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
 class EndpointCreate(BaseModel):
