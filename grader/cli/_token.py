@@ -3,6 +3,7 @@ by the operator for a reviewer (the token acts as that reviewer, within its scop
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -14,7 +15,7 @@ from grader.cli._store import open_database
 from grader.tokens import SCOPE_DESCRIPTIONS
 
 if TYPE_CHECKING:  # the store is imported by the commands that use it, for a quick --help
-    from grader.store import ApiToken
+    from grader.store import ApiToken, TokenPublic
 
 app = typer.Typer(help="API tokens for machines (scoped, revocable; only their hash is kept).",
                   no_args_is_help=True)
@@ -22,13 +23,16 @@ app = typer.Typer(help="API tokens for machines (scoped, revocable; only their h
 _SCOPES_HELP = "; ".join(f"{scope.value}: {text}" for scope, text in SCOPE_DESCRIPTIONS.items())
 
 
-def _row(token: ApiToken) -> dict[str, Any]:
-    def when(value) -> str | None:
-        return value.isoformat() if value is not None else None
-    return {"id": token.id, "name": token.name, "prefix": token.prefix,
-            "reviewer": token.reviewer.email, "scopes": token.scopes.split(),
-            "created_at": when(token.created_at), "expires_at": when(token.expires_at),
-            "revoked_at": when(token.revoked_at), "last_used_at": when(token.last_used_at)}
+def _shown(token: ApiToken) -> tuple[TokenPublic, str]:
+    """The token as the JSON API shows it, and its reviewer's email: the operator sees
+    everyone's tokens, a reviewer only their own."""
+    from grader.store import TokenPublic
+
+    return TokenPublic.of(token), token.reviewer.email
+
+
+def _json(public: TokenPublic, reviewer: str) -> dict[str, Any]:
+    return {**public.model_dump(mode="json"), "reviewer": reviewer}
 
 
 @app.command()
@@ -61,15 +65,15 @@ def create(
                 token, secret = create_api_token(
                     session, reviewer_id=owner.id, name=name, scopes=scopes,
                     expires_at=utcnow() + lifetime if lifetime is not None else None)
-                row = _row(token)
+                public, owner_email = _shown(token)
         except ValueError as exc:
             abort(str(exc))
     if as_json:
-        print_json({**row, "token": secret})
+        print_json({**_json(public, owner_email), "token": secret})
         return
     console.print(secret, highlight=False, soft_wrap=True)
-    info(f"token {row['id']} ({', '.join(row['scopes'])}) for {row['reviewer']}: shown only "
-         "now; send it as Authorization: Bearer")
+    info(f"token {public.id} ({', '.join(public.scopes)}) for {owner_email}: shown only now; "
+         "send it as Authorization: Bearer")
 
 
 @app.command("list")
@@ -81,17 +85,21 @@ def list_(
     from grader.store import list_api_tokens
 
     with open_database() as db, db.read() as session:
-        rows = [_row(token) for token in list_api_tokens(session)
+        rows = [_shown(token) for token in list_api_tokens(session)
                 if reviewer is None or token.reviewer.email == reviewer.strip().lower()]
     if as_json:
-        print_json({"tokens": rows})
+        print_json({"tokens": [_json(public, email) for public, email in rows]})
         return
     table = Table("id", "name", "prefix", "reviewer", "scopes", "expires", "revoked", "last used")
-    for row in rows:
-        table.add_row(str(row["id"]), row["name"], row["prefix"], row["reviewer"],
-                      " ".join(row["scopes"]), row["expires_at"] or "never",
-                      row["revoked_at"] or "", row["last_used_at"] or "")
+    for public, email in rows:
+        table.add_row(str(public.id), public.name, public.prefix, email, " ".join(public.scopes),
+                      _when(public.expires_at) or "never", _when(public.revoked_at),
+                      _when(public.last_used_at))
     console.print(table)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 @app.command()

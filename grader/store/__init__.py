@@ -127,6 +127,7 @@ from grader.store._submissions import (
     submissions_for_invite,
 )
 from grader.store._tokens import (
+    TokenPublic,
     api_token_for_secret,
     create_api_token,
     list_api_tokens,
@@ -170,6 +171,7 @@ __all__ = [
     "StoredReport",
     "Submission",
     "SubmissionStatus",
+    "TokenPublic",
     "WebhookEndpoint",
     "accept_submission",
     "add_review_note",

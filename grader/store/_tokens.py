@@ -1,7 +1,8 @@
 """API tokens: made by a reviewer, found by their secret's sha256, revoked, listed.
 
 The secret itself is never stored (``grader.tokens``); a token past its expiry or revoked finds
-nothing, exactly as an unknown one does.
+nothing, exactly as an unknown one does. ``TokenPublic`` is what may be shown of one, by the JSON
+API and the tokens page (``grader.web._tokens``) and by ``grader token`` alike.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,27 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 def token_scopes(token: ApiToken) -> frozenset[Scope]:
     return frozenset(Scope(name) for name in token.scopes.split())
+
+
+class TokenPublic(BaseModel):
+    """A token as its reviewer and the operator see it: never its secret nor its hash."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="the token's first characters, to tell it apart")
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="to the minute")
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenPublic:
+        # Field by field, never from the row's attributes: its secret_sha256 stays out.
+        return cls(id=token.id, name=token.name, prefix=token.prefix,
+                   scopes=sorted(token_scopes(token)), created_at=token.created_at,
+                   expires_at=token.expires_at, revoked_at=token.revoked_at,
+                   last_used_at=token.last_used_at)
 
 
 def create_api_token(session: Session, *, reviewer_id: int, name: str, scopes: Iterable[Scope],

@@ -10,23 +10,15 @@ sees everyone's.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
-from grader.store import ApiToken, create_api_token, list_api_tokens, revoke_api_token, utcnow
-from grader.store import token_scopes as stored_scopes
+from grader.store import TokenPublic, create_api_token, list_api_tokens, revoke_api_token, utcnow
 from grader.text import UNPRINTABLE_PATTERN, printable
 from grader.tokens import SCOPE_DESCRIPTIONS, Scope, check_scopes
 from grader.web._deps import (
@@ -75,35 +67,15 @@ class TokenCreate(BaseModel):
         return scopes
 
 
-class TokenPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    prefix: str = Field(description="the token's first characters, to tell it apart")
-    scopes: list[Scope]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None = Field(description="to the minute")
-
-
 class TokenCreated(TokenPublic):
     token: str = Field(description="the secret: shown only now, only its sha256 is kept")
-
-
-def token_public(token: ApiToken) -> TokenPublic:
-    return TokenPublic(id=token.id, name=token.name, prefix=token.prefix,
-                       scopes=sorted(stored_scopes(token)), created_at=token.created_at,
-                       expires_at=token.expires_at, revoked_at=token.revoked_at,
-                       last_used_at=token.last_used_at)
 
 
 @router.get("/api/review/tokens", response_model=list[TokenPublic], tags=["tokens"],
             responses=SESSION_ERRORS)
 def api_tokens(login: CurrentReviewer, session: SessionDep) -> list[TokenPublic]:
     """Your API tokens, newest first, revoked ones too (never their secrets)."""
-    return [token_public(token) for token in list_api_tokens(session, login.reviewer_id)]
+    return [TokenPublic.of(t) for t in list_api_tokens(session, login.reviewer_id)]
 
 
 def _create(service: Service, login: ReviewerLogin, body: TokenCreate) -> TokenCreated:
@@ -112,7 +84,7 @@ def _create(service: Service, login: ReviewerLogin, body: TokenCreate) -> TokenC
     with service.db.write() as session:
         token, secret = create_api_token(session, reviewer_id=login.reviewer_id, name=body.name,
                                          scopes=body.scopes, expires_at=expires)
-        return TokenCreated(**token_public(token).model_dump(), token=secret)
+        return TokenCreated(**TokenPublic.of(token).model_dump(), token=secret)
 
 
 def _revoke(service: Service, login: ReviewerLogin, token_id: int) -> None:
@@ -145,7 +117,7 @@ def api_revoke_token(login: ReviewerWrite, token_id: TokenId, service: ServiceDe
 def _page(request: Request, login: ReviewerLogin, service: Service,
           created: TokenCreated | None = None) -> Response:
     with service.db.read() as session:
-        tokens = [token_public(t) for t in list_api_tokens(session, login.reviewer_id)]
+        tokens = [TokenPublic.of(t) for t in list_api_tokens(session, login.reviewer_id)]
     return render(request, "review_tokens.html.j2", title="API tokens", login=login,
                   tokens=tokens, scopes=SCOPE_DESCRIPTIONS, created=created)
 

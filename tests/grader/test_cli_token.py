@@ -1,6 +1,6 @@
 """``grader token create|list|revoke`` in process against a real SQLite store: the token printed
-once works against the app as its reviewer within its scopes, the list never shows a secret, and a
-revoked token is refused."""
+once works against the app as its reviewer within its scopes, the list never shows a secret, a
+revoked token is refused, and the CLI shows a token exactly as the JSON API does."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from grader.settings import BUILT_IN_ASSIGNMENTS, Settings
 from grader.store import Database, create_reviewer, migrate
+from grader.tokens import secret_sha256
 from grader.web import create_app
 
-EMAIL = "ops@example.com"
+EMAIL, PASSWORD = "ops@example.com", "a long enough password"
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def grader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     db = Database(url)
     migrate(db)
     with db.write() as session:
-        create_reviewer(session, EMAIL, "a long enough password")
+        create_reviewer(session, EMAIL, PASSWORD)
     db.dispose()
 
     def invoke(*args: str) -> tuple[int, str]:
@@ -45,7 +46,16 @@ def grader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
 
 
-def test_a_token_from_the_cli_works_until_revoked(grader, tmp_path: Path) -> None:
+@pytest.fixture
+def client(grader, tmp_path: Path) -> Iterator[TestClient]:
+    """The app over the CLI's store."""
+    app = create_app(Settings(data_dir=tmp_path / "data", assignments_dir=BUILT_IN_ASSIGNMENTS,
+                              demo=True, database_url=f"sqlite:///{tmp_path / 'grader.db'}"))
+    with TestClient(app) as client:
+        yield client
+
+
+def test_a_token_from_the_cli_works_until_revoked(grader, client: TestClient) -> None:
     code, out = grader("token", "create", "--reviewer", EMAIL, "--name", "nightly export",
                        "--scope", "read", "--expires", "30d", "--json")
     assert code == 0, out
@@ -54,16 +64,40 @@ def test_a_token_from_the_cli_works_until_revoked(grader, tmp_path: Path) -> Non
     code, out = grader("token", "list", "--json")
     listed = json.loads(out)["tokens"]
     assert [t["id"] for t in listed] == [made["id"]] and made["token"] not in out
-    app = create_app(Settings(data_dir=tmp_path / "data", assignments_dir=BUILT_IN_ASSIGNMENTS,
-                              demo=True, database_url=f"sqlite:///{tmp_path / 'grader.db'}"))
     bearer = {"Authorization": f"Bearer {made['token']}"}
-    with TestClient(app) as client:
-        assert client.get("/api/review/assignments", headers=bearer).status_code == 200
-        refused = client.post("/api/review/assignments/rag_pipeline/invites", headers=bearer,
-                              json={})
-        assert refused.status_code == 403 and "invite" in refused.json()["detail"]
-        assert grader("token", "revoke", str(made["id"]))[0] == 0
-        assert client.get("/api/review/assignments", headers=bearer).status_code == 401
+    assert client.get("/api/review/assignments", headers=bearer).status_code == 200
+    refused = client.post("/api/review/assignments/rag_pipeline/invites", headers=bearer,
+                          json={})
+    assert refused.status_code == 403 and "invite" in refused.json()["detail"]
+    assert grader("token", "revoke", str(made["id"]))[0] == 0
+    assert client.get("/api/review/assignments", headers=bearer).status_code == 401
+
+
+def test_the_cli_and_the_api_show_a_token_alike(grader, client: TestClient) -> None:
+    """Field for field and value for value, every time set (used, expiring, revoked): the CLI adds
+    only whose token it is, as the operator lists everyone's."""
+    code, out = grader("token", "create", "--reviewer", EMAIL, "--name", "nightly export",
+                       "--scope", "read", "--scope", "review", "--expires", "30d", "--json")
+    assert code == 0, out
+    made = json.loads(out)
+    secret = made.pop("token")
+    assert client.get("/api/review/assignments",
+                      headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert grader("token", "revoke", str(made["id"]))[0] == 0
+    code, out = grader("token", "list", "--json")
+    assert code == 0, out
+    [listed] = json.loads(out)["tokens"]
+    assert client.post("/api/review/login",
+                       json={"email": EMAIL, "password": PASSWORD}).status_code == 200
+    answer = client.get("/api/review/tokens")
+    [api] = answer.json()
+    assert None not in (api["expires_at"], api["revoked_at"], api["last_used_at"])
+    assert listed == {**api, "reviewer": EMAIL}
+    # Made and listed alike, but for what a revoke and a use changed since.
+    changed = ("revoked_at", "last_used_at")
+    assert {**made, **{key: listed[key] for key in changed}} == listed
+    for shown in (out, answer.text):
+        assert secret not in shown and secret_sha256(secret) not in shown
 
 
 def test_bad_token_requests_say_what_was_wrong(grader) -> None:
