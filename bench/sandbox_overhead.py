@@ -91,7 +91,8 @@ def bare_docker_run(image: str, runtime: str) -> float:
 def sandbox_phase(image: str, submission: Path, limits: Limits,
                   marks: dict[str, list[float]] | None = None) -> float:
     started = time.perf_counter()
-    with sandbox.open_session(image=image, limits=limits, submission=submission) as session:
+    with sandbox.open_session(sandbox.SessionSpec(image=image, limits=limits,
+                                                  submission=submission)) as session:
         ready = time.perf_counter()
         session.call("noop")
         called = time.perf_counter()
@@ -107,8 +108,10 @@ def realistic_phase(image: str, submission: Path, limits: Limits,
                     marks: dict[str, list[float]]) -> float:
     started = time.perf_counter()
     # Cold: the phase imports its stack itself (bench/warm_session.py measures warm sessions).
-    with sandbox.open_session(image=image, limits=limits, submission=submission,
-                              call_timeout=limits.timeout, preload=()) as session:
+    with sandbox.open_session(sandbox.SessionSpec(image=image, limits=limits,
+                                                  submission=submission,
+                                                  call_timeout=limits.timeout,
+                                                  preload=())) as session:
         ready = time.perf_counter()
         inside = session.call("train")
         trained = time.perf_counter()

@@ -50,8 +50,10 @@ Marks = dict[str, dict[str, list[float]]]  # row -> runtime -> seconds
 
 def cold(image: str, submission: Path, limits: Limits, marks: Marks, runtime: str) -> None:
     started = time.perf_counter()
-    with sandbox.open_session(image=image, limits=limits, submission=submission,
-                              call_timeout=limits.timeout, preload=()) as session:
+    with sandbox.open_session(sandbox.SessionSpec(image=image, limits=limits,
+                                                  submission=submission,
+                                                  call_timeout=limits.timeout,
+                                                  preload=())) as session:
         marks["cold open"][runtime].append(time.perf_counter() - started)
         inside = session.call("train", steps=1)
     marks["  solution's own imports, cold"][runtime].append(inside["import_seconds"])
@@ -59,8 +61,9 @@ def cold(image: str, submission: Path, limits: Limits, marks: Marks, runtime: st
 
 def warm(image: str, submission: Path, limits: Limits, marks: Marks, runtime: str) -> None:
     started = time.perf_counter()
-    with sandbox.start_session(image=image, limits=limits, submission=submission,
-                               call_timeout=limits.timeout) as pending:
+    with sandbox.start_session(sandbox.SessionSpec(image=image, limits=limits,
+                                                   submission=submission,
+                                                   call_timeout=limits.timeout)) as pending:
         imported = pending.wait_warm(WARM_WAIT_SECONDS)
         assert imported is not None and "torch" in imported, imported
         marks["warm: pre-start until the stack is imported"][runtime].append(
@@ -74,8 +77,9 @@ def warm(image: str, submission: Path, limits: Limits, marks: Marks, runtime: st
 
 def unhidden(image: str, submission: Path, limits: Limits, marks: Marks, runtime: str) -> None:
     started = time.perf_counter()
-    with sandbox.open_session(image=image, limits=limits, submission=submission,
-                              call_timeout=limits.timeout):
+    with sandbox.open_session(sandbox.SessionSpec(image=image, limits=limits,
+                                                  submission=submission,
+                                                  call_timeout=limits.timeout)):
         marks["warm, not pre-started: open"][runtime].append(time.perf_counter() - started)
 
 

@@ -291,8 +291,8 @@ class _Ahead:
         try:
             with grading.budget.container(1.0):
                 self._pending = self._stack.enter_context(sandbox.start_session(
-                    **grading._session_arguments(grading.serve_limits, work=work,
-                                                 data=grading.public_data)))
+                    grading._session_spec(grading.serve_limits, work=work,
+                                          data=grading.public_data)))
                 # Outside the phase's clock: the import the part would otherwise wait for.
                 self._pending.wait_warm(grading.serve_limits.timeout)
         except TimeoutError as exc:  # no candidate code has run: stuck on the grader's side
@@ -564,7 +564,7 @@ class _Grading:
         failure: BaseException | None = None
         try:
             with (ahead.take().open() if ahead is not None else
-                  sandbox.open_session(**self._session_arguments(limits, work=work, data=data))
+                  sandbox.open_session(self._session_spec(limits, work=work, data=data))
                   ) as session:
                 yield session
         except sandbox.SandboxError as exc:  # the grader's side (an AgentError is not one)
@@ -587,12 +587,13 @@ class _Grading:
                               where=None if session is not None else "while importing "
                                                                      "solution.py")
 
-    def _session_arguments(self, limits: sandbox.Limits, *, work: Path | None,
-                           data: Path | None) -> dict[str, Any]:
-        return {"image": self.runner_image, "limits": limits, "submission": self.submission_dir,
-                "mounts": [] if data is None else [sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR)],
-                "work": work, "call_timeout": self.assignment.phases.serve.call_timeout,
-                "preload": self.preload}
+    def _session_spec(self, limits: sandbox.Limits, *, work: Path | None,
+                      data: Path | None) -> sandbox.SessionSpec:
+        return sandbox.SessionSpec(
+            image=self.runner_image, limits=limits, submission=self.submission_dir,
+            mounts=() if data is None else (sandbox.ReadOnlyMount(data, PUBLIC_DATA_DIR),),
+            work=work, call_timeout=self.assignment.phases.serve.call_timeout,
+            preload=self.preload)
 
     def _explain(self, ledger: _Ledger, failure: BaseException | None,
                  result: sandbox.RunResult | None, role: Role, limits: sandbox.Limits,

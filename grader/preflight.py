@@ -230,9 +230,9 @@ class _Run:
                work: Path | None) -> PreflightCheck:
         session: sandbox.AgentSession | None = None
         try:
-            with sandbox.open_session(image=self.image, limits=limits, submission=self.files,
-                                      mounts=self._mounts(), work=work, preload=self.preload,
-                                      call_timeout=limits.timeout) as session:
+            with sandbox.open_session(sandbox.SessionSpec(
+                    image=self.image, limits=limits, submission=self.files, mounts=self._mounts(),
+                    work=work, preload=self.preload, call_timeout=limits.timeout)) as session:
                 body(session)
         except sandbox.SandboxError as exc:
             raise PreflightUnavailable("The pre-flight check could not run because of a "

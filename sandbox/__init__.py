@@ -9,13 +9,15 @@ Sessions are warm by default: the agent imports ahead the modules of ``preload``
 for a cold session) that the submission's source imports, before any of the candidate's code
 runs. To hide that import entirely, start the next phase's session while the current one runs::
 
-    with sandbox.start_session(image=..., limits=serve_limits, submission=files, work=work,
-                               mounts=mounts, preload=modules) as pending:
+    spec = sandbox.SessionSpec(image=..., limits=serve_limits, submission=files, work=work,
+                               mounts=mounts, preload=modules)
+    with sandbox.start_session(spec) as pending:
         ...                                   # the current phase runs meanwhile
         with pending.open() as session:       # the phase's clock starts here
             session.call("load", work_dir=sandbox.WORK_DIR)
 
-``start_session`` takes ``open_session``'s arguments; everything it mounts must be final when it
+``start_session`` and ``open_session`` take the same ``SessionSpec``, a frozen value of what a
+session is (each field documented there); everything a session mounts must be final when it
 starts (a build's work dir exported, the data in place). Its container runs (and holds memory and
 some CPU while importing) until ``open()`` ends or the ``with`` block is left, which removes it
 either way; a pending session never opened costs nothing else. ``open()`` raises exactly as
@@ -62,6 +64,7 @@ from sandbox._session import (
     RUNNER_MODULES,
     AgentSession,
     PendingSession,
+    SessionSpec,
     open_session,
     start_session,
 )
@@ -92,6 +95,7 @@ __all__ = [
     "RunResult",
     "SandboxError",
     "SessionClosed",
+    "SessionSpec",
     "build_runner_image",
     "derived_images",
     "derived_tag",

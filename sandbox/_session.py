@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from sandbox._container import WORK_DIR, Container, ReadOnlyMount, make_readable
 from sandbox._engine import engine_client
 from sandbox._errors import (
@@ -349,75 +351,83 @@ class PendingSession:
             raise session._ended("the session's end")
 
 
+class SessionSpec(BaseModel):
+    """What one session is: its container, what it sees, and how its calls are bounded.
+
+    Everything a session sees must be final when it starts: ``submission``, ``mounts`` and
+    ``work`` are mounted as they are then.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    image: str = Field(description="the image the container runs (the runner's, or one "
+                                   "derived from it)")
+    limits: Limits = Field(description="what the container may use; its timeout is the "
+                                       "phase's wall clock, from ``open()``")
+    submission: Path = Field(description="the candidate's files, mounted read-only at "
+                                         "/submission")
+    mounts: tuple[ReadOnlyMount, ...] = Field((), description="further read-only folders "
+                                                              "(the data at /data)")
+    env: Mapping[str, str] | None = Field(None, description="variables added to the "
+                                                            "candidate's environment")
+    work: Path | None = Field(None, description="a finished build's work dir, mounted "
+                                                "read-only at /work for a serve phase; without "
+                                                "it /work is an empty size-limited tmpfs")
+    call_timeout: float = Field(60.0, gt=0, description="seconds a call may take when it "
+                                                        "names no timeout of its own")
+    max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, gt=0,
+                                   description="the largest message, either way, over the "
+                                               "agent channel")
+    preload: tuple[str, ...] = Field(
+        RUNNER_MODULES, description="the top-level packages whose modules the agent may import "
+                                    "ahead, when the submission's source imports them; () is a "
+                                    "cold session")
+
+    @field_validator("preload", mode="before")
+    @classmethod
+    def _top_level_modules(cls, value: Any) -> tuple[str, ...]:
+        return checked_modules(value)
+
+
 @contextmanager
-def start_session(
-    *,
-    image: str,
-    limits: Limits,
-    submission: Path,
-    mounts: Sequence[ReadOnlyMount] = (),
-    env: Mapping[str, str] | None = None,
-    work: Path | None = None,
-    call_timeout: float = 60.0,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    preload: Sequence[str] = RUNNER_MODULES,
-) -> Iterator[PendingSession]:
+def start_session(spec: SessionSpec) -> Iterator[PendingSession]:
     """Start a session's container ahead of its phase; ``open()`` the result to begin it.
 
-    Everything a session sees must be final when it starts: ``submission`` (mounted read-only),
-    ``mounts`` and ``work`` (a finished build's work dir, mounted read-only at /work for a serve
-    phase; without it /work is an empty size-limited tmpfs). ``preload`` names the top-level
-    packages whose modules the agent may import ahead, when the submission's source imports
-    them; ``()`` is a cold session. Raises SandboxError when the container cannot be started.
+    Raises SandboxError when the container cannot be started.
     """
-    with _started(image=image, limits=limits, submission=submission, mounts=mounts, env=env,
-                  work=work, call_timeout=call_timeout, max_message_bytes=max_message_bytes,
-                  preload=preload, wait_seconds=PRESTART_WAIT_SECONDS) as pending:
+    with _started(spec, wait_seconds=PRESTART_WAIT_SECONDS) as pending:
         yield pending
 
 
 @contextmanager
-def open_session(
-    *,
-    image: str,
-    limits: Limits,
-    submission: Path,
-    mounts: Sequence[ReadOnlyMount] = (),
-    env: Mapping[str, str] | None = None,
-    work: Path | None = None,
-    call_timeout: float = 60.0,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    preload: Sequence[str] = RUNNER_MODULES,
-) -> Iterator[AgentSession]:
+def open_session(spec: SessionSpec) -> Iterator[AgentSession]:
     """``start_session`` and ``open()`` at once: a session whose phase begins now (see both).
 
     The container is removed on exit.
     """
-    with _started(image=image, limits=limits, submission=submission, mounts=mounts, env=env,
-                  work=work, call_timeout=call_timeout, max_message_bytes=max_message_bytes,
-                  preload=preload, wait_seconds=0.0) as pending, pending.open() as session:
+    with _started(spec, wait_seconds=0.0) as pending, pending.open() as session:
         yield session
 
 
 @contextmanager
-def _started(*, image: str, limits: Limits, submission: Path, mounts: Sequence[ReadOnlyMount],
-             env: Mapping[str, str] | None, work: Path | None, call_timeout: float,
-             max_message_bytes: int, preload: Sequence[str],
-             wait_seconds: float) -> Iterator[PendingSession]:
-    modules = checked_modules(preload)
-    all_mounts = [ReadOnlyMount(AGENT_SOURCE, AGENT_COMMAND[1]),
-                  ReadOnlyMount(submission, SUBMISSION_DIR), *mounts]
-    messages = MessageLines(max_message_bytes)
-    with Container(client=engine_client(), image=image, command=AGENT_COMMAND, limits=limits,
-                   mounts=all_mounts, env=env, messages=messages, work=work,
-                   working_dir=SUBMISSION_DIR, wait_seconds=wait_seconds) as container:
-        yield PendingSession(container, messages, call_timeout=call_timeout, preload=modules)
+def _started(spec: SessionSpec, *, wait_seconds: float) -> Iterator[PendingSession]:
+    mounts = [ReadOnlyMount(AGENT_SOURCE, AGENT_COMMAND[1]),
+              ReadOnlyMount(spec.submission, SUBMISSION_DIR), *spec.mounts]
+    messages = MessageLines(spec.max_message_bytes)
+    with Container(client=engine_client(), image=spec.image, command=AGENT_COMMAND,
+                   limits=spec.limits, mounts=mounts, env=spec.env, messages=messages,
+                   work=spec.work, working_dir=SUBMISSION_DIR,
+                   wait_seconds=wait_seconds) as container:
+        yield PendingSession(container, messages, call_timeout=spec.call_timeout,
+                             preload=spec.preload)
 
 
-def checked_modules(names: Sequence[str]) -> tuple[str, ...]:
+def checked_modules(names: object) -> tuple[str, ...]:
     """``names`` as top-level module names; ValueError naming the first that is not one."""
     if isinstance(names, str):
         raise ValueError(f"preload takes a list of module names, not the string {names!r}")
+    if not isinstance(names, Sequence):
+        raise ValueError(f"preload takes a list of module names, not {names!r}")
     for name in names:
         if not (isinstance(name, str) and name.isidentifier()):
             raise ValueError(f"{name!r} is not a top-level module name (like 'torch'); "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from sandbox import CandidateError, Frame, Limits
+from sandbox import CandidateError, Frame, Limits, SessionSpec
 from sandbox._session import parse_frames
 
 LIMITS = Limits(memory="256m", timeout=30)
@@ -41,7 +41,8 @@ def test_an_exception_names_each_of_the_submissions_own_frames(runner_image: str
             def rows(path):
                 return [json.loads(line) for line in ["{not json"]]
         """})
-    with sandbox.open_session(image=runner_image, limits=LIMITS, submission=submission
+    with sandbox.open_session(SessionSpec(image=runner_image, limits=LIMITS,
+                                          submission=submission)
                               ) as session, pytest.raises(CandidateError) as caught:
         session.call("train", train_path="/nowhere")
     assert caught.value.type_name == "JSONDecodeError"
@@ -54,8 +55,8 @@ def test_an_exception_names_each_of_the_submissions_own_frames(runner_image: str
 @pytest.mark.docker
 def test_a_syntax_error_names_its_own_line(runner_image: str, tmp_path: Path) -> None:
     submission = _submission(tmp_path, {"solution.py": "def train(:\n    pass\n"})
-    with pytest.raises(CandidateError) as caught, sandbox.open_session(
-            image=runner_image, limits=LIMITS, submission=submission):
+    with pytest.raises(CandidateError) as caught, sandbox.open_session(SessionSpec(
+            image=runner_image, limits=LIMITS, submission=submission)):
         pass
     assert caught.value.type_name == "SyntaxError"
     assert caught.value.frames[-1] == Frame("solution.py", 1, "<module>")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from sandbox import AgentSession, EngineFailed, Outcome, SessionClosed
+from sandbox import AgentSession, EngineFailed, Outcome, SessionClosed, SessionSpec
 from sandbox._engine import engine_client
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("host_unharmed"),
@@ -59,8 +59,8 @@ def serve(runner_image: str, tmp_path: Path):
         submission.mkdir(exist_ok=True)
         (submission / "solution.py").write_text(textwrap.dedent(SOLUTION))
         sandbox.make_readable(submission)
-        with sandbox.open_session(image=runner_image, limits=LIMITS, submission=submission,
-                                  call_timeout=20) as session:
+        with sandbox.open_session(SessionSpec(image=runner_image, limits=LIMITS,
+                                              submission=submission, call_timeout=20)) as session:
             yield session
     return open_
 

@@ -30,6 +30,7 @@ from sandbox import (
     Limits,
     Outcome,
     SessionClosed,
+    SessionSpec,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("host_unharmed")]
@@ -72,8 +73,9 @@ def serve(runner_image: str, tmp_path: Path, tight: Limits):
         submission = tmp_path / "submission"
         submission.mkdir(exist_ok=True)
         (submission / "solution.py").write_text(textwrap.dedent(source))
-        with sandbox.open_session(image=runner_image, limits=limits, submission=submission,
-                                  call_timeout=call_timeout, **options) as session:
+        with sandbox.open_session(SessionSpec(image=runner_image, limits=limits,
+                                              submission=submission, call_timeout=call_timeout,
+                                              **options)) as session:
             yield session
 
     return open_
@@ -453,8 +455,8 @@ def test_a_missing_solution_is_a_candidate_error(runner_image: str, tmp_path: Pa
                                                  tight: Limits) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(CandidateError) as caught, sandbox.open_session(
-            image=runner_image, limits=tight, submission=empty, call_timeout=5):
+    with pytest.raises(CandidateError) as caught, sandbox.open_session(SessionSpec(
+            image=runner_image, limits=tight, submission=empty, call_timeout=5)):
         pytest.fail("open_session returned without a solution.py")
     assert caught.value.type_name == "ModuleNotFoundError"
 

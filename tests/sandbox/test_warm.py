@@ -17,7 +17,7 @@ import pytest
 
 import sandbox
 from grader.settings import Settings
-from sandbox import Limits, Outcome
+from sandbox import Limits, Outcome, SessionSpec
 from sandbox.agent.agent import modules_to_preload
 from tests.sandbox.conftest import our_containers
 
@@ -69,11 +69,10 @@ def test_a_package_the_submission_ships_itself_is_not_preloaded(tmp_path: Path) 
 
 
 def test_preload_names_packages_not_strings_or_submodules(tmp_path: Path) -> None:
-    # Refused before any container is made, so no engine is needed.
-    for bad in ("torch", ["torch.nn"], ["torch", ""]):
-        with pytest.raises(ValueError, match="module name"), sandbox.start_session(
-                image="no-such-image", limits=LIMITS, submission=tmp_path, preload=bad):
-            pytest.fail(f"preload={bad!r} was accepted")
+    # Refused when the session is described, before any container is made: no engine needed.
+    for bad in ("torch", ["torch.nn"], ["torch", ""], None):
+        with pytest.raises(ValueError, match="module name"):
+            SessionSpec(image="no-such-image", limits=LIMITS, submission=tmp_path, preload=bad)
 
 
 # Docker: sessions ------------------------------------------------------------------------------
@@ -117,8 +116,9 @@ def test_no_code_of_the_candidates_runs_before_its_phase(
         runner_image: str, runtime: str, tmp_path: Path,
         docker_client: docker.DockerClient) -> None:
     submission = write_submission(tmp_path, HOOKED)
-    with sandbox.start_session(image=runner_image, limits=LIMITS.tightened(runtime=runtime),
-                               submission=submission) as pending:
+    with sandbox.start_session(SessionSpec(image=runner_image,
+                                           limits=LIMITS.tightened(runtime=runtime),
+                                           submission=submission)) as pending:
         imported = pending.wait_warm(WARM_SECONDS)
         assert "markers" not in tmp_listing(docker_client)
         # The stack is imported (their torch.py shadows torch, so that is theirs to import).
@@ -175,9 +175,10 @@ def test_a_warm_session_holds_nothing_of_the_submission_before_it(
     first = write_submission(tmp_path / "a", {"solution.py": FIRST})
     second = write_submission(tmp_path / "b", {"solution.py": LEAVE_AND_LOOK})
     # The next submission's session is started (and warm) while the first one runs.
-    with sandbox.start_session(image=runner_image, limits=limits, submission=first) as a_pending, \
-            sandbox.start_session(image=runner_image, limits=limits,
-                                  submission=second) as b_pending:
+    with sandbox.start_session(SessionSpec(image=runner_image, limits=limits,
+                                           submission=first)) as a_pending, \
+            sandbox.start_session(SessionSpec(image=runner_image, limits=limits,
+                                              submission=second)) as b_pending:
         with a_pending.open() as a:
             clean = a.call("state")
             a.call("leave")
@@ -197,8 +198,8 @@ def test_a_pending_sessions_clock_starts_when_it_opens(runner_image: str,
                                                         tmp_path: Path) -> None:
     submission = write_submission(tmp_path, {"solution.py": "def one():\n    return 1\n"})
     limits = Limits(memory="256m", cpus=1.0, timeout=3)
-    with sandbox.start_session(image=runner_image, limits=limits,
-                               submission=submission) as pending:
+    with sandbox.start_session(SessionSpec(image=runner_image, limits=limits,
+                                           submission=submission)) as pending:
         pending.wait_warm(WARM_SECONDS)
         time.sleep(limits.timeout + 1)  # a wait longer than the phase may last
         with pending.open() as session:
@@ -222,11 +223,11 @@ def test_running_out_of_memory_while_importing_ahead_is_the_candidates_as_it_is_
     # limits: the outcome is the one the same import gets in the phase, never the grader's error.
     submission = write_submission(tmp_path, {"solution.py": "import torch, sklearn\n"})
     limits = Limits(memory="128m", cpus=1.0, timeout=120)
-    with pytest.raises(sandbox.SessionClosed) as cold, sandbox.open_session(
-            image=runner_image, limits=limits, submission=submission, preload=()):
+    with pytest.raises(sandbox.SessionClosed) as cold, sandbox.open_session(SessionSpec(
+            image=runner_image, limits=limits, submission=submission, preload=())):
         pytest.fail("torch imported in 128 MiB")
-    with sandbox.start_session(image=runner_image, limits=limits,
-                               submission=submission) as pending:
+    with sandbox.start_session(SessionSpec(image=runner_image, limits=limits,
+                                           submission=submission)) as pending:
         assert pending.wait_warm(WARM_SECONDS) is None  # ended: open() says how
         with pytest.raises(sandbox.SessionClosed) as warm, pending.open():
             pytest.fail("torch imported in 128 MiB")
@@ -240,8 +241,8 @@ def test_a_session_left_waiting_past_its_wait_limit_is_the_graders_error(
         runner_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox._session, "PRESTART_WAIT_SECONDS", 1.0)
     submission = write_submission(tmp_path, {"solution.py": "def one():\n    return 1\n"})
-    with sandbox.start_session(image=runner_image, limits=LIMITS,
-                               submission=submission) as pending:
+    with sandbox.start_session(SessionSpec(image=runner_image, limits=LIMITS,
+                                           submission=submission)) as pending:
         time.sleep(3)
         with pytest.raises(sandbox.EngineFailed) as caught, pending.open():
             pytest.fail("a session killed while it waited was opened")
