@@ -46,8 +46,9 @@ runsc_registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | gre
 # gVisor's platform is how its kernel catches the sandbox's system calls and page faults, and so
 # most of what it costs on ML work (imports map hundreds of MiB; numpy and Python churn memory).
 # systrap, the default of runsc releases from mid-2023 on, makes each system call cheaper inside a
-# VM, though on a loaded 2-core VM its OpenMP-heavy fits were slower than ptrace's (README.md,
-# gVisor), so setup installs the distribution's runsc rather than a newer one for systrap. Debian
+# VM, though on a 2-core VM, quiet or loaded, its OpenMP-heavy fits were slower than ptrace's and
+# its imports no faster (README.md, gVisor), so setup installs the distribution's runsc rather
+# than a newer one for systrap. Debian
 # bookworm's runsc (20221219) has only ptrace (its default: every system call and page fault is a
 # round trip through the host's ptrace, several times runc's time on an ML phase) and kvm (the
 # fastest on bare metal; nested in a VM it is unstable, and on some hosts it hangs at start, so it
