@@ -20,6 +20,7 @@ grader) meets two kinds of exceptions, and only one is the candidate's graded ou
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -72,6 +73,32 @@ def blames_candidate(exc: BaseException) -> bool:
     if isinstance(exc, (CandidateFailure, AgentError)):
         return True
     return isinstance(exc, AssertionError) and not _raised_in_grader(exc)
+
+
+def _not_a_double(result: Any) -> str | None:
+    """Where the result holds a number no float can carry, or None.
+
+    JSON numbers are read as IEEE doubles (RFC 8259, section 6). A whole number past the double
+    range (``10**400``, which ``json.dumps`` writes out digit by digit) or a literal that reads
+    as infinity (``1e400``) passes a ``number`` schema, then makes trusted code raise
+    ``OverflowError`` (``math.isfinite``, ``numpy.array(..., dtype=float)``), which would blame
+    the grader for the candidate's answer. Walked with a stack: nesting is the candidate's.
+    """
+    pending: list[tuple[str, Any]] = [("", result)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((f"{where}/{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            return where.lstrip("/") or "the result"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            try:
+                float(value)
+            except OverflowError:
+                return where.lstrip("/") or "the result"
+    return None
 
 
 def _validator(shape: str | Mapping[str, Any]) -> jsonschema.Draft202012Validator:
@@ -135,6 +162,9 @@ class Candidate:
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "the result"
             raise InvalidResult(f"{name}() returned a wrong shape at {where}: {errors[0].message}")
+        if (at := _not_a_double(result)) is not None:
+            raise InvalidResult(f"{name}() returned a number at {at} that no float can hold "
+                                "(infinite, or past 1.8e308): return finite floats")
         return result
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
