@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import re
 import sys
 from pathlib import Path
 from statistics import mean
@@ -143,3 +144,79 @@ def test_the_attack_catches_held_out_wordings_in_public_code(public_code_only, m
     honest, attack = _honest_and_attack(generator, seeds, extra, generator.hidden_items(seeds))
     assert attack[1] > honest[1] + 0.3, (honest, attack)
     assert attack[0] > honest[0] + 0.1, (honest, attack)
+
+
+# --- the public grammar, read on each ticket -----------------------------------------------------
+
+def _template_regex(template: str, captured: tuple[str, ...] = ()) -> str:
+    parts, end = [], 0
+    for found in re.finditer(r"\{(\w+)\}", template):
+        parts += [re.escape(template[end:found.start()]),
+                  f"(?P<{found[1]}>.+?)" if found[1] in captured else ".+?"]
+        end = found.end()
+    return "".join(parts) + re.escape(template[end:])
+
+
+def _grammar_parser(generator):
+    """Labels from the public templates alone: a contrast frame's main topic, else the intent
+    of the first public request wording found in the ticket; None when none is (a held-out
+    wording, or a typo inside the wording)."""
+    flags = re.IGNORECASE | re.DOTALL
+    requests = [(re.compile(_template_regex(p.rstrip(".?!")), flags), intent.label)
+                for intent in generator.INTENTS for p in intent.phrasings]
+    topics = [(re.compile(_template_regex(t), flags), label)
+              for label, templates in generator.TOPICS.items() for t in templates]
+    frames = [re.compile(_template_regex(f.rstrip("."), ("main", "other")), flags)
+              for f in generator.CONTRAST_FRAMES]
+
+    def label(text: str) -> str | None:
+        for frame in frames:
+            found = frame.search(text)
+            main = found and next((lab for topic, lab in topics
+                                   if topic.fullmatch(found["main"].strip())), None)
+            if main:
+                return main
+        hits = [(found.start(), lab) for request, lab in requests
+                for found in [request.search(text)] if found]
+        return min(hits)[1] if hits else None
+    return label
+
+
+def _honest_and_parser(generator, seeds: dict[str, int]
+                       ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The bundle's bag of words, alone and behind the grammar parser (the model answers
+    what the parser cannot)."""
+    train = generator.public_splits(seeds["public"])["train"]
+    hidden = generator.hidden_items(seeds)
+    model = _model().fit([r["text"] for r in train], [r["label"] for r in train])
+    honest = list(model.predict([r["text"] for r in hidden]))
+    parse = _grammar_parser(generator)
+    attack = [parse(r["text"]) or guess for r, guess in zip(hidden, honest, strict=True)]
+
+    def macro(predicted: list[str], only: str | None = None) -> float:
+        pairs = [(r["label"], p) for r, p in zip(hidden, predicted, strict=True)
+                 if only is None or r["slice"] == only]
+        return f1_score([t for t, _ in pairs], [p for _, p in pairs], average="macro")
+    return ((macro(honest), macro(honest, "shifted")),
+            (macro(attack), macro(attack, "shifted")))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known, not fixed: without a deployment's private content every request, topic and "
+    "contrast frame is a public template, so matching them labels the hidden tickets about as "
+    "well as the fine-tuned reference (docs/authoring.md, what a public generator still gives "
+    "away); private content closes the shifted slice (the test below)"))
+def test_a_parser_of_the_public_grammar_buys_nothing(public_code_only) -> None:
+    honest, attack = _honest_and_parser(public_code_only, _seeds(random.Random(7)))
+    assert attack[0] <= honest[0] + MACRO_TOLERANCE, (honest, attack)
+    assert attack[1] <= honest[1] + SHIFTED_TOLERANCE, (honest, attack)
+
+
+def test_private_wordings_hold_against_the_grammar_parser(public_code_only, monkeypatch
+                                                          ) -> None:
+    """With held-out wordings, the shifted slice's requests are in no public template: the
+    parser finds only what the bag of words already knew (the side remarks it does find are
+    another intent's)."""
+    monkeypatch.setattr(public_code_only, "CONTENT_FILE", public_code_only.EXAMPLE_CONTENT_FILE)
+    honest, attack = _honest_and_parser(public_code_only, _seeds(random.Random(7)))
+    assert attack[1] <= honest[1] + SHIFTED_TOLERANCE, (honest, attack)
