@@ -4,12 +4,12 @@ For each runtime the engine has (runc, and runsc when registered), ``--runs`` ti
 interleaved across runtimes and kinds, after one unmeasured warm-up of each, over a solution.py
 that imports torch and scikit-learn (bench/sandbox_overhead.py's realistic phase):
 
-cold       ``open_session(preload=())``: container start, then the solution's own imports, until
+cold       ``open_session`` of a spec with ``preload=()``: container start, then the solution's own imports, until
            the session is ready (``__ready__`` answered);
 warm       ``start_session`` (the default ``preload``), waited until the agent has imported the
            stack (the pre-start, which a grading overlaps with the previous phase), then
            ``open()`` until ready: the open a pre-started session costs a phase;
-unhidden   ``open_session()`` with the default ``preload``: a warm session nobody started ahead,
+unhidden   ``open_session`` with the spec's default ``preload``: a warm session nobody started ahead,
            whose pre-import the phase waits for (about a cold open).
 
 Each session then calls ``train(steps=1)``, which reports how long the solution's own imports
