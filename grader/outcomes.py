@@ -95,8 +95,8 @@ class CodeFailure(_Model):
     Scrubbed of anything hidden (``Scrubber``). In a phase that sees hidden inputs (serve, or a
     build on other data) nothing the candidate's process chose freely is shown, since it could
     carry those inputs out: no exception message and no output, an exception type only when it
-    is a builtin's or a class their files define, frames only at lines and functions of files
-    in the submission.
+    is a builtin's or a class their files define, and only the innermost frame (frames are
+    always at lines and functions of files in the submission).
     """
 
     kind: FailureKind
@@ -186,6 +186,10 @@ def explain(failure: BaseException | None, result: sandbox.RunResult | None, *,
         return None
     error = cause if isinstance(cause, sandbox.CandidateError) else None
     type_name = _type_name(error.type_name, submission_dir, public) if error else None
+    # The chain of lines a traceback passes through is the process's choice as much as its
+    # message: ten frames could carry hundreds of bits of hidden input, the innermost alone
+    # about what the type name does.
+    frames = _frames(error.frames if error else (), submission_dir)
     summary = {
         FailureKind.EXCEPTION: f"Your code raised {type_name or 'an exception'} {where}.",
         FailureKind.TIMEOUT: f"Your code ran past its time limit {where} and was stopped "
@@ -202,7 +206,7 @@ def explain(failure: BaseException | None, result: sandbox.RunResult | None, *,
     return CodeFailure(
         kind=kind, phase=phase, summary=summary, exception_type=type_name,
         exception_message=_capped(scrubber.text(error.message)) if error and public else None,
-        frames=_frames(error.frames if error else (), submission_dir),
+        frames=frames if public else frames[-1:],
         stderr_tail=_tail(result.stderr.text, scrubber) if public and result else [],
         check_hint=check_hint)
 

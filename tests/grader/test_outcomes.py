@@ -144,6 +144,25 @@ def test_a_phase_with_hidden_inputs_shows_nothing_the_candidate_chose_freely(
         assert [(f.file, f.line) for f in failure.frames] == [("solution.py", 14)]
 
 
+def test_a_phase_with_hidden_inputs_shows_one_frame_not_a_chain_the_process_chose(
+        assignment: Path, submission: Path, tmp_path: Path) -> None:
+    """Which lines and functions a traceback passes through is the process's choice too (a
+    code object compiled with any line number, a recursion that branches on an input): ten
+    frames, each a line of a file of up to 100 MiB and a function it defines, would carry some
+    500 bits of hidden input per submission. With hidden inputs only the innermost is shown, as
+    much as the exception's type tells."""
+    lines = len(SOLUTION.splitlines())
+    chosen = tuple(sandbox.Frame("solution.py", line, "train") for line in range(1, lines + 1))
+    error = sandbox.CandidateError("ShapeError", "", "", chosen)
+    shown = {public: _explain(error, _result(sandbox.Outcome.OK), assignment=assignment,
+                              submission=submission, tmp_path=tmp_path, public=public,
+                              phase="build" if public else "serve")
+             for public in (True, False)}
+    assert shown[True] is not None and len(shown[True].frames) == 10  # public: the whole chain
+    assert shown[False] is not None
+    assert [(f.line, f.function) for f in shown[False].frames] == [(lines, "train")]
+
+
 @pytest.mark.parametrize(("failure", "outcome", "kind", "words"), [
     (sandbox.CallTimeout("predict did not answer within 20 s"), sandbox.Outcome.TIMEOUT,
      FailureKind.TIMEOUT, "ran past its time limit in train() and was stopped (the build "
