@@ -93,11 +93,6 @@ class Instance:
     def is_demo(self) -> bool:
         return self._secret is None
 
-    @property
-    def secret_hex(self) -> str | None:
-        """For handing the instance to a trusted child process; never log or show it."""
-        return None if self._secret is None else self._secret.hex()
-
     def __repr__(self) -> str:
         return f"Instance({self.id})"
 
