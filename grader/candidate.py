@@ -87,10 +87,12 @@ def _not_a_double(result: Any) -> str | None:
     pending: list[tuple[str, Any]] = [("", result)]
     while pending:
         where, value = pending.pop()
+        # Pushed last first, so the first such number is the one named.
         if isinstance(value, dict):
-            pending.extend((f"{where}/{key}", item) for key, item in value.items())
+            pending.extend(reversed([(f"{where}/{key}", item) for key, item in value.items()]))
         elif isinstance(value, list):
-            pending.extend((f"{where}/{index}", item) for index, item in enumerate(value))
+            pending.extend(reversed([(f"{where}/{index}", item)
+                                     for index, item in enumerate(value)]))
         elif isinstance(value, float) and not math.isfinite(value):
             return where.lstrip("/") or "the result"
         elif isinstance(value, int) and not isinstance(value, bool):
