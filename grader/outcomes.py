@@ -47,7 +47,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 import sandbox
-from grader.candidate import CandidateCallFailed, InvalidResult
+from grader.candidate import CandidateCallFailed, CandidateFailure, InvalidResult
 
 __all__ = ["CodeFailure", "CodeFrame", "FailureKind", "InfrastructureError", "Scrubber",
            "explain", "frames_in"]
@@ -218,11 +218,18 @@ def _kind(cause: BaseException | None, outcome: sandbox.Outcome | None) -> Failu
         return FailureKind.OUT_OF_MEMORY
     if isinstance(cause, sandbox.CandidateError):
         return FailureKind.EXCEPTION
+    # An answer that came back and was judged: their process was alive to give it. The sandbox
+    # kills a container whose session is left on an exception, so its end ("killed") is the
+    # grader's doing here and says nothing of their code.
+    if isinstance(cause, InvalidResult):
+        return FailureKind.INVALID
+    if isinstance(cause, AssertionError) and not isinstance(cause, CandidateFailure):
+        return None  # hidden code's verdict on an answer: a weak result
     ended = outcome is not None and outcome not in (sandbox.Outcome.OK,
                                                     sandbox.Outcome.INFRASTRUCTURE_ERROR)
     if isinstance(cause, sandbox.SessionClosed) or ended:
         return FailureKind.ENDED
-    if isinstance(cause, (InvalidResult, sandbox.AgentError)):
+    if isinstance(cause, sandbox.AgentError):
         return FailureKind.INVALID
     return None
 

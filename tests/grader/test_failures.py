@@ -77,6 +77,32 @@ def train(train_path, work_dir):
 def train(train_path, work_dir):
     pass
 ''' + SERVE,
+    # Both stop the harness, which leaves the serve session on the exception: the container is
+    # killed by the grader, never by their code.
+    "short": '''
+def train(train_path, work_dir):
+    pass
+
+
+def load(work_dir):
+    pass
+
+
+def predict(texts):
+    return ["long" for _ in texts[1:]]
+''',
+    "shape": '''
+def train(train_path, work_dir):
+    pass
+
+
+def load(work_dir):
+    pass
+
+
+def predict(texts):
+    return [1 for _ in texts]
+''',
 }
 
 
@@ -179,3 +205,16 @@ def test_working_code_with_weak_answers_is_no_failure(graded) -> None:
     assert report.failure is None and "failure" not in report.for_candidate([])
     assert report.for_candidate([])["status"] == "graded"
     assert "Your code" not in report.message
+
+
+def test_a_harness_stopped_by_a_short_answer_grades_it_weak_not_failed(graded) -> None:
+    report = graded("short")
+    assert report.status is ReportStatus.GRADED
+    assert report.failure is None, report.failure
+    assert "the evaluation stopped: 99 labels for 100 texts" in report.components[0].reason
+
+
+def test_an_answer_of_the_wrong_shape_could_not_be_used(graded) -> None:
+    failure = graded("shape").failure
+    assert failure is not None and failure.kind is FailureKind.INVALID, failure
+    assert failure.summary == "Your code's answer could not be used in the serve phase."

@@ -18,7 +18,11 @@ def test_unseen_words_and_empty_text_still_get_a_label(candidate):
 
 
 def test_batch_and_single_agree(candidate):
-    assert candidate.predict(TEXTS) == [candidate.predict([t])[0] for t in TEXTS]
+    alone = [candidate.predict([t]) for t in TEXTS]
+    # Checked before indexing: an IndexError would be this test's own error, which the
+    # grader reports as a broken assignment, not as the candidate's answer.
+    assert all(len(answer) == 1 for answer in alone), "not one label for one text"
+    assert candidate.predict(TEXTS) == [answer[0] for answer in alone]
 
 
 def test_repeated_calls_are_stable(candidate):
