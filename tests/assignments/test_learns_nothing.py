@@ -17,8 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from grader.candidate import Candidate
 from grader.hidden import HiddenContext, run_harness
 from grader.metrics.answers import normalize_answer
@@ -79,8 +77,9 @@ def _finetune_labels() -> list[str]:
 
 
 def test_finetune_hashed_labels_learn_nothing() -> None:
-    """Each text a label drawn from its hash: chance macro-F1 (about 1/14) sits above the
-    majority label's (0.015) that anchors the scale's 0."""
+    """Each text a label drawn from its hash: chance macro-F1 (about 1/14), where the scale's 0
+    is anchored (0.08 points on the demo instance; 4.76 when the most common label, 0.015, was
+    the floor)."""
     labels = _finetune_labels()
 
     def predict(texts: list[str]) -> list[str]:
@@ -91,10 +90,6 @@ def test_finetune_hashed_labels_learn_nothing() -> None:
     assert found <= BOUND, components
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "rag_pipeline's floor anchors 0 at the same first pages and an empty answer; the dev "
-    "questions' label prior (their most often relevant pages, their answers' commonest unit "
-    "words) scores 7.65 on the demo instance: Recall@10 0.087, token F1 0.163"))
 def test_rag_the_public_label_prior_learns_nothing() -> None:
     data = ASSIGNMENTS / "rag_pipeline" / "candidate" / "data"
     dev = [json.loads(line) for line in (data / "dev_questions.jsonl").read_text().splitlines()]
