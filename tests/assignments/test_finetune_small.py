@@ -93,11 +93,11 @@ def test_rubric_is_anchored_on_floor_tfidf_frozen_encoder_and_reference(spec) ->
     for component in spec.rubric:
         if component.scale is not None:
             anchors = [(a.baseline, a.points) for a in component.scale.anchors]
-            assert anchors == [("majority", 0.0), ("tfidf_lr", 0.4), ("minilm_lr", 0.7),
+            assert anchors == [("chance", 0.0), ("tfidf_lr", 0.4), ("minilm_lr", 0.7),
                                ("reference", 1.0)]
     recorded = {b.name: b.scores for b in spec.baselines}
     for metric in ("quality.macro_f1", "quality.shifted_macro_f1"):
-        assert recorded["majority"][metric] < recorded["tfidf_lr"][metric] \
+        assert recorded["chance"][metric] < recorded["tfidf_lr"][metric] \
             < recorded["minilm_lr"][metric] < recorded["reference"][metric]
     # The issue's calibration: TF-IDF in [0.55, 0.85]; the reference 0.05 above it, more on the
     # shifted slice.
@@ -417,6 +417,41 @@ def test_behaviour_suite_catches_order_and_batch_effects(spec, context, hidden) 
     assert outcomes["test_empty_batch"] == "passed"
 
 
+def _chance(data: Path, work: Path) -> ModuleType:
+    """The floor baseline trained on ``data`` (the module is shared: the last training holds)."""
+    module = _module("finetune_small_chance", FOLDER / "reference" / "chance" / "solution.py")
+    work.mkdir()
+    module.train(str(data / "train.jsonl"), str(data / "dev.jsonl"), str(work))
+    module.load(str(work))
+    return module
+
+
+def test_the_floor_is_chance_on_the_demo_and_a_private_instance(spec, context, generator,
+                                                                 tmp_path) -> None:
+    """The floor anchors 0 at guessing: below it, random labels earned points. Its anchors are
+    measured again on every instance, so it must reach chance there too."""
+    chance = 1 / len(generator.LABELS)
+    demo = _chance(DATA, tmp_path / "demo")
+    values = run_harness("quality", HIDDEN / "harness.py", candidate=_candidate(spec, demo),
+                         context=context, metrics=_metrics(spec))
+    for key, value in spec.baseline("chance").scores.items():
+        if not key.endswith(TIMING_SUFFIXES):
+            assert values[key.removeprefix("quality.")] == value, key
+    assert set(_suite(spec, context, demo, "behaviour").values()) == {"passed"}
+
+    seeds = _private_seeds(11)
+    data = tmp_path / "private"
+    for relative, content in generator.public_files(seeds).items():
+        (data / relative).parent.mkdir(parents=True, exist_ok=True)
+        (data / relative).write_bytes(content)
+    private = _chance(data, tmp_path / "private-work")
+    values = run_harness("quality", HIDDEN / "harness.py", candidate=_candidate(spec, private),
+                         context=dataclasses.replace(context, seeds=seeds),
+                         metrics=_metrics(spec))
+    for metric in ("macro_f1", "shifted_macro_f1"):
+        assert chance / 2 < values[metric] < 2 * chance, (metric, values[metric])
+
+
 def test_starter_bundle_fails_every_behaviour_test(spec, context) -> None:
     starter = _module("finetune_small_starter", FOLDER / "candidate" / "solution.py")
     outcomes = _suite(spec, context, starter, "behaviour")
@@ -434,7 +469,7 @@ def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> N
 
     settings = get_settings()
     reports = {}
-    for name in ("majority", "tfidf_lr"):
+    for name in ("chance", "tfidf_lr"):
         archive = zip_folder(FOLDER / spec.baseline(name).path, tmp_path / f"{name}.zip")
         reports[name] = grade_zip(assignment=spec, folder=FOLDER,
                                   instance=demo_instance(spec, FOLDER), zip_path=archive,
@@ -442,7 +477,7 @@ def test_floor_and_tfidf_graded_in_containers(spec, runner_image, tmp_path) -> N
                                   intake=settings.intake)
     metrics = {name: {m.name: m.value for m in report.metrics}
                for name, report in reports.items()}
-    floor, tfidf = metrics["majority"], metrics["tfidf_lr"]
+    floor, tfidf = metrics["chance"], metrics["tfidf_lr"]
     assert floor["quality.macro_f1"] < tfidf["quality.macro_f1"]
     assert floor["quality.shifted_macro_f1"] < tfidf["quality.shifted_macro_f1"]
     assert tfidf["quality.shifted_macro_f1"] < tfidf["quality.in_distribution_macro_f1"]

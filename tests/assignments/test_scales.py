@@ -20,7 +20,7 @@ from sandbox import Limits
 ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
 BUILTIN = sorted(p.name for p in ASSIGNMENTS.iterdir() if (p / "assignment.yaml").is_file())
 # The submission that learns nothing, and the honest plain baseline, of each assignment.
-FLOOR = {"rag_pipeline": "floor", "finetune_small": "majority", "fraud_detection": "prior"}
+FLOOR = {"rag_pipeline": "floor", "finetune_small": "chance", "fraud_detection": "prior"}
 PLAIN = {"rag_pipeline": "bm25", "finetune_small": "tfidf_lr", "fraud_detection": "logreg"}
 TIMINGS = ("_ms", "_s", "_sec", "_seconds")
 
