@@ -77,7 +77,9 @@ DEFAULT_MAX_MESSAGE_BYTES = MAX_REQUEST_BYTES
 
 
 def parse_message(line: bytes) -> dict[str, Any]:
-    """Strict JSON: one object, no NaN or infinity, no duplicate keys."""
+    """Strict JSON: one object, no NaN or Infinity literals, no duplicate keys. Numbers are
+    what JSON reads (``1e400`` reads as infinity, ``10**400`` in digits as an int no float holds):
+    whoever uses a value checks its range."""
 
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not allowed")
