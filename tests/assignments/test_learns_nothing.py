@@ -10,61 +10,29 @@ on the recorded anchors with every hidden test passed: the same bound as the flo
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader.candidate import Candidate
-from grader.hidden import HiddenContext, run_harness
+from support.learns_nothing import BOUND, unit
+from support.learns_nothing import total as total_in
+
 from grader.metrics.answers import normalize_answer
-from grader.scoring import recorded_anchors, score
-from grader.spec import Assignment, load_assignment
+from grader.spec import load_assignment
 from sandbox import Limits
 
 ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
-BOUND = 5.0
-
-
-class InProcess:
-    """Stands in for the sandbox's session: calls a strategy here, through a JSON round trip."""
-
-    def __init__(self, calls: dict[str, Callable[..., Any]]) -> None:
-        self.calls = calls
-        self.last_call_seconds: float | None = None
-
-    def call(self, method: str, /, *, timeout: float | None = None, **params: Any) -> Any:
-        self.last_call_seconds = 0.001
-        return json.loads(json.dumps(self.calls[method](**json.loads(json.dumps(params)))))
-
-
-def _unit(text: str) -> float:
-    """A number in [0, 1) fixed by the text alone: noise that knows nothing of the label."""
-    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16) / 16**12
 
 
 def total(assignment_id: str, calls: dict[str, Callable[..., Any]]) -> tuple[float, Any]:
-    folder = ASSIGNMENTS / assignment_id
-    spec: Assignment = load_assignment(folder, ceiling=Limits())
-    candidate = Candidate(InProcess(calls), {  # type: ignore[arg-type]
-        ep.name: (ep.params, ep.returns) for ep in spec.entry_points if ep.phase == "serve"})
-    context = HiddenContext(hidden_dir=folder / "hidden", seeds=dict(spec.reproducibility.seeds),
-                            work_bytes=0)
-    metrics: dict[str, float | None] = {}
-    for harness in spec.harnesses:
-        values = run_harness(harness.name, folder / harness.path, candidate=candidate,
-                             context=context, metrics=[m.name for m in harness.metrics])
-        metrics.update({f"{harness.name}.{name}": value for name, value in values.items()})
-    tests = {suite.name: (10, 10) for suite in spec.hidden_tests}
-    card = score(spec, metrics, tests, anchors=recorded_anchors(spec))
-    return card.total, [(c.id, c.points) for c in card.components if c.points]
+    return total_in(ASSIGNMENTS / assignment_id, calls)
 
 
 def test_fraud_hashed_scores_learn_nothing() -> None:
     def predict_proba(rows: list[dict]) -> list[float]:
-        return [0.025 + 1e-6 * _unit(json.dumps(r, sort_keys=True)) for r in rows]
+        return [0.025 + 1e-6 * unit(json.dumps(r, sort_keys=True)) for r in rows]
     found, components = total("fraud_detection", {"predict_proba": predict_proba,
                                                    "validate_input": lambda row: []})
     assert found <= BOUND, components
@@ -83,7 +51,7 @@ def test_finetune_hashed_labels_learn_nothing() -> None:
     labels = _finetune_labels()
 
     def predict(texts: list[str]) -> list[str]:
-        return [labels[int(_unit(t) * len(labels))] for t in texts]
+        return [labels[int(unit(t) * len(labels))] for t in texts]
     found, components = total("finetune_small", {
         "predict": predict,
         "predict_proba": lambda texts: [{label: 1.0} for label in predict(texts)]})
