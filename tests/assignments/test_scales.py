@@ -139,13 +139,14 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assignment]
 
 
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
-def test_a_templates_floor_scores_0_passing_every_test(templates, template: str) -> None:
+def test_a_templates_floors_score_0_passing_every_test(templates, template: str) -> None:
+    """Each metric's floor (one per metric when no single answer that learns nothing is the
+    strongest on every metric, as in classification) scores 0 on the whole rubric."""
     assignment = templates[template]
     floors = {min(c.scale.anchors, key=lambda a: a.points).baseline
               for c in assignment.rubric if c.scale is not None}
-    assert len(floors) == 1
-    card = graded(assignment, recorded(assignment, floors.pop()), passed=True)
-    assert card.total == 0.0
+    assert [graded(assignment, recorded(assignment, floor), passed=True).total
+            for floor in sorted(floors)] == [0.0] * len(floors)
     tops = {max(c.scale.anchors, key=lambda a: a.points).baseline
             for c in assignment.rubric if c.scale is not None}
     assert [graded(assignment, recorded(assignment, top), passed=True).total

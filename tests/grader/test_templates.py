@@ -1,12 +1,20 @@
-"""The scaffolds `grader assignment new --template NAME` copies: each validates as it is, and each
-makes its data per instance (public data and hidden split from the instance's seeds)."""
+"""The scaffolds `grader assignment new --template NAME` copies: each validates as it is, each
+makes its data per instance (public data and hidden split from the instance's seeds), and on each
+a submission that learns nothing scores at most 5."""
 
 from __future__ import annotations
 
+import json
 import random
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support.learns_nothing import BOUND, total, unit
 from typer.testing import CliRunner
 
 from grader.authoring import TEMPLATES, hidden_split_overlap, new_assignment, validate_assignment
@@ -117,3 +125,63 @@ def test_a_scaffold_validates_as_it_is(root: Path, template: str, runner_image: 
     report = validate_assignment(folder, runner_image=runner_image, ceiling=Limits(),
                                  intake=IntakeRules())
     assert report.ok, [c for c in report.checks if not c.ok]
+
+
+# --- what learning nothing scores --------------------------------------------------------------
+
+def _public_rows(folder: Path, name: str) -> list[dict]:
+    return [json.loads(line)
+            for line in (folder / "candidate" / "data" / name).read_text().splitlines()]
+
+
+def _label_strategies(rows: list[dict]) -> dict[str, Callable[[list[str]], list[str]]]:
+    """Labels that ignore the text's meaning: the most common training label, a label hashed
+    from each text uniformly over the training labels, and one hashed into the training labels'
+    shares (guessing in proportion, which earns the most macro-F1 a guess can). The hash is
+    salted: a draw of its own, not the one a recorded floor made."""
+    counts = Counter(row["label"] for row in rows)
+    labels = sorted(counts)
+    bounds = list(accumulate(counts[label] / len(rows) for label in labels))
+
+    def draw(text: str) -> float:
+        return unit(f"guess {text}")
+
+    def in_shares(text: str) -> str:
+        return labels[min(bisect_right(bounds, draw(text)), len(labels) - 1)]
+    return {
+        "majority": lambda texts: [counts.most_common(1)[0][0] for _ in texts],
+        "hashed_uniform": lambda texts: [labels[int(draw(t) * len(labels))] for t in texts],
+        "hashed_in_shares": lambda texts: [in_shares(t) for t in texts],
+    }
+
+
+def _retrieval_strategies(folder: Path) -> dict[str, Callable[[str, int], list[str]]]:
+    """Ids that ignore the query's meaning: the corpus's first ids, ids hashed with the query,
+    and the public label prior (the passages most often relevant to the dev queries first)."""
+    ids = [row["id"] for row in _public_rows(folder, "corpus.jsonl")]
+    relevant = Counter(passage for query in _public_rows(folder, "queries.jsonl")
+                       for passage, grade in query["relevant"].items() if grade >= 1)
+    prior = [passage for passage, _ in relevant.most_common()]
+    prior += [passage for passage in ids if passage not in relevant]
+    return {
+        "first_ids": lambda query, k: ids[:k],
+        "hashed_ids": lambda query, k: sorted(ids, key=lambda i: unit(f"{query} {i}"))[:k],
+        "label_prior": lambda query, k: prior[:k],
+    }
+
+
+def _no_learning(folder: Path, template: str) -> dict[str, dict[str, Callable[..., Any]]]:
+    if template == "retrieval":
+        return {name: {"search": search}
+                for name, search in _retrieval_strategies(folder).items()}
+    return {name: {"predict": predict} for name, predict in
+            _label_strategies(_public_rows(folder, "train.jsonl")).items()}
+
+
+@pytest.mark.parametrize("template", NAMES)
+def test_what_learns_nothing_scores_at_most_5(template: str, scaffolds) -> None:
+    """Each strategy that learns nothing, through the template's real harness on the demo
+    instance, scored on its recorded anchors with every hidden test passed."""
+    _, folder = scaffolds[template]
+    found = {name: total(folder, calls) for name, calls in _no_learning(folder, template).items()}
+    assert all(points <= BOUND for points, _ in found.values()), found

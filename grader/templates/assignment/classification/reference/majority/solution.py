@@ -1,4 +1,4 @@
-"""Baseline: the trivial floor. Always answers the label most common in training."""
+"""Baseline: the accuracy floor. Always answers the label most common in training."""
 
 import json
 import os
