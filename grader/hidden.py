@@ -33,7 +33,7 @@ import pytest
 
 import sandbox
 from grader.candidate import Candidate, CandidateFailure, blames_candidate
-from grader.intervals import Measured, intervals
+from grader.intervals import Measured, measured
 from grader.metrics._recording import recording
 from grader.report import TestCaseResult
 
@@ -243,13 +243,13 @@ def _forget_modules_under(folder: Path) -> None:
 
 
 def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenContext,
-                metrics: list[str]) -> dict[str, float]:
+                metrics: list[str]) -> dict[str, Measured]:
     """Import a harness module and return its declared metrics (finite floats only).
 
-    Each value is a ``grader.intervals.Measured``: a float carrying its 95% bootstrap interval
-    over the hidden items when ``evaluate()`` computed it through a ``grader.metrics`` function
-    (the calls are recorded while it runs; see ``grader.intervals`` for the rule); else its
-    interval is None.
+    Each value is a ``grader.intervals.Measured``: a float carrying its 95% interval over the
+    hidden items and their number when ``evaluate()`` computed it through a ``grader.metrics``
+    function (the calls are recorded while it runs; see ``grader.intervals`` for the rule; too
+    few items for the bootstrap, no interval); else neither.
     """
     spec = importlib.util.spec_from_file_location(f"grader_harness_{name}", path)
     if spec is None or spec.loader is None:
@@ -275,5 +275,4 @@ def run_harness(name: str, path: Path, *, candidate: Candidate, context: HiddenC
         if not math.isfinite(value):
             raise HarnessError(f"{path}: {metric} is not finite ({value})")
         result[metric] = value
-    found = intervals(result, calls, harness=name)
-    return {metric: Measured(value, found[metric]) for metric, value in result.items()}
+    return measured(result, calls, harness=name)

@@ -4,10 +4,11 @@ Everything needed to reproduce a score is in ``reproduction``. Measurements that
 run (durations, memory, timestamps) live only in fields whose names end in ``_seconds``, ``_bytes``,
 ``_ms`` or ``_at``, so two gradings of one submission compare equal once those are set aside.
 
-How sure a score is (``grader.intervals``): a metric's ``interval``, each component's points at
-its ends and the total's ``total_interval``. A ``MetricResult`` made from a ``Measured`` value takes
-its interval, and its ``value`` carries the interval again, so code that maps names to values
-(re-scoring a stored report) places the interval along with the value.
+How sure a score is (``grader.intervals``): a metric's ``interval`` and ``items``, each
+component's points at its ends and the total's ``total_interval``. A ``MetricResult`` made from a
+``Measured`` value takes its interval and items, and its ``value`` carries them again, so code that
+maps names to values (re-scoring a stored report) places the interval along with the value. A
+metric over too few items has no interval, and ``MetricResult.unbounded`` says so.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from grader.__about__ import __version__
 from grader.environment_fit import EnvironmentFit
 from grader.integrity import Integrity
-from grader.intervals import Measured, interval_of
+from grader.intervals import Measured, unbounded
 from grader.outcomes import CodeFailure
 from grader.scoring import ComponentScore, total_interval
 from grader.signals import Signals
@@ -113,27 +114,38 @@ class MetricResult(_Model):
                                                     "(see Report.anchors)")
     reason: str = ""
     interval: tuple[float, float] | None = Field(
-        None, description="the 95% bootstrap interval of the value over the hidden items "
-                          "(questions, rows) it was computed on: [low, high]. None when the "
-                          "harness did not compute the value through a grader.metrics function "
-                          "over its items (a timing, a flag, a figure computed by hand), or there "
-                          "is no value")
+        None, description="the 95% interval of the value over the hidden items (questions, rows) "
+                          "it was computed on: [low, high] (grader.intervals: exact for a share "
+                          "of items scoring 0 or 1, else bootstrapped). None when the harness did "
+                          "not compute the value through a grader.metrics function over its "
+                          "items (a timing, a flag, a figure computed by hand), when a "
+                          "bootstrapped metric has too few items (see items), or there is no "
+                          "value")
+    items: int | None = Field(
+        None, ge=0, description="how many hidden items the value was computed over; none when "
+                                "the harness did not compute it through a grader.metrics "
+                                "function (and in reports made before items were recorded)")
 
     @model_validator(mode="before")
     @classmethod
     def _interval_from_value(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "interval" not in data:
-            found = interval_of(data.get("value"))
-            if found is not None:
-                data = {**data, "interval": found}
+        if isinstance(data, dict) and isinstance(value := data.get("value"), Measured):
+            data = {"interval": value.interval, "items": value.items, **data}
         return data
 
     @model_validator(mode="after")
     def _value_carries_interval(self) -> MetricResult:
-        if self.value is not None and self.interval is not None:
+        if self.value is not None and (self.interval is not None or self.items is not None):
             # Frozen, and validated just now: the same number, carrying its interval.
-            object.__setattr__(self, "value", Measured(self.value, self.interval))
+            object.__setattr__(self, "value", Measured(self.value, self.interval, self.items))
         return self
+
+    @property
+    def unbounded(self) -> str | None:
+        """Why a value computed over hidden items has no interval (``grader.intervals``)."""
+        if self.value is None or self.interval is not None:
+            return None
+        return unbounded(self.items)
 
 
 class Reproduction(_Model):
@@ -210,6 +222,12 @@ class Report(_Model):
         # Frozen, and validated just now: the one value the components give.
         object.__setattr__(self, "total_interval", total_interval(self.components, self.total))
         return self
+
+    @property
+    def unbounded(self) -> list[str]:
+        """Each metric that has no interval for want of hidden items, as "name: why": a reason
+        the total has none, shown beside it rather than nothing."""
+        return [f"{m.name}: {why}" for m in self.metrics if (why := m.unbounded) is not None]
 
     def for_candidate(self, fields: list[str]) -> dict[str, Any]:
         """Only what the assignment releases to candidates (never logs unless released, and

@@ -11,6 +11,8 @@ import functools
 
 import jinja2
 
+from grader.intervals import MIN_ITEMS
+
 
 @functools.cache
 def environment() -> jinja2.Environment:
@@ -32,4 +34,6 @@ def environment() -> jinja2.Environment:
     env.filters["when"] = lambda v: "—" if v is None else v.strftime("%Y-%m-%d %H:%M UTC")
     env.filters["mib"] = lambda v: "—" if v is None else f"{v / 1048576:.0f}"
     env.filters["kib"] = lambda v: f"{v / 1024:.1f} KiB"
+    # The report's note on intervals names the fewest items a bootstrapped metric is bounded over.
+    env.globals["min_items"] = MIN_ITEMS
     return env

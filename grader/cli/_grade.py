@@ -102,6 +102,8 @@ def _summary(report: Report) -> None:
     if report.total_interval is not None:
         low, high = report.total_interval
         console.print(f"95% interval of the total over the hidden items: {low:.1f} to {high:.1f}")
+    elif report.unbounded:
+        console.print(f"no 95% interval of the total: {'; '.join(report.unbounded)}")
     table = Table("component", "points", "weight", "why")
     for component in report.components:
         table.add_row(component.title, f"{component.points:.2f}", str(component.weight),

@@ -1,6 +1,7 @@
-"""How sure a score is: bootstrap intervals over the hidden items (grader.intervals), attached by
-run_harness, placed as points by scoring, carried by reports and re-placed with them, and shown to
-reviewers (the cohort marks totals that cannot be told apart)."""
+"""How sure a score is: intervals over the hidden items (grader.intervals: exact for shares of 0/1
+items, else bootstrapped on enough items), attached by run_harness, placed as points by scoring,
+carried by reports and re-placed with them, and shown to reviewers (the cohort marks totals that
+cannot be told apart; a metric over too few items says so)."""
 
 from __future__ import annotations
 
@@ -181,15 +182,37 @@ def test_a_mean_of_per_answer_scores_matches_the_normal_approximation() -> None:
     assert high == pytest.approx(value + half, abs=0.2 * half)
 
 
-def test_a_constant_metric_has_a_zero_width_interval() -> None:
-    qrels = {f"q{i}": {"d": 1} for i in range(50)}
+def test_a_constant_metric_over_enough_items_has_a_zero_width_interval() -> None:
+    n = intervals.MIN_ITEMS
+    qrels = {f"q{i}": {"d": 1} for i in range(n)}
     run = {q: ["x", "d"] for q in qrels}
     with recording() as calls:
-        values = {"accuracy": classification.accuracy(["a"] * 80, ["a"] * 80),
-                  "mrr": retrieval.mrr_at_k(qrels, run, 10),
-                  "f1": sum(answers.token_f1("x y", "x z") for _ in range(20)) / 20}
-    found = _interval(values, calls)
-    assert found == {"accuracy": (1.0, 1.0), "mrr": (0.5, 0.5), "f1": (0.5, 0.5)}
+        values = {"mrr": retrieval.mrr_at_k(qrels, run, 10),
+                  "f1": sum(answers.token_f1("x y", "x z") for _ in range(n)) / n}
+    assert _interval(values, calls) == {"mrr": (0.5, 0.5), "f1": (0.5, 0.5)}
+
+
+def test_a_perfect_share_is_never_certain() -> None:
+    # Every item right: the exact interval's low end is where n of n has probability 2.5%.
+    for n in (5, 80, 300):
+        with recording() as calls:
+            value = classification.accuracy(["a"] * n, ["a"] * n)
+        low, high = _interval({"accuracy": value}, calls)["accuracy"]
+        assert high == 1.0 and low == pytest.approx(0.025 ** (1 / n), abs=1e-9)
+
+
+def test_a_bootstrapped_metric_over_too_few_items_has_no_interval_and_says_why() -> None:
+    n = intervals.MIN_ITEMS - 1
+    labels = [0, 1] * (n // 2) + [1] * (n % 2)
+    scores = [0.95] + [0.9 if y else 0.1 for y in labels[1:]]  # one negative ranked first
+    with recording() as calls:
+        ap = classification.average_precision(labels, scores)
+        f1 = sum(answers.token_f1("x y", "x z") for _ in range(n)) / n
+    found = intervals.measured({"ap": ap, "f1": f1, "flag": 1.0}, calls, harness="h")
+    assert {name: (v.interval, v.items) for name, v in found.items()} == {
+        "ap": (None, n), "f1": (None, n), "flag": (None, None)}
+    assert intervals.unbounded(n) == f"too few hidden items to bound: {n}"
+    assert intervals.unbounded(None) is None
 
 
 def test_the_same_inputs_give_the_same_interval_and_other_draws_another() -> None:
@@ -218,6 +241,66 @@ def test_a_biased_statistic_keeps_its_value_inside_the_interval() -> None:
     assert value == pytest.approx(0.0, abs=1e-15)
     low, high = _interval({"ece": value}, calls)["ece"]
     assert low == value and high > 0.005
+
+
+# --- the "95%" holds on small hidden sets -------------------------------------------------------
+# Measured on the code, not assumed: the old percentile bootstrap of an accuracy over 10 items at a
+# true rate of 0.97 covered it 0.27 of the time, and every perfect score got [1, 1].
+
+
+def _accuracy_interval(n: int, right: int) -> tuple[float, float] | None:
+    with recording() as calls:
+        value = classification.accuracy(["a"] * n, ["a"] * right + ["b"] * (n - right))
+    return _interval({"accuracy": value}, calls)["accuracy"]
+
+
+@pytest.mark.parametrize("n", [5, 10, 20, 50])
+def test_an_accuracy_interval_covers_the_true_rate_95_percent_of_the_time(n: int) -> None:
+    """Exact coverage: every count of right answers a hidden set of n items can hold, weighted by
+    its binomial probability at each true rate."""
+    found = [_accuracy_interval(n, right) for right in range(n + 1)]
+    assert all(each is not None and each[0] < each[1] for each in found)  # never certain
+    for rate in (0.5, 0.9, 0.97):
+        covered = sum(math.comb(n, right) * rate ** right * (1 - rate) ** (n - right)
+                      for right, each in enumerate(found)
+                      if each is not None and each[0] <= rate <= each[1])
+        assert covered >= intervals.LEVEL, (n, rate, covered)
+
+
+def _average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AP of continuous (untied) scores: precision at each positive's rank, averaged."""
+    ranked = labels[np.argsort(-scores)]
+    hits = np.cumsum(ranked)
+    return float((hits / np.arange(1, len(ranked) + 1))[ranked == 1].mean())
+
+
+def test_a_ranking_metric_is_bounded_only_on_enough_items_to_cover_its_true_value() -> None:
+    """Average precision of a ranker that scores positives 1.5 standard deviations higher, 30%
+    positives: on few rows the bootstrap covered its true value far less than 95% of the time
+    (0.70 on 10 rows), so no interval is shown; from MIN_ITEMS on, about 0.9 or more is."""
+    rng = np.random.default_rng(7)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = (rng.random(n) < 0.3).astype(int)
+        return labels, rng.normal(size=n) + 1.5 * labels
+
+    truth = _average_precision(*sample(400_000))
+    for n, trials in ((10, 100), (intervals.MIN_ITEMS, 150)):
+        shown = covered = 0
+        for _ in range(trials):
+            labels, scores = sample(n)
+            if not 0 < labels.sum() < n:
+                continue
+            with recording() as calls:
+                value = classification.average_precision(labels, scores)
+            found = _interval({"ap": value}, calls)["ap"]
+            if found is not None:
+                shown += 1
+                covered += found[0] <= truth <= found[1]
+        if n < intervals.MIN_ITEMS:
+            assert shown == 0, covered / shown
+        else:
+            assert shown >= 0.95 * trials and covered / shown >= 0.88, (shown, covered)
 
 
 # --- which call a returned value came from ------------------------------------------------------
@@ -256,10 +339,12 @@ def test_values_no_call_produced_get_no_interval() -> None:
 
 
 def test_a_mean_over_only_some_calls_is_not_matched() -> None:
+    half = intervals.MIN_ITEMS // 2
     with recording() as calls:
-        first = [answers.token_f1("x y", "x z") for _ in range(5)]   # 0.5 each
-        second = [answers.token_f1("x", "y") for _ in range(5)]      # 0 each
-    found = _interval({"first_half": sum(first) / 5, "all": sum(first + second) / 10}, calls)
+        first = [answers.token_f1("x y", "x z") for _ in range(half)]   # 0.5 each
+        second = [answers.token_f1("x", "y") for _ in range(half)]      # 0 each
+    found = _interval({"first_half": sum(first) / half,
+                       "all": sum(first + second) / (2 * half)}, calls)
     assert found["first_half"] is None
     low, high = found["all"]
     assert 0.0 <= low < 0.25 < high <= 0.5
@@ -271,20 +356,19 @@ def test_draws_undefined_too_often_give_no_interval() -> None:
         value = classification.average_precision(labels, scores)
     # A single positive is left out of about a third of the draws: still defined in most.
     assert _interval({"ap": value}, calls)["ap"] is not None
-    with recording() as calls:
-        value = classification.recall_at_fpr([1] + [0] * 2, [0.9, 0.1, 0.2], 0.5)
-    assert _interval({"r": value}, calls)["r"] is not None  # 3 items: undefined in a third
-    assert intervals.bootstrap({"none": intervals._Items(4, lambda w: np.full(len(w), np.nan))},
-                               seed="s") == {"none": None}
+    n = intervals.MIN_ITEMS
+    never = intervals._Items(n, lambda w: np.full(len(w), np.nan))
+    assert intervals.bounds({"none": never}, seed="s") == {"none": None}
+    assert intervals.unbounded(n) == f"undefined on most resamples of its {n} hidden items"
 
 
 def test_measured_is_a_float_that_carries_its_interval() -> None:
-    value = Measured(0.25, (0.2, 0.3))
+    value = Measured(0.25, (0.2, 0.3), 400)
     assert value == 0.25 and value + 1 == 1.25 and isinstance(value, float)
     assert interval_of(value) == (0.2, 0.3)
     assert interval_of(0.25) is None and interval_of(None) is None
-    assert interval_of(pickle.loads(pickle.dumps(value))) == (0.2, 0.3)
-    assert interval_of(copy.deepcopy(value)) == (0.2, 0.3)
+    for again in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+        assert (interval_of(again), again.items) == ((0.2, 0.3), 400)
 
 
 # --- run_harness attaches them -------------------------------------------------------------------
@@ -546,18 +630,46 @@ def test_the_html_report_shows_the_intervals() -> None:
     assert f"(95% interval {low:.1f}{DASH}{high:.1f})" in html
 
 
+def test_a_metric_over_too_few_items_says_so_on_the_report_rather_than_showing_a_band() -> None:
+    values = {PR_AUC: Measured(0.62, None, 40), ECE: Measured(0.05, (0.03, 0.08), 400)}
+    card = score(_assignment(), values, {"behaviour": (3, 4)})
+    metrics = [MetricResult(name=name, value=value, higher_is_better=True, baselines={})
+               for name, value in values.items()]
+    assert [(m.interval, m.items) for m in metrics] == [(None, 40), ((0.03, 0.08), 400)]
+    report = _report(card, metrics)
+    assert report.total_interval is None
+    assert report.unbounded == [f"{PR_AUC}: too few hidden items to bound: 40"]
+    html = render_html(report)
+    assert '<span class="unbounded">too few hidden items to bound: 40</span>' in html
+    assert (f'id="total-unbounded">(no 95% interval: {PR_AUC}: too few hidden items to bound: '
+            '40)</span>') in html
+    assert f"at least {intervals.MIN_ITEMS} items" in html
+    # Stored and read again, it still says so; a report stored before items were recorded reads
+    # as before: no interval and no reason.
+    again = Report.model_validate_json(report.model_dump_json())
+    assert again.unbounded == report.unbounded and again.metrics[0].value.items == 40  # type: ignore[union-attr]
+    body = report.model_dump(mode="json")
+    for metric in body["metrics"]:
+        del metric["items"]
+    old = Report.model_validate(body)
+    assert [m.items for m in old.metrics] == [None, None] and old.unbounded == []
+    assert "too few hidden items to bound:" not in render_html(old)
+
+
 # --- reviewers see them; the cohort marks totals that cannot be told apart ---------------------
 
 EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
 
 
-def _stored_report(total: float, interval: tuple[float, float] | None) -> Report:
+def _stored_report(total: float, interval: tuple[float, float] | None,
+                   items: int = 400) -> Report:
     component = ComponentScore(id="quality", title="Quality", weight=100.0, points=total,
                                fraction=total / 100, reason="placed", interval=interval)
     metric = MetricResult(name="retrieval.recall_at_10", value=total / 100,
                           higher_is_better=True, baselines={},
                           interval=None if interval is None else (interval[0] / 100,
-                                                                  interval[1] / 100))
+                                                                  interval[1] / 100),
+                          items=items)
     card = ScoreCard(total=total, components=[component], quality=total / 100)
     return _report(card, [metric])
 
@@ -586,7 +698,9 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 claim = claim_job(db, worker="test", lease_seconds=60,
                                   max_attempts=settings.max_attempts)
                 assert claim is not None and claim.submission_id == submission.id
-                assert complete_job(db, claim, _stored_report(total, interval))
+                # Edsger's metric was computed over too few hidden items to bound.
+                items = 40 if interval is None else 400
+                assert complete_job(db, claim, _stored_report(total, interval, items))
                 ids[label if number == len(graded) - 1 else f"{label} (earlier)"] = submission.id
         response = client.post("/api/review/login", json={"email": EMAIL, "password": PASSWORD})
         assert response.status_code == 200
@@ -637,4 +751,8 @@ def test_the_report_page_shows_the_intervals(cohort: Any) -> None:
     assert f"(95% interval 75.0{DASH}85.0)" in page
     assert f"75.00{DASH}85.00" in page  # the component's points at the ends
     assert f"0.75{DASH}0.85" in page    # the metric's interval
-    assert "(95% interval" not in client.get(f"/review/submissions/{ids['Edsger']}").text
+    page = client.get(f"/review/submissions/{ids['Edsger']}").text
+    assert "(95% interval" not in page
+    assert ("(no 95% interval: retrieval.recall_at_10: too few hidden items to bound: 40)"
+            in page)
+    assert '<span class="unbounded">too few hidden items to bound: 40</span>' in page
