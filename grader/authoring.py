@@ -32,6 +32,7 @@ from grader.instance import (
 )
 from grader.intake import IntakeRules
 from grader.integrity import MIN_ITEMS_FOUND, File, find_copies, item_texts
+from grader.intervals import MIN_ITEMS
 from grader.pipeline import InfrastructureError, grade_zip
 from grader.report import Report
 from grader.settings import BUILT_IN_ASSIGNMENTS
@@ -256,8 +257,24 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
                    for name, report in reports.items()]
         checks.append(_top_anchors_pass(assignment, reports))
         checks.append(_starter_fails(assignment, starter))
+        checks.append(_metrics_bounded(reports))
         checks.extend(_environment_holds(assignment, folder, runner_image))
     return ValidationReport(assignment=assignment.id, checks=checks)
+
+
+def _metrics_bounded(reports: Mapping[str, Report]) -> Check:
+    """A warning when the recorded solutions' metrics were computed over too few hidden items to
+    bound (``grader.intervals``): every candidate's report would then show no 95% interval for
+    them, and so none for the total."""
+    unbounded = sorted({why for report in reports.values() for why in report.unbounded})
+    if not unbounded:
+        return Check(name="intervals", ok=True, detail="every metric computed through "
+                                                        "grader.metrics has a 95% interval")
+    return Check(name="intervals", ok=False, severity="warning", detail=(
+        f"reports will carry no 95% interval for {'; '.join(unbounded)}, nor for the total: a "
+        f"metric is bootstrapped only over {MIN_ITEMS} hidden items or more (a share of items "
+        "each right or wrong, such as an accuracy, is bounded exactly at any size). Add hidden "
+        "items so reviewers can tell close scores apart (docs/intervals.md)"))
 
 
 def _environment_holds(assignment: Assignment, folder: Path, runner_image: str) -> list[Check]:

@@ -74,8 +74,8 @@ RESAMPLES = 1000
 LEVEL = 0.95
 # Fewest items a bootstrapped metric is bounded over. Below it the percentile bootstrap's "95%"
 # interval covered far less often in a simulation of this code: a per-item rate of 0.97 is
-# covered 0.77 of the time on 50 items and 0.84 to 0.95 from 110 to 140 (its discreteness), 0.88
-# or more from 150 on; average precision 0.88 from 60 on (docs/intervals.md).
+# covered 0.77 of the time on 50 items and 0.84 to 0.92 from 110 to 140 (its discreteness), 0.88
+# or more from 150 on; average precision about 0.9 from 50 on (docs/intervals.md).
 MIN_ITEMS = 150
 # Draws per block: a block of weights is at most this many numbers (16 MB as float64).
 _BLOCK_CELLS = 2_000_000

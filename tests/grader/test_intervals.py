@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from grader import intervals
+from grader import authoring, intervals
 from grader.anchors import anchors_for, measure_missing, rescored
 from grader.authoring import new_assignment
 from grader.hidden import HiddenContext, run_harness
@@ -656,6 +656,25 @@ def test_a_metric_over_too_few_items_says_so_on_the_report_rather_than_showing_a
     assert "too few hidden items to bound:" not in render_html(old)
 
 
+def test_validate_warns_an_author_whose_metrics_are_over_too_few_items() -> None:
+    def graded(pr_auc: Measured) -> Report:
+        values = {PR_AUC: pr_auc, ECE: Measured(0.05, (0.03, 0.08), 400)}
+        card = score(_assignment(), values, {"behaviour": (3, 4)})
+        return _report(card, [MetricResult(name=name, value=value, higher_is_better=True,
+                                           baselines={}) for name, value in values.items()])
+
+    few = {"reference": graded(Measured(0.8, None, 40)),
+           "constant": graded(Measured(0.1, None, 40))}
+    check = authoring._metrics_bounded(few)
+    assert (check.ok, check.severity) == (False, "warning")
+    assert check.detail.startswith(
+        f"reports will carry no 95% interval for {PR_AUC}: too few hidden items to bound: 40, "
+        "nor for the total")
+    assert f"over {intervals.MIN_ITEMS} hidden items or more" in check.detail
+    enough = authoring._metrics_bounded({"reference": graded(Measured(0.8, (0.7, 0.9), 400))})
+    assert enough.ok
+
+
 # --- reviewers see them; the cohort marks totals that cannot be told apart ---------------------
 
 EMAIL, PASSWORD = "reviewer@example.com", "a long enough password"
@@ -742,6 +761,9 @@ def test_the_cohort_page_and_csv_show_it(cohort: Any) -> None:
     assert (table[ids["Ada"]]["total_low"], table[ids["Ada"]]["total_high"]) == ("75", "85")
     assert table[ids["Ada"]]["rank"] == "1" and table[ids["Ada"]]["indistinct_from"] == "2"
     assert table[ids["Edsger"]]["total_low"] == "" and table[ids["Edsger"]]["rank"] == "4"
+    # A ranked total without an interval says so rather than looking told apart from the rest.
+    assert '<span class="muted small">no interval</span>' in rows[ids["Edsger"]]
+    assert "no interval" not in rows[ids["Ada"]] + rows[ids["Ada (earlier)"]]
     assert table[ids["Ada (earlier)"]]["rank"] == ""
 
 
