@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from grader import authoring, intervals
 from grader.anchors import anchors_for, measure_missing, rescored
 from grader.authoring import new_assignment
+from grader.cli._grade import _summary
 from grader.hidden import HiddenContext, run_harness
 from grader.intervals import Measured, interval_of
 from grader.metrics import answers, classification, retrieval
@@ -630,7 +631,8 @@ def test_the_html_report_shows_the_intervals() -> None:
     assert f"(95% interval {low:.1f}{DASH}{high:.1f})" in html
 
 
-def test_a_metric_over_too_few_items_says_so_on_the_report_rather_than_showing_a_band() -> None:
+def test_a_metric_over_too_few_items_says_so_on_the_report_rather_than_showing_a_band(
+        capsys: pytest.CaptureFixture[str]) -> None:
     values = {PR_AUC: Measured(0.62, None, 40), ECE: Measured(0.05, (0.03, 0.08), 400)}
     card = score(_assignment(), values, {"behaviour": (3, 4)})
     metrics = [MetricResult(name=name, value=value, higher_is_better=True, baselines={})
@@ -644,6 +646,10 @@ def test_a_metric_over_too_few_items_says_so_on_the_report_rather_than_showing_a
     assert (f'id="total-unbounded">(no 95% interval: {PR_AUC}: too few hidden items to bound: '
             '40)</span>') in html
     assert f"at least {intervals.MIN_ITEMS} items" in html
+    _summary(report)  # `grader grade` says so too
+    printed = " ".join(capsys.readouterr().out.split())  # as wrapped to the terminal's width
+    assert (f"no 95% interval of the total: {PR_AUC}: too few hidden items to bound: 40"
+            in printed)
     # Stored and read again, it still says so; a report stored before items were recorded reads
     # as before: no interval and no reason.
     again = Report.model_validate_json(report.model_dump_json())
