@@ -58,7 +58,7 @@ def public_files(seeds: Mapping[str, int]) -> dict[str, bytes]:
 
 def hidden_items(seeds: Mapping[str, int]) -> list[dict]:
     """The hidden queries exactly as the harness scores them, each with its relevant passage."""
-    return queries(corpus(seeds["public"]), random.Random(seeds["hidden"]), 50, prefix="q")
+    return queries(corpus(seeds["public"]), random.Random(seeds["hidden"]), 150, prefix="q")
 
 
 def corpus(seed: int) -> list[dict[str, str]]:
