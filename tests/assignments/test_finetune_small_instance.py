@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
+from support.grammar import template_regex
 
 FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "finetune_small"
 ATTACKER_SEEDS = 6          # other instances the attacker samples, besides the demo
@@ -148,25 +149,16 @@ def test_the_attack_catches_held_out_wordings_in_public_code(public_code_only, m
 
 # --- the public grammar, read on each ticket -----------------------------------------------------
 
-def _template_regex(template: str, captured: tuple[str, ...] = ()) -> str:
-    parts, end = [], 0
-    for found in re.finditer(r"\{(\w+)\}", template):
-        parts += [re.escape(template[end:found.start()]),
-                  f"(?P<{found[1]}>.+?)" if found[1] in captured else ".+?"]
-        end = found.end()
-    return "".join(parts) + re.escape(template[end:])
-
-
 def _grammar_parser(generator):
     """Labels from the public templates alone: a contrast frame's main topic, else the intent
     of the first public request wording found in the ticket; None when none is (a held-out
     wording, or a typo inside the wording)."""
     flags = re.IGNORECASE | re.DOTALL
-    requests = [(re.compile(_template_regex(p.rstrip(".?!")), flags), intent.label)
+    requests = [(re.compile(template_regex(p.rstrip(".?!")), flags), intent.label)
                 for intent in generator.INTENTS for p in intent.phrasings]
-    topics = [(re.compile(_template_regex(t), flags), label)
+    topics = [(re.compile(template_regex(t), flags), label)
               for label, templates in generator.TOPICS.items() for t in templates]
-    frames = [re.compile(_template_regex(f.rstrip("."), ("main", "other")), flags)
+    frames = [re.compile(template_regex(f.rstrip("."), ("main", "other")), flags)
               for f in generator.CONTRAST_FRAMES]
 
     def label(text: str) -> str | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from support.grammar import template_regex
 
 from grader.metrics.answers import citation_support, token_f1
 from grader.metrics.retrieval import mrr_at_k, ndcg_at_k, recall_at_k
@@ -301,21 +302,10 @@ def test_generation_is_quick(generate: ModuleType, private: dict[str, int]) -> N
 
 # --- the public grammar, read on the candidate's own corpus ---------------------------------
 
-def _template_regex(template: str, captured: tuple[str, ...]) -> str:
-    """A catalogue template as a regular expression: ``captured`` placeholders as named groups,
-    every other placeholder as any text."""
-    parts, end = [], 0
-    for found in re.finditer(r"\{(\w+)\}", template):
-        parts += [re.escape(template[end:found.start()]),
-                  f"(?P<{found[1]}>.+?)" if found[1] in captured else ".+?"]
-        end = found.end()
-    return "".join(parts) + re.escape(template[end:])
-
-
 def _stated(body: str, statements: tuple[str, ...], captured: tuple[str, ...] = ("value",)
             ) -> dict[str, str]:
     for statement in statements:
-        found = re.search(_template_regex(statement, captured), body)
+        found = re.search(template_regex(statement, captured), body)
         if found:
             return found.groupdict()
     return {}
@@ -355,7 +345,7 @@ def parsed_facts(catalogue: ModuleType, rows: list[dict]
             facts[("policy", region.lower(), policy.key)] = (row["id"], values)
         elif meta.get("Document type") == "Support article":
             issue = next(i for i in catalogue.ISSUES
-                         if re.search(_template_regex(i.title, ()), row["title"]))
+                         if re.search(template_regex(i.title, ()), row["title"]))
             values = _stated(body, issue.fix, ("setting", "value"))
             values["team"] = _stated(body, catalogue.ISSUE_ESCALATION).get("value", "")
             key = ("issue", meta["Product"].lower(), issue.key)
@@ -379,7 +369,7 @@ def grammar_attack(catalogue: ModuleType, rows: list[dict], fallback):
         ("value", catalogue.ISSUE_QUESTIONS_VALUE), ("team", catalogue.ISSUE_QUESTIONS_TEAM))
         for q in templates]
     slots = ("product", "where", "code", "symptom")
-    patterns = [(re.compile(_template_regex(q.rstrip("?"), slots) + r"\??", re.IGNORECASE),
+    patterns = [(re.compile(template_regex(q.rstrip("?"), slots) + r"\??", re.IGNORECASE),
                  kind, document, fact) for q, kind, document, fact in asked]
 
     def respond(question: str) -> tuple[list[str], dict]:
