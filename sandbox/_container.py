@@ -81,6 +81,8 @@ SEND_POLL_MS = 100  # how often a blocked send looks whether the container's out
 REMOVE_RETRY_SECONDS = 30.0
 # How long the end of a container waits for the engine's "die" event, which follows any kill.
 EVENTS_GRACE_SECONDS = 2.0
+# A process ended by SIGKILL (128 + 9), which is how the kernel's OOM killer ends one.
+SIGKILL_EXIT_CODE = 137
 # Engine events that only something outside the grader causes, besides the kills it counts.
 OUTSIDE_ACTIONS = frozenset({"pause", "restart"})
 
@@ -216,6 +218,7 @@ class Container:
         self._events: CancellableStream | None = None
         self._events_closing = False
         self._died = threading.Event()
+        self._oom_event = threading.Event()
         self._kill_events = 0
         self._kills_made = 0
         self._outside: str | None = None  # an outside action seen, or the engine's disappearance
@@ -366,6 +369,8 @@ class Container:
                     elif action in OUTSIDE_ACTIONS:
                         self._seen_outside(f"the container was sent {action} from outside the "
                                            "grader")
+                if action == "oom":
+                    self._oom_event.set()
                 if action == "die":
                     self._died.set()
         except Exception:  # any end of the stream is handled below
@@ -538,8 +543,20 @@ class Container:
         outside = self._outside_end()
         if outside is not None:
             return self._result(Outcome.INFRASTRUCTURE_ERROR, exit_code, outside)
-        outcome = self._classify(exit_code, bool(state.get("OOMKilled")))
+        oom_killed = bool(state.get("OOMKilled")) or self._oom_reported(exit_code)
+        outcome = self._classify(exit_code, oom_killed)
         return self._result(outcome, exit_code, OUTCOME_MESSAGES[outcome])
+
+    def _oom_reported(self, exit_code: int | None) -> bool:
+        """Whether the engine sent an "oom" event for the container. Under gVisor the runtime's
+        shim reports the cgroup's OOM apart from the process's end, so on a loaded host the event
+        (and the OOMKilled flag it sets) can come after the exit: a SIGKILL the grader did not
+        send waits a little for it, or a candidate over its memory reads "killed by a signal"."""
+        if self._oom_event.is_set():
+            return True
+        if exit_code == SIGKILL_EXIT_CODE and self._kill_reason is None:
+            return self._oom_event.wait(EVENTS_GRACE_SECONDS)
+        return False
 
     def _classify(self, exit_code: int | None, oom_killed: bool) -> Outcome:
         if self._kill_reason is not None and self._kill_reason is not Outcome.KILLED:
