@@ -102,7 +102,7 @@ def test_the_hidden_split_is_made_quickly(generate: ModuleType, seeds: dict[str,
 def test_hidden_items_are_the_harness_questions_then_the_unseen_ones(
         generate: ModuleType, seeds: dict[str, int], hidden: list[dict]) -> None:
     items = generate.hidden_items(seeds)
-    _, unseen = generate.unseen_split(seeds["hidden"])
+    _, unseen = generate.unseen_split(seeds)
     expected = [{k: v for k, v in q.items() if k != "fact"} for q in [*hidden, *unseen]]
     assert items == expected
     assert all(set(item) == {"id", "question", "answer", "relevance"} for item in items)
@@ -174,8 +174,8 @@ def test_an_archived_revision_gives_another_figure(kb, hidden: list[dict]) -> No
 
 def test_the_unseen_corpus_shares_no_id_and_holds_every_labelled_page(
         generate: ModuleType, kb, seeds: dict[str, int]) -> None:
-    rows, questions = generate.unseen_split(seeds["hidden"])
-    assert (rows, questions) == generate.unseen_split(seeds["hidden"])
+    rows, questions = generate.unseen_split(seeds)
+    assert (rows, questions) == generate.unseen_split(seeds)
     ids = [row["id"] for row in rows]
     assert len(set(ids)) == len(ids) == generate.UNSEEN_PAGES < 50  # the tests ask for k=50
     # Unseen: no page of it is a page of the public corpus, under any id.

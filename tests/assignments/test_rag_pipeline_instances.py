@@ -69,6 +69,15 @@ def private(generate: ModuleType, published: dict[str, int]) -> dict[str, int]:
     return seeds
 
 
+@pytest.fixture(scope="module")
+def private_bm25(generate: ModuleType, private: dict[str, int],
+                 tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """Plain BM25 built on the private instance's corpus, once for the tests that compare with it
+    (the corpus does not depend on how questions are worded)."""
+    return bm25_on(generate, generate.build_knowledge_base(private["corpus"]),
+                   tmp_path_factory.mktemp("bm25"))
+
+
 # --- the attack -----------------------------------------------------------------------------
 
 def wordings(fact, company: str) -> Iterator[str]:
@@ -391,18 +400,14 @@ def grammar_attack(catalogue: ModuleType, rows: list[dict], fallback):
     return respond
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, not fixed: the question grammar (hidden/catalogue.py) is public, so a parser of "
-    "it on the candidate's own corpus answers like the reference without retrieving anything; "
-    "only private question templates close it (docs/authoring.md, what a public generator "
-    "still gives away)"))
-def test_a_parser_of_the_public_grammar_on_the_candidates_own_bundle_buys_nothing(
-        generate: ModuleType, private: dict[str, int], tmp_path: Path) -> None:
-    rows = [json.loads(line) for line in generate.public_files(private)["corpus.jsonl"]
+def _grammar_attack_against_bm25(generate: ModuleType, seeds: dict[str, int], bm25: ModuleType
+                                 ) -> dict[str, tuple[float, float]]:
+    """The metrics on which the grammar parser, run on the candidate's own bundle, beats the
+    plain BM25 it falls back on: (attack, bm25)."""
+    rows = [json.loads(line) for line in generate.public_files(seeds)["corpus.jsonl"]
             .decode().splitlines()]  # exactly what the candidate's bundle holds
-    kb = generate.build_knowledge_base(private["corpus"])  # the grader's side
-    questions = generate.hidden_questions(kb, private)
-    bm25 = bm25_on(generate, kb, tmp_path)
+    kb = generate.build_knowledge_base(seeds["corpus"])  # the grader's side
+    questions = generate.hidden_questions(kb, seeds)
 
     def baseline(question: str) -> tuple[list[str], dict]:
         return bm25.search(question, K), bm25.answer(question)
@@ -410,5 +415,102 @@ def test_a_parser_of_the_public_grammar_on_the_candidates_own_bundle_buys_nothin
     attack = scores(questions, kb, grammar_attack(generate.C, rows, baseline))
     plain = scores(questions, kb, baseline)
     print(f"\nattack {_fmt(attack)}\nbm25   {_fmt(plain)}")
-    better = {m: (attack[m], plain[m]) for m in METRICS if attack[m] > plain[m] + TOLERANCE}
+    return {m: (attack[m], plain[m]) for m in METRICS if attack[m] > plain[m] + TOLERANCE}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known: without a private questions file a deployment's hidden questions are worded by the "
+    "public catalogue, so a parser of it on the candidate's own corpus answers like the "
+    "reference without retrieving anything (docs/authoring.md, private question wordings)"))
+def test_a_parser_of_the_public_grammar_buys_nothing_without_private_wordings(
+        generate: ModuleType, private: dict[str, int], private_bm25: ModuleType,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
+    better = _grammar_attack_against_bm25(generate, private, private_bm25)
     assert not better, f"the grammar attack beats plain BM25 on {better}"
+
+
+def test_private_wordings_leave_the_parser_of_the_public_grammar_no_better_than_bm25(
+        generate: ModuleType, private: dict[str, int], private_bm25: ModuleType,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's questions file (the example stands in for one: the attacker here knows only
+    catalogue.py) words every hidden question apart from the public grammar."""
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+    better = _grammar_attack_against_bm25(generate, private, private_bm25)
+    assert not better, f"the grammar attack beats plain BM25 on {better}"
+
+
+# --- private question wordings --------------------------------------------------------------
+
+def test_private_wordings_word_the_same_facts_and_only_on_a_private_instance(
+        generate: ModuleType, published: dict[str, int], private: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def split(seeds: dict[str, int]) -> tuple[list[dict], list[dict]]:
+        kb = generate.build_knowledge_base(seeds["corpus"])
+        return generate.hidden_questions(kb, seeds), generate.unseen_split(seeds)[1]
+
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
+    public = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+    worded = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
+
+    # The demo instance keeps the catalogue's wordings: its baselines were recorded on them.
+    assert worded["demo"] == public["demo"]
+    # A private instance asks about the same facts, with the same answers and labels ...
+    strip = [[{k: v for k, v in q.items() if k != "question"} for q in part]
+             for part in public["private"]]
+    assert strip == [[{k: v for k, v in q.items() if k != "question"} for q in part]
+                     for part in worded["private"]]
+    # ... worded by the file, the unseen corpus' questions too: no hidden question is any
+    # wording the public catalogue can make.
+    catalogue = [re.compile(template_regex(t.rstrip("?"), ()) + r"\??", re.IGNORECASE)
+                 for t in _public_templates(generate.C)]
+    for part in worded["private"]:
+        for question in part:
+            assert not any(t.fullmatch(question["question"]) for t in catalogue), question
+
+
+def _public_templates(catalogue: ModuleType) -> list[str]:
+    return [*(q for documents in (catalogue.PRODUCT_TOPICS, catalogue.POLICIES)
+              for d in documents for s in d.sections for f in s.facts for q in f.questions),
+            *catalogue.ISSUE_QUESTIONS_CODE, *catalogue.ISSUE_QUESTIONS_SYMPTOM,
+            *catalogue.ISSUE_QUESTIONS_VALUE, *catalogue.ISSUE_QUESTIONS_TEAM]
+
+
+def test_the_example_questions_file_words_every_key(generate: ModuleType) -> None:
+    wordings = generate.load_wordings(generate.EXAMPLE_QUESTIONS_FILE)
+    assert set(wordings) == set(generate._wording_rules())
+    assert all(len(texts) >= 2 for texts in wordings.values())
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("not json", "line 2: not JSON"),
+    ('{"key": "guide/rate_standard"}', "line 2: expected an object with key and text"),
+    ('{"key": "guide/nope", "text": "What about {product}?"}', "line 2: unknown key 'guide/nope'"),
+    ('{"key": "guide/rate_standard", "text": "  "}', "line 2: empty text"),
+    ('{"key": "guide/rate_standard", "text": "Cap for {where}?"}',
+     "guide/rate_standard may not name {where} (it may name {company} and {product} and "
+     "{things})"),
+    ('{"key": "policy/expense_deadline", "text": "Cut-off for claims at {company}?"}',
+     "policy/expense_deadline must name {where}"),
+    ('{"key": "issue/team", "text": "Who owns {code} and {symptom} in {product}?"}',
+     "issue/team must name one of {code} or {symptom}, not both"),
+    ('{"key": "issue/team", "text": "Who owns {code}?"}', "issue/team must name {product}"),
+    ('{"key": "symptom/signature", "text": "forged {product} events"}',
+     "symptom/signature may not name {product} (it may name no placeholder)"),
+    ('{"key": "guide/rate_standard", "text": "A {product} cap {"}', "literal brace"),
+    ('{"key": "guide/max_upload", "text": "what\'s the biggest file someone can attach in '
+     '{product}"}', "this is the catalogue's public wording of guide/max_upload"),
+])
+def test_a_questions_file_that_cannot_be_used_is_refused_naming_the_line(
+        generate: ModuleType, private: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, line: str, expected: str) -> None:
+    path = tmp_path / "questions.jsonl"
+    good = '{"key": "guide/rate_standard", "text": "Standard-tier quota for {product} calls?"}'
+    path.write_text(f"{good}\n{line}\n", encoding="utf-8")
+    with pytest.raises(generate.WordingsError, match=re.escape(expected)):
+        generate.load_wordings(path)
+    # Graded on, the instance fails as the deployment's error, never as a candidate's outcome.
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", path)
+    with pytest.raises(generate.WordingsError):
+        generate.hidden_items(private)

@@ -43,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
 def load_module(path: Path, name: str):
@@ -68,6 +69,10 @@ def load_module(path: Path, name: str):
 
 
 C = load_module(Path(__file__).with_name("catalogue.py"), "rag_pipeline_catalogue")
+
+FOLDER = Path(__file__).resolve().parents[1]
+QUESTIONS_FILE = FOLDER / "hidden" / "content" / "questions.jsonl"  # a deployment's, private
+EXAMPLE_QUESTIONS_FILE = FOLDER / "hidden" / "content" / "example_questions.jsonl"  # public
 
 GENERATOR_VERSION = 2
 DEV_QUESTIONS = 100
@@ -100,6 +105,8 @@ class Fact:
     templates: tuple[str, ...]
     slots: dict[str, tuple[str, ...]]  # placeholder -> alternatives, one drawn per question
     relevance: dict[str, int]  # page key -> label
+    wording: str  # its key in a questions file ("guide/rate_standard", "issue/team")
+    issue: str = ""  # a support article's issue, whose symptom a questions file may word
 
 
 # --- invented names -------------------------------------------------------------------------
@@ -748,7 +755,7 @@ def _guide_facts(kb: _Builder) -> list[Fact]:
             labels.setdefault(page, 1)
         slots = {"product": (name,), "things": (product.family.things,)}
         facts.append(Fact(f"guide:{name}:{topic}:{key}", "guide", answer, spec.questions, slots,
-                          labels))
+                          labels, f"guide/{key}"))
     return facts
 
 
@@ -765,7 +772,7 @@ def _policy_facts(kb: _Builder) -> list[Fact]:
             if other.name != region:
                 labels[revisions_of[f"policy/{policy}/{other.name}"][-1]] = 1
         facts.append(Fact(f"policy:{region}:{policy}:{key}", "policy", answer, spec.questions,
-                          {"where": wheres}, labels))
+                          {"where": wheres}, labels, f"policy/{key}"))
     return facts
 
 
@@ -783,7 +790,7 @@ def _issue_facts(kb: _Builder) -> list[Fact]:
                 labels[others[-1]] = 1
         for part, answer, templates, slots in entries:
             facts.append(Fact(f"issue:{name}:{issue}:{part}", "issue", answer, templates,
-                              {"product": (name,), **slots}, labels))
+                              {"product": (name,), **slots}, labels, f"issue/{part}", issue))
     return facts
 
 
@@ -835,8 +842,10 @@ def _word(template: str, slots: Mapping[str, Sequence[str]], company: str,
 
 
 def make_questions(kb: KnowledgeBase, seed: int, count: int, *, prefix: str,
-                   exclude: Iterable[str] = ()) -> list[dict]:
-    """``count`` questions about distinct facts, none of whose keys is in ``exclude``."""
+                   exclude: Iterable[str] = (), wordings: Wordings | None = None) -> list[dict]:
+    """``count`` questions about distinct facts, none of whose keys is in ``exclude``, worded
+    from ``wordings`` where it words them and from the public catalogue elsewhere."""
+    wordings = wordings or {}
     rng = _rng("questions", seed)
     excluded = set(exclude)
     by_kind = {kind: [f for f in kb.facts if f.kind == kind and f.key not in excluded]
@@ -852,7 +861,11 @@ def make_questions(kb: KnowledgeBase, seed: int, count: int, *, prefix: str,
     rng.shuffle(picked)
     questions = []
     for number, fact in enumerate(picked, start=1):
-        text = _word(rng.choice(fact.templates), fact.slots, kb.names.company, rng)
+        slots = fact.slots
+        if f"symptom/{fact.issue}" in wordings:
+            slots = {**slots, "symptom": wordings[f"symptom/{fact.issue}"]}
+        templates = wordings.get(fact.wording, fact.templates)
+        text = _word(rng.choice(templates), slots, kb.names.company, rng)
         relevance = dict(sorted(fact.relevance.items(), key=lambda kv: (-kv[1], kv[0])))
         questions.append({"id": f"{prefix}-{number:03d}", "question": text,
                           "answer": fact.answer, "relevance": relevance, "fact": fact.key})
@@ -865,21 +878,26 @@ def dev_questions(kb: KnowledgeBase, seeds: Mapping[str, int]) -> list[dict]:
 
 def hidden_questions(kb: KnowledgeBase, seeds: Mapping[str, int],
                      count: int = HIDDEN_QUESTIONS) -> list[dict]:
-    """The test questions: never about a fact that a dev question asks about."""
+    """The test questions: never about a fact that a dev question asks about, worded as the
+    instance's wordings say (``wordings_for``)."""
     used = {q["fact"] for q in dev_questions(kb, seeds)}
-    return make_questions(kb, seeds["hidden"], count, prefix="test", exclude=used)
+    return make_questions(kb, seeds["hidden"], count, prefix="test", exclude=used,
+                          wordings=wordings_for(seeds))
 
 
-def unseen_split(seed: int) -> tuple[list[dict[str, str]], list[dict]]:
+def unseen_split(seeds: Mapping[str, int]) -> tuple[list[dict[str, str]], list[dict]]:
     """A small corpus no candidate has seen, and questions about it, for the hidden test that
     builds a submission again on it: the pages its questions label, distractors up to
     ``UNSEEN_PAGES`` (fewer than the largest k the tests ask for), and ids of another form, so
     nothing learnt from or hard-coded for the public corpus carries over. Its company, names
-    and figures are invented from ``seed`` too, so they are not the public corpus' either."""
+    and figures are invented from the hidden seed too, so they are not the public corpus' either;
+    its questions are worded like the hidden ones."""
+    seed = seeds["hidden"]
     kb = build_knowledge_base(seed)
     keep: set[str] = set()
     questions = []
-    for question in make_questions(kb, seed, 2 * UNSEEN_QUESTIONS, prefix="unseen"):
+    for question in make_questions(kb, seed, 2 * UNSEEN_QUESTIONS, prefix="unseen",
+                                   wordings=wordings_for(seeds)):
         labelled = keep | set(question["relevance"])
         if len(questions) < UNSEEN_QUESTIONS and len(labelled) <= UNSEEN_PAGES - 8:
             keep = labelled
@@ -894,6 +912,115 @@ def unseen_split(seed: int) -> tuple[list[dict[str, str]], list[dict]]:
     for question in questions:
         question["relevance"] = {new_ids[k]: label for k, label in question["relevance"].items()}
     return rows, questions
+
+
+# --- private question wordings --------------------------------------------------------------
+
+Wordings = dict[str, tuple[str, ...]]  # a questions file's key -> its wordings
+
+
+class WordingsError(ValueError):
+    """A questions file that cannot be used, with the line at fault."""
+
+
+class _Rule(NamedTuple):
+    public: tuple[str, ...]  # the catalogue's wordings of the key
+    required: frozenset[str]  # placeholders a wording must name
+    one_of: frozenset[str]  # placeholders of which a wording names exactly one, if any
+    allowed: frozenset[str]
+
+
+def _wording_rules() -> dict[str, _Rule]:
+    """Each key a questions file may word, and what its wordings must name."""
+    rules = {}
+    for kind, documents, slot, extra in (("guide", C.PRODUCT_TOPICS, "product", {"things"}),
+                                         ("policy", C.POLICIES, "where", set())):
+        for document in documents:
+            for section in document.sections:
+                for spec in section.facts:
+                    rules[f"{kind}/{spec.key}"] = _Rule(
+                        spec.questions, frozenset({slot}), frozenset(),
+                        frozenset({slot, "company", *extra}))
+    for part, public in (("setting", C.ISSUE_QUESTIONS_CODE + C.ISSUE_QUESTIONS_SYMPTOM),
+                         ("value", C.ISSUE_QUESTIONS_VALUE), ("team", C.ISSUE_QUESTIONS_TEAM)):
+        rules[f"issue/{part}"] = _Rule(public, frozenset({"product"}),
+                                       frozenset({"code", "symptom"}),
+                                       frozenset({"product", "code", "symptom", "company"}))
+    for issue in C.ISSUES:
+        rules[f"symptom/{issue.key}"] = _Rule((issue.symptom_question,), frozenset(),
+                                              frozenset(), frozenset())
+    return rules
+
+
+def _named(names: Iterable[str], joiner: str = "and") -> str:
+    return f" {joiner} ".join("{" + name + "}" for name in sorted(names))
+
+
+def _bare(text: str) -> str:
+    return " ".join(text.casefold().rstrip("?. ").split())
+
+
+def load_wordings(path: Path) -> Wordings:
+    """Question wordings from a JSONL file, one object per line:
+
+        {"key": "guide/rate_standard",
+         "text": "Our Standard-tier client keeps getting throttled by {product}: what's their cap?"}
+
+    ``key`` is ``guide/<fact>`` or ``policy/<fact>`` (a fact of ``catalogue.py``; the wording
+    names ``{product}``, resp. ``{where}``, a region or one of its offices), ``issue/setting``,
+    ``issue/value`` or ``issue/team`` (a support article's fix setting, its value, the team it
+    escalates to; the wording names ``{product}`` and one of ``{code}`` or ``{symptom}``), or
+    ``symptom/<issue>`` (a lower-case phrase for ``{symptom}``, no placeholders). Any wording may
+    name ``{company}``. A key the file leaves out keeps the catalogue's public wordings, which a
+    parser of this repository reads (docs/authoring.md); word every key, unlike the catalogue,
+    and never publish the file.
+    """
+    rules = _wording_rules()
+    found: dict[str, list[str]] = defaultdict(list)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name} line {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise WordingsError(f"{where}: not JSON ({exc})") from exc
+        if not isinstance(item, dict) or set(item) != {"key", "text"}:
+            raise WordingsError(f"{where}: expected an object with key and text")
+        key, text = item["key"], item["text"]
+        if key not in rules:
+            raise WordingsError(f"{where}: unknown key {key!r} (keys are guide/<fact>, "
+                                "policy/<fact>, issue/setting|value|team, symptom/<issue>; "
+                                "see load_wordings)")
+        if not isinstance(text, str) or not text.strip():
+            raise WordingsError(f"{where}: empty text")
+        rule = rules[key]
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            raise WordingsError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+        if names - rule.allowed:
+            raise WordingsError(f"{where}: {key} may not name {_named(names - rule.allowed)} "
+                                f"(it may name {_named(rule.allowed) or 'no placeholder'})")
+        if rule.required - names:
+            raise WordingsError(f"{where}: {key} must name {_named(rule.required - names)}")
+        if rule.one_of and len(names & rule.one_of) != 1:
+            raise WordingsError(f"{where}: {key} must name one of {_named(rule.one_of, 'or')}, "
+                                "not both")
+        if _bare(text) in {_bare(p) for p in rule.public}:
+            raise WordingsError(f"{where}: this is the catalogue's public wording of {key}; "
+                                "a private wording must differ")
+        found[key].append(text.strip())
+    return {key: tuple(texts) for key, texts in found.items()}
+
+
+def wordings_for(seeds: Mapping[str, int]) -> Wordings:
+    """How this instance's hidden questions are worded beyond the public catalogue: the
+    deployment's private questions file on its private instance, nothing on the demo instance
+    (whose baselines were recorded on the catalogue's wordings) or without the file."""
+    if dict(seeds) == assignment_seeds(FOLDER) or not QUESTIONS_FILE.is_file():
+        return {}
+    return load_wordings(QUESTIONS_FILE)
 
 
 # --- the instance contract ------------------------------------------------------------------
@@ -918,7 +1045,7 @@ def hidden_items(seeds: Mapping[str, int]) -> list[dict]:
     """The hidden split as graded: the harnesses' test questions, then the behaviour tests'
     unseen-corpus questions, each ``{id, question, answer, relevance}`` like a dev row."""
     kb = build_knowledge_base(seeds["corpus"])
-    _, unseen = unseen_split(seeds["hidden"])
+    _, unseen = unseen_split(seeds)
     return [_public_row(q) for q in [*hidden_questions(kb, seeds), *unseen]]
 
 
@@ -931,9 +1058,8 @@ def assignment_seeds(folder: Path) -> dict[str, int]:
 
 
 def main() -> None:
-    folder = Path(__file__).resolve().parents[1]
-    seeds = assignment_seeds(folder)
-    data = folder / "candidate" / "data"
+    seeds = assignment_seeds(FOLDER)
+    data = FOLDER / "candidate" / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name, content in public_files(seeds).items():
         (data / name).write_bytes(content)

@@ -104,7 +104,7 @@ def test_answer_handles_odd_queries(candidate, known_ids, query):
 @pytest.fixture(scope="module")
 def unseen(context):
     generate = context.load_module("generate")
-    corpus, questions = generate.unseen_split(context.seed("hidden"))
+    corpus, questions = generate.unseen_split(context.seeds)
     # Not pytest's tmp_path: it keeps recent folders, and this one derives from the private seed.
     with tempfile.TemporaryDirectory(prefix="rag-") as tmp:
         folder = Path(tmp) / "unseen_corpus"
