@@ -69,6 +69,14 @@ def private(generate: ModuleType, published: dict[str, int]) -> dict[str, int]:
     return seeds
 
 
+@pytest.fixture
+def privately_worded(generate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The example questions file stands in for a deployment's own (the attackers here know only
+    catalogue.py), so it is not also the public example the file is compared with."""
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+
+
 @pytest.fixture(scope="module")
 def private_bm25(generate: ModuleType, private: dict[str, int],
                  tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
@@ -430,12 +438,9 @@ def test_a_parser_of_the_public_grammar_buys_nothing_without_private_wordings(
     assert not better, f"the grammar attack beats plain BM25 on {better}"
 
 
+@pytest.mark.usefixtures("privately_worded")
 def test_private_wordings_leave_the_parser_of_the_public_grammar_no_better_than_bm25(
-        generate: ModuleType, private: dict[str, int], private_bm25: ModuleType,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A deployment's questions file (the example stands in for one: the attacker here knows only
-    catalogue.py) words every hidden question apart from the public grammar."""
-    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+        generate: ModuleType, private: dict[str, int], private_bm25: ModuleType) -> None:
     better = _grammar_attack_against_bm25(generate, private, private_bm25)
     assert not better, f"the grammar attack beats plain BM25 on {better}"
 
@@ -452,6 +457,7 @@ def test_private_wordings_word_the_same_facts_and_only_on_a_private_instance(
     monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
     public = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
     monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
     worded = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
 
     # The demo instance keeps the catalogue's wordings: its baselines were recorded on them.
@@ -462,12 +468,15 @@ def test_private_wordings_word_the_same_facts_and_only_on_a_private_instance(
     assert strip == [[{k: v for k, v in q.items() if k != "question"} for q in part]
                      for part in worded["private"]]
     # ... worded by the file, the unseen corpus' questions too: no hidden question is any
-    # wording the public catalogue can make.
+    # wording the public catalogue can make, nor holds a public symptom phrase.
     catalogue = [re.compile(template_regex(t.rstrip("?"), ()) + r"\??", re.IGNORECASE)
                  for t in _public_templates(generate.C)]
+    symptoms = [issue.symptom_question for issue in generate.C.ISSUES]
     for part in worded["private"]:
         for question in part:
             assert not any(t.fullmatch(question["question"]) for t in catalogue), question
+            assert not any(s in question["question"].lower() for s in symptoms), question
+    assert sum(q["fact"].startswith("issue:") for q in worded["private"][0]) > 30
 
 
 def _public_templates(catalogue: ModuleType) -> list[str]:
@@ -477,10 +486,31 @@ def _public_templates(catalogue: ModuleType) -> list[str]:
             *catalogue.ISSUE_QUESTIONS_VALUE, *catalogue.ISSUE_QUESTIONS_TEAM]
 
 
-def test_the_example_questions_file_words_every_key(generate: ModuleType) -> None:
+def test_the_example_questions_file_words_every_key(generate: ModuleType, tmp_path: Path) -> None:
     wordings = generate.load_wordings(generate.EXAMPLE_QUESTIONS_FILE)
     assert set(wordings) == set(generate._wording_rules())
     assert all(len(texts) >= 2 for texts in wordings.values())
+    # As an editor may save it: a byte-order mark, CRLF, a line separator inside a string.
+    text = generate.EXAMPLE_QUESTIONS_FILE.read_text(encoding="utf-8").replace(
+        "Standard-tier", "Standard\u2028tier")
+    path = tmp_path / "questions.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert len(generate.load_wordings(path)) == len(wordings)
+
+
+def test_a_copy_of_the_public_example_or_a_partial_file_is_refused(
+        generate: ModuleType, private: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    copy = tmp_path / "questions.jsonl"
+    copy.write_bytes(generate.EXAMPLE_QUESTIONS_FILE.read_bytes())
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", copy)
+    with pytest.raises(generate.WordingsError, match="copies the public example's wordings of "
+                                                     "guide/audit_days, "):
+        generate.hidden_items(private)
+    copy.write_text('{"key": "guide/rate_standard", "text": "Standard quota for {product}?"}\n')
+    with pytest.raises(generate.WordingsError,
+                       match=r"words 1 of the 76 keys; missing: guide/audit_days, "):
+        generate.hidden_items(private)
 
 
 @pytest.mark.parametrize(("line", "expected"), [
@@ -495,12 +525,22 @@ def test_the_example_questions_file_words_every_key(generate: ModuleType) -> Non
      "policy/expense_deadline must name {where}"),
     ('{"key": "issue/team", "text": "Who owns {code} and {symptom} in {product}?"}',
      "issue/team must name one of {code} or {symptom}, not both"),
+    ('{"key": "issue/team", "text": "Who owns escalations in {product}?"}',
+     "issue/team must name one of {code} or {symptom}"),
+    ('{"key": "guide/rate_standard", "text": "Cap of {product:d}?"}', "without a format"),
+    ('{"key": "guide/rate_standard", "text": "Cap of {product!r}?"}', "without a format"),
+    ('{"key": ["guide/rate_standard"], "text": "Cap of {product}?"}', "unknown key"),
+    ('{"key": "symptom/signature", "text": "events with {{forged}} signatures"}', "no braces"),
+    ('{"key": "guide/rate_standard", "text": "Standard-tier quota for {product} calls?"}',
+     "the same wording of guide/rate_standard again"),
+    ('{"key": "guide/max_upload", "text": "At {company}: what\'s the biggest file someone can '
+     'attach in {product}?"}', "holds the catalogue's public wording of guide/max_upload"),
     ('{"key": "issue/team", "text": "Who owns {code}?"}', "issue/team must name {product}"),
     ('{"key": "symptom/signature", "text": "forged {product} events"}',
-     "symptom/signature may not name {product} (it may name no placeholder)"),
+     "symptom/signature is a phrase put into questions: no braces"),
     ('{"key": "guide/rate_standard", "text": "A {product} cap {"}', "literal brace"),
     ('{"key": "guide/max_upload", "text": "what\'s the biggest file someone can attach in '
-     '{product}"}', "this is the catalogue's public wording of guide/max_upload"),
+     '{product}"}', "holds the catalogue's public wording of guide/max_upload"),
 ])
 def test_a_questions_file_that_cannot_be_used_is_refused_naming_the_line(
         generate: ModuleType, private: dict[str, int], monkeypatch: pytest.MonkeyPatch,

@@ -970,14 +970,16 @@ def load_wordings(path: Path) -> Wordings:
     names ``{product}``, resp. ``{where}``, a region or one of its offices), ``issue/setting``,
     ``issue/value`` or ``issue/team`` (a support article's fix setting, its value, the team it
     escalates to; the wording names ``{product}`` and one of ``{code}`` or ``{symptom}``), or
-    ``symptom/<issue>`` (a lower-case phrase for ``{symptom}``, no placeholders). Any wording may
-    name ``{company}``. A key the file leaves out keeps the catalogue's public wordings, which a
-    parser of this repository reads (docs/authoring.md); word every key, unlike the catalogue,
-    and never publish the file.
+    ``symptom/<issue>`` (a lower-case phrase for ``{symptom}``, no braces at all). Questions may
+    also name ``{company}``. Every key needs a wording: one left to the catalogue would be one a
+    parser of this repository reads (docs/authoring.md). Word them unlike the catalogue and
+    never publish the file.
     """
     rules = _wording_rules()
     found: dict[str, list[str]] = defaultdict(list)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # Split at newlines only: JSON strings may hold U+2028 and other line separators unescaped.
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path.name} line {number}"
@@ -988,30 +990,48 @@ def load_wordings(path: Path) -> Wordings:
         if not isinstance(item, dict) or set(item) != {"key", "text"}:
             raise WordingsError(f"{where}: expected an object with key and text")
         key, text = item["key"], item["text"]
-        if key not in rules:
+        if not isinstance(key, str) or key not in rules:
             raise WordingsError(f"{where}: unknown key {key!r} (keys are guide/<fact>, "
                                 "policy/<fact>, issue/setting|value|team, symptom/<issue>; "
                                 "see load_wordings)")
         if not isinstance(text, str) or not text.strip():
             raise WordingsError(f"{where}: empty text")
-        rule = rules[key]
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-        except ValueError as exc:
-            raise WordingsError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
-        if names - rule.allowed:
-            raise WordingsError(f"{where}: {key} may not name {_named(names - rule.allowed)} "
-                                f"(it may name {_named(rule.allowed) or 'no placeholder'})")
-        if rule.required - names:
-            raise WordingsError(f"{where}: {key} must name {_named(rule.required - names)}")
-        if rule.one_of and len(names & rule.one_of) != 1:
-            raise WordingsError(f"{where}: {key} must name one of {_named(rule.one_of, 'or')}, "
-                                "not both")
-        if _bare(text) in {_bare(p) for p in rule.public}:
-            raise WordingsError(f"{where}: this is the catalogue's public wording of {key}; "
-                                "a private wording must differ")
-        found[key].append(text.strip())
+        text = text.strip()
+        _check_wording(where, key, text, rules[key])
+        if text in found[key]:
+            raise WordingsError(f"{where}: the same wording of {key} again")
+        found[key].append(text)
+    missing = sorted(set(rules) - set(found))
+    if missing:
+        raise WordingsError(f"{path.name} words {len(rules) - len(missing)} of the {len(rules)} "
+                            f"keys; missing: {', '.join(missing)}")
     return {key: tuple(texts) for key, texts in found.items()}
+
+
+def _check_wording(where: str, key: str, text: str, rule: _Rule) -> None:
+    if not rule.allowed and ("{" in text or "}" in text):
+        raise WordingsError(f"{where}: {key} is a phrase put into questions: no braces")
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion
+                  in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise WordingsError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+    if any(spec or conversion for _, spec, conversion in fields):
+        raise WordingsError(f"{where}: write placeholders bare, as {{product}}, without a format "
+                            "or conversion")
+    names = {name for name, _, _ in fields}
+    if names - rule.allowed:
+        raise WordingsError(f"{where}: {key} may not name {_named(names - rule.allowed)} "
+                            f"(it may name {_named(rule.allowed) or 'no placeholder'})")
+    if rule.required - names:
+        raise WordingsError(f"{where}: {key} must name {_named(rule.required - names)}")
+    if rule.one_of and len(names & rule.one_of) != 1:
+        raise WordingsError(f"{where}: {key} must name one of {_named(rule.one_of, 'or')}"
+                            + (", not both" if names & rule.one_of else ""))
+    public = next((p for p in rule.public if _bare(p) in _bare(text)), None)
+    if public is not None:
+        raise WordingsError(f"{where}: it holds the catalogue's public wording of {key} "
+                            f"({public!r}); a private wording must differ")
 
 
 def wordings_for(seeds: Mapping[str, int]) -> Wordings:
@@ -1020,7 +1040,15 @@ def wordings_for(seeds: Mapping[str, int]) -> Wordings:
     (whose baselines were recorded on the catalogue's wordings) or without the file."""
     if dict(seeds) == assignment_seeds(FOLDER) or not QUESTIONS_FILE.is_file():
         return {}
-    return load_wordings(QUESTIONS_FILE)
+    wordings = load_wordings(QUESTIONS_FILE)
+    example = load_wordings(EXAMPLE_QUESTIONS_FILE) if EXAMPLE_QUESTIONS_FILE.is_file() else {}
+    copied = sorted(key for key, texts in wordings.items()
+                    if set(texts) & set(example.get(key, ())))
+    if copied:
+        raise WordingsError(f"{QUESTIONS_FILE.name} copies the public example's wordings of "
+                            f"{', '.join(copied)}: anyone can read those, so they protect "
+                            "nothing; write your own")
+    return wordings
 
 
 # --- the instance contract ------------------------------------------------------------------
