@@ -2,10 +2,11 @@
 
 ``test_scales.py`` places each assignment's own floor baseline; a candidate who wants points
 without the work has other strategies that learn nothing from the task: random or hashed labels
-and scores, and the public data's label prior (the pages most often relevant to the dev questions
-for every question, the most common words of the dev answers as every answer). Each is run here
-through the assignment's real harness and metrics, in process, on the demo instance, and scored
-on the recorded anchors with every hidden test passed: the same bound as the floor's, at most 5.
+and scores, guessing in the training data's label shares, and the public data's label prior (the
+pages most often relevant to the dev questions for every question, the most common words of the
+dev answers as every answer). Each is run here through the assignment's real harness and
+metrics, in process, on the demo instance, and scored on the recorded anchors with every hidden
+test passed: the same bound as the floor's, at most 5.
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ def test_finetune_hashed_labels_learn_nothing() -> None:
         "predict": predict,
         "predict_proba": lambda texts: [{label: 1.0} for label in predict(texts)]})
     assert found <= BOUND, components
+
+
+def test_finetune_guessing_in_the_training_shares_learns_nothing() -> None:
+    """Each text a label drawn from its hash in the public train split's label shares (43 to 260
+    tickets per label, so not uniform): 0 to 2.1 points over ten draws on the demo instance, from
+    the uniform-chance anchor. Five draws here, each with its own salt."""
+    train = ASSIGNMENTS / "finetune_small" / "candidate" / "data" / "train.jsonl"
+    shares = Counter(json.loads(line)["label"] for line in train.read_text().splitlines())
+    ends, reached = [], 0
+    for label, count in sorted(shares.items()):
+        reached += count
+        ends.append((reached / shares.total(), label))
+    for salt in range(5):
+        def predict(texts: list[str], salt: int = salt) -> list[str]:
+            draws = [unit(f"{salt}:{text}") for text in texts]
+            return [next((label for end, label in ends if u < end), ends[-1][1]) for u in draws]
+        found, components = total("finetune_small", {
+            "predict": predict,
+            "predict_proba": lambda texts, p=predict: [{label: 1.0} for label in p(texts)]})
+        assert found <= BOUND, (salt, components)
 
 
 def test_rag_the_public_label_prior_learns_nothing() -> None:
