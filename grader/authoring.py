@@ -27,6 +27,7 @@ from grader.instance import (
     Instance,
     InstanceError,
     demo_instance,
+    exposure,
     load_generator,
     public_files,
 )
@@ -241,6 +242,7 @@ def validate_assignment(folder: Path, *, runner_image: str, ceiling: sandbox.Lim
               _bundle_has_no_hidden_file(assignment, folder),
               _public_data_is_generated(assignment, folder),
               _hidden_split_depends_on_instance(assignment, folder),
+              _instance_exposure(assignment, folder),
               _anchors_recorded(assignment)]
     if run_solutions:
         grade = _grader(assignment, folder, runner_image, ceiling, intake)
@@ -619,6 +621,23 @@ def _hidden_split_depends_on_instance(assignment: Assignment, folder: Path) -> C
             "instance, so anyone who runs the generator has it. Draw what the hidden items ask "
             "from the seeds (docs/authoring.md)"))
     return Check(name=name, ok=True, detail=detail)
+
+
+def _instance_exposure(assignment: Assignment, folder: Path) -> Check:
+    """What the public code still reads of a private instance's hidden split, as the generator's
+    ``exposure(seeds)`` says: a warning, since only the deployment's private content closes it."""
+    name = "instance_exposure"
+    if assignment.instance is None:
+        return Check(name=name, ok=True, detail="no instance generator: nothing to ask")
+    try:
+        said = exposure(assignment, folder, Instance.random().seeds(assignment))
+    except InstanceError as exc:
+        return Check(name=name, ok=False, detail=str(exc))
+    if said:
+        return Check(name=name, ok=False, severity="warning",
+                     detail="on a private instance: " + " ".join(said))
+    return Check(name=name, ok=True, detail="the generator reports nothing of a private "
+                                            "instance's hidden split readable from public code")
 
 
 def hidden_split_overlap(first: list[Any], second: list[Any]) -> tuple[float, float]:

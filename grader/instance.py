@@ -40,6 +40,7 @@ __all__ = [
     "Instance",
     "InstanceError",
     "demo_instance",
+    "exposure",
     "folder_sha256",
     "load_generator",
     "open_instance",
@@ -70,6 +71,9 @@ class AssignmentInstance(BaseModel):
     seeds: dict[str, int] = Field(repr=False)
     public_data: Path | None = Field(description="mounted read-only at /data; None: no data")
     public_data_sha256: str | None
+    exposure: tuple[str, ...] = Field(
+        (), description="what the assignment's public code still reads of this private "
+                        "instance's hidden split (its generator's ``exposure(seeds)``)")
 
 
 class Instance:
@@ -118,7 +122,8 @@ class Instance:
                                  cache / self.id / f"{assignment.id}-{folder_sha256(folder)[:16]}")
         return AssignmentInstance(
             instance_id=self.id, demo=self.is_demo, seeds=seeds, public_data=data,
-            public_data_sha256=folder_sha256(data) if data is not None else None)
+            public_data_sha256=folder_sha256(data) if data is not None else None,
+            exposure=() if self.is_demo else exposure(assignment, folder, seeds))
 
 
 def demo_instance(assignment: Assignment, folder: Path) -> AssignmentInstance:
@@ -193,6 +198,26 @@ def public_files(assignment: Assignment, folder: Path, seeds: Mapping[str, int]
         raise InstanceError(f"{assignment.id}'s public_files() must return a dict of relative "
                             "paths to bytes")
     return files
+
+
+def exposure(assignment: Assignment, folder: Path, seeds: Mapping[str, int]) -> tuple[str, ...]:
+    """What a holder of the assignment's public code can still read of the hidden split under
+    these seeds, as the generator's optional ``exposure(seeds)`` says (one sentence each): a
+    secret keeps names and figures private, not the grammar the public code words them with,
+    which only the deployment's private content replaces. Empty when the generator defines none.
+    """
+    generator = load_generator(assignment, folder)
+    if generator is None or not callable(getattr(generator, "exposure", None)):
+        return ()
+    try:
+        said: Any = generator.exposure(dict(seeds))
+    except Exception as exc:  # the deployment's content or the author's code: theirs, named
+        raise InstanceError(f"{assignment.id}'s generator failed in exposure(): "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(said, list) or not all(isinstance(line, str) for line in said):
+        raise InstanceError(f"{assignment.id}'s exposure() must return a list of sentences, not "
+                            f"{type(said).__name__}")
+    return tuple(said)
 
 
 def _materialised(assignment: Assignment, folder: Path, seeds: Mapping[str, int],

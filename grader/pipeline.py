@@ -765,6 +765,7 @@ def _reproduction(assignment: Assignment, folder: Path, instance: AssignmentInst
         # A private instance's seeds are derived from its secret: a report that travels (an
         # export, a forwarded file) must not carry them.
         seeds=dict(instance.seeds) if instance.demo else {},
+        exposure=list(instance.exposure),
         limits={phase: value.model_dump(mode="json") for phase, value in limits.items()})
 
 

@@ -161,6 +161,11 @@ class Reproduction(_Model):
     public_data_sha256: str | None = Field(description="the instance's public data (/data)")
     seeds: dict[str, int] = Field(description="the seeds in force; recorded for the demo only "
                                               "(a private instance's derive from its secret)")
+    exposure: list[str] = Field(
+        default_factory=list,
+        description="what the assignment's public code still reads of this private instance's "
+                    "hidden split (for example questions worded by a public grammar a parser "
+                    "answers): the deployment's private content would close it")
     limits: dict[str, dict[str, Any]]
     grader_version: str = __version__
 

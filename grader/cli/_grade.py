@@ -87,6 +87,8 @@ def grade_and_report(assignment: Assignment, folder: Path, submission: Path, *, 
     if instance.demo:
         info("graded on the DEMO instance: its hidden data is public, so this score proves "
              "nothing about the candidate")
+    for line in instance.exposure:
+        info(f"readable from public code: {line}")
     json_path, html_path = write_report(report, out)
     if as_json:
         print_json(report)

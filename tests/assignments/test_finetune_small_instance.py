@@ -212,3 +212,12 @@ def test_private_wordings_hold_against_the_grammar_parser(public_code_only, monk
     monkeypatch.setattr(public_code_only, "CONTENT_FILE", public_code_only.EXAMPLE_CONTENT_FILE)
     honest, attack = _honest_and_parser(public_code_only, _seeds(random.Random(7)))
     assert attack[1] <= honest[1] + SHIFTED_TOLERANCE, (honest, attack)
+
+
+def test_reports_say_public_code_reads_the_tickets_until_the_deployment_words_them(
+        public_code_only, monkeypatch) -> None:
+    seeds = _seeds(random.Random(5))
+    [said] = public_code_only.exposure(seeds)
+    assert "public template" in said and "hidden/content/shifted.jsonl" in said
+    monkeypatch.setattr(public_code_only, "CONTENT_FILE", public_code_only.EXAMPLE_CONTENT_FILE)
+    assert public_code_only.exposure(seeds) == []

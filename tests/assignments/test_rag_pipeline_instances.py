@@ -479,6 +479,17 @@ def test_private_wordings_word_the_same_facts_and_only_on_a_private_instance(
     assert sum(q["fact"].startswith("issue:") for q in worded["private"][0]) > 30
 
 
+def test_reports_say_public_code_reads_the_questions_until_the_deployment_words_them(
+        generate: ModuleType, private: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
+    [said] = generate.exposure(private)
+    assert "worded by the public catalogue" in said and "hidden/content/questions.jsonl" in said
+    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
+    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+    assert generate.exposure(private) == []
+
+
 def _public_templates(catalogue: ModuleType) -> list[str]:
     return [*(q for documents in (catalogue.PRODUCT_TOPICS, catalogue.POLICIES)
               for d in documents for s in d.sections for f in s.facts for q in f.questions),

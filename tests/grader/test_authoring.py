@@ -234,6 +234,29 @@ def test_validate_warns_about_an_assignment_without_an_instance_generator(
     assert "private content" in report.warnings[0].detail
 
 
+def test_validate_warns_with_what_public_code_reads_of_a_private_instance(
+        scaffold: Path, tmp_path: Path) -> None:
+    generator = scaffold / "hidden" / "generate.py"
+    generator.write_text(generator.read_text() + (
+        "\n\ndef exposure(seeds):\n"
+        "    return ['The hidden texts are worded by a public template.']\n"))
+    report = validate_assignment(scaffold, runner_image="unused", ceiling=Limits(),
+                                 intake=IntakeRules(), run_solutions=False)
+    assert report.ok and [c.name for c in report.warnings] == ["instance_exposure"]
+    assert report.warnings[0].detail == ("on a private instance: The hidden texts are worded by "
+                                         "a public template.")
+    # Another folder: a generator is imported once per process and path.
+    broken = shutil.copytree(scaffold, tmp_path / "broken" / scaffold.name)
+    generator = broken / "hidden" / "generate.py"
+    generator.write_text(generator.read_text().replace(
+        "    return ['The hidden texts", "    raise ValueError('questions.jsonl line 3')  # "))
+    report = validate_assignment(broken, runner_image="unused", ceiling=Limits(),
+                                 intake=IntakeRules(), run_solutions=False)
+    check = next(c for c in report.checks if c.name == "instance_exposure")
+    assert not report.ok and check.severity == "error"
+    assert "failed in exposure(): ValueError: questions.jsonl line 3" in check.detail
+
+
 def test_overlap_counts_items_and_texts_but_not_labels_or_ids() -> None:
     texts = [f"the hidden question number {i} asks this" for i in range(10)]
     first = [{"id": f"q{i}", "text": t, "label": "yes"} for i, t in enumerate(texts)]
@@ -318,9 +341,9 @@ def test_validate_regrades_every_recorded_solution(scaffold: Path, runner_image:
     assert report.ok, report.checks
     assert [c.name for c in report.checks] == [
         "schema", "bundle_has_no_hidden_file", "public_data_is_generated",
-        "hidden_split_depends_on_instance", "anchors_recorded", "baseline_constant",
-        "baseline_reference", "top_anchor_passes_hidden_tests", "starter_fails_hidden_tests",
-        "intervals"]
+        "hidden_split_depends_on_instance", "instance_exposure", "anchors_recorded",
+        "baseline_constant", "baseline_reference", "top_anchor_passes_hidden_tests",
+        "starter_fails_hidden_tests", "intervals"]
     assert report.checks[-1].ok  # the scaffold's accuracy is a right-or-wrong share: bounded
 
 

@@ -124,6 +124,38 @@ def test_a_broken_generator_is_the_graders_error(generated: Path, tmp_path: Path
                                   tmp_path / "cache2")
 
 
+EXPOSED = """
+
+def exposure(seeds):
+    return [f"The labels follow a public rule ({len(seeds)} seeds)."]
+"""
+
+
+def test_what_public_code_reads_of_a_private_instance_travels_with_it(
+        generated: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "generated"
+    shutil.copytree(generated, folder)
+    make = folder / "hidden" / "make.py"
+    make.write_text(GENERATOR + EXPOSED)
+    assignment = load_assignment(folder, ceiling=Limits())
+    prepared = Instance.random().prepare(assignment, folder, tmp_path / "cache")
+    assert prepared.exposure == ("The labels follow a public rule (2 seeds).",)
+    # The demo instance is public through and through: its reports say so instead.
+    assert demo_instance(assignment, folder).exposure == ()
+    # An exposure() that fails or answers in another shape is the grader's error, named. (A
+    # folder each: a generator is imported once per process and path.)
+    for number, (body, error) in enumerate((
+            ("    raise KeyError('questions.jsonl')", r"failed in exposure\(\): KeyError"),
+            ("    return 'one sentence'", "must return a list of sentences, not str"))):
+        broken = tmp_path / f"broken{number}" / "generated"
+        shutil.copytree(generated, broken)
+        (broken / "hidden" / "make.py").write_text(
+            GENERATOR + f"\n\ndef exposure(seeds):\n{body}\n")
+        with pytest.raises(InstanceError, match=error):
+            Instance.random().prepare(load_assignment(broken, ceiling=Limits()), broken,
+                                      tmp_path / "cache")
+
+
 def test_the_bundle_of_an_instance_ships_its_data(generated: Path, tmp_path: Path) -> None:
     assignment = load_assignment(generated, ceiling=Limits())
     instance = Instance.random().prepare(assignment, generated, tmp_path)

@@ -75,7 +75,8 @@ class Seeded:
     other: int            # a second candidate's, for the cohort's histogram
 
 
-def _report(total: float, *, metric: float) -> Report:
+def graded_report(total: float, *, metric: float) -> Report:
+    """A graded report of the starter on the demo instance, with a phase that raised."""
     return Report(
         status=ReportStatus.GRADED, message=f"Graded: {total:.1f} / 100. {RAISED}.",
         assignment_title="Starter", total=total,
@@ -130,6 +131,14 @@ def app_for(root: Path) -> FastAPI:
                                database_url=f"sqlite:///{root / 'grader.db'}"))
 
 
+def add_graded(app: FastAPI, label: str, report: Report) -> int:
+    """Another candidate of the cohort, graded with ``report``: their submission's id."""
+    invite, _ = invite_candidate(app.state.service.db, assignment_id=ASSIGNMENT,
+                                 max_submissions=3, cohort="spring", label=label,
+                                 allowance=None, valid_days=1, created_by=EMAIL)
+    return _store(app, invite.id, report)
+
+
 def seed(app: FastAPI) -> Seeded:
     """The reviewer, two candidates and their graded reports."""
     db = app.state.service.db
@@ -141,5 +150,5 @@ def seed(app: FastAPI) -> Seeded:
     other, _ = invite_candidate(db, assignment_id=ASSIGNMENT, max_submissions=3,
                                 cohort="spring", label="Grace", allowance=None, valid_days=1,
                                 created_by=EMAIL)
-    return Seeded(token, _store(app, invite.id, _report(36.4, metric=0.52)),
-                  _store(app, other.id, _report(71.0, metric=0.81)))
+    return Seeded(token, _store(app, invite.id, graded_report(36.4, metric=0.52)),
+                  _store(app, other.id, graded_report(71.0, metric=0.81)))

@@ -14,7 +14,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from support.report_site import EMAIL, LONG_REPR, PASSWORD, RAISED, Seeded, app_for, seed
+from support.report_site import (
+    EMAIL,
+    LONG_REPR,
+    PASSWORD,
+    RAISED,
+    Seeded,
+    add_graded,
+    app_for,
+    graded_report,
+    seed,
+)
 
 from grader.report import Report, render_html
 from grader.web._charts import metric_strip, total_histogram
@@ -149,3 +159,22 @@ def test_chart_text_reaches_wcag_aa_contrast_on_white() -> None:
     assert len(fills) >= 3
     for fill in fills:
         assert 1.05 / (_luminance(fill) + 0.05) >= 4.5, fill
+
+
+EXPOSED = "The hidden questions are worded by the public catalogue (hidden/catalogue.py)."
+
+
+def test_a_private_instance_that_public_code_still_reads_is_flagged(
+        served: tuple[FastAPI, TestClient], reviewer: TestClient, report_page: str) -> None:
+    """A reviewer defending a decision sees, on the report, that a candidate who read the
+    repository could have scored without the work; the demo report carries its own banner."""
+    report = graded_report(50.0, metric=0.6)
+    report = report.model_copy(update={"reproduction": report.reproduction.model_copy(
+        update={"demo": False, "instance_id": "5f0c1e", "seeds": {}, "exposure": [EXPOSED]})})
+    submission = add_graded(served[0], "Linus", report)
+    page = reviewer.get(f"/review/submissions/{submission}").text
+    flag = re.search(r'<p class="flag" id="exposure-flag">(.*?)</p>', page, re.S)
+    assert flag is not None and escape(EXPOSED) in flag.group(1)
+    assert 'class="exposure"' in page and 'class="demo-banner"' not in page.split("<main")[-1]
+    assert 'id="exposure-flag"' not in report_page
+    assert 'readable from public code</th><td>' + str(escape(EXPOSED)) in render_html(report)

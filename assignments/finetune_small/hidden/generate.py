@@ -78,6 +78,7 @@ __all__ = [
     "ContentError",
     "World",
     "content_for",
+    "exposure",
     "hidden_items",
     "hidden_split",
     "load_content",
@@ -726,6 +727,18 @@ def content_for(seeds: Mapping[str, int]) -> Content | None:
     if CONTENT_FILE.is_file():
         return load_content(CONTENT_FILE)
     return None
+
+
+
+def exposure(seeds: Mapping[str, int]) -> list[str]:
+    """What this repository's code still reads of the instance's hidden split, for the report
+    and ``grader grade`` (``grader.instance.exposure``)."""
+    if content_for(seeds) is not None:
+        return []
+    return ["The hidden tickets hold no held-out wordings: every request, topic and contrast "
+            "frame is a public template of hidden/generate.py, which a parser labels about as "
+            "well as the fine-tuned reference; the deployment's own wordings in "
+            "hidden/content/shifted.jsonl close the shifted slice (the assignment's README)."]
 
 
 # --- tickets --------------------------------------------------------------------------------

@@ -1051,6 +1051,18 @@ def wordings_for(seeds: Mapping[str, int]) -> Wordings:
     return wordings
 
 
+
+def exposure(seeds: Mapping[str, int]) -> list[str]:
+    """What this repository's code still reads of the instance's hidden split, for the report
+    and ``grader grade`` (``grader.instance.exposure``)."""
+    if wordings_for(seeds):
+        return []
+    return ["The hidden questions are worded by the public catalogue (hidden/catalogue.py), so a "
+            "parser of those templates answers them without retrieving anything; the "
+            "deployment's own wordings in hidden/content/questions.jsonl close that (the "
+            "assignment's README, private question wordings)."]
+
+
 # --- the instance contract ------------------------------------------------------------------
 
 def jsonl_bytes(rows: Iterable[Mapping]) -> bytes:
