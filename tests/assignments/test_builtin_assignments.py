@@ -14,6 +14,7 @@ from grader.spec import read_lock
 from sandbox import Limits
 
 BUILT_IN = [name for name, _ in list_assignments(BUILT_IN_ASSIGNMENTS, ceiling=Limits())]
+WORDED_BY_DEPLOYMENTS = {"rag_pipeline", "finetune_small"}
 
 
 def test_the_built_in_assignments_are_there() -> None:
@@ -35,6 +36,11 @@ def test_each_built_in_offers_the_libraries_its_field_expects() -> None:
 def test_built_in_assignment_validates(assignment_id: str, runner_image: str) -> None:
     report = validate_assignment(BUILT_IN_ASSIGNMENTS / assignment_id, runner_image=runner_image,
                                  ceiling=Limits(), intake=IntakeRules())
-    failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    failed = [f"{c.name}: {c.detail}" for c in report.checks
+              if not c.ok and c not in report.warnings]
     assert not failed, "\n".join(failed)
+    # This repository holds no deployment's private wordings: public code words those two
+    # assignments' hidden splits on any instance, and validate says so.
+    expected = ["instance_exposure"] if assignment_id in WORDED_BY_DEPLOYMENTS else []
+    assert [c.name for c in report.warnings] == expected, report.warnings
 
