@@ -551,12 +551,12 @@ class Container:
         """Whether the engine sent an "oom" event for the container. Under gVisor the runtime's
         shim reports the cgroup's OOM apart from the process's end, so on a loaded host the event
         (and the OOMKilled flag it sets) can come after the exit: a SIGKILL the grader did not
-        send waits a little for it, or a candidate over its memory reads "killed by a signal"."""
-        if self._oom_event.is_set():
-            return True
-        if exit_code == SIGKILL_EXIT_CODE and self._kill_reason is None:
-            return self._oom_event.wait(EVENTS_GRACE_SECONDS)
-        return False
+        send waits a little for it, or a candidate over its memory reads "killed by a signal".
+        Only a SIGKILL counts: a process that exited by itself after one of its children was
+        OOM-killed ended by its own choice."""
+        if exit_code != SIGKILL_EXIT_CODE or self._kill_reason is not None:
+            return False  # it ended by itself (a child of its may have been OOM-killed) or by us
+        return self._oom_event.wait(EVENTS_GRACE_SECONDS)
 
     def _classify(self, exit_code: int | None, oom_killed: bool) -> Outcome:
         if self._kill_reason is not None and self._kill_reason is not Outcome.KILLED:

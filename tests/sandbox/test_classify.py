@@ -6,6 +6,7 @@ import docker
 import pytest
 
 from sandbox import Limits, Outcome
+from sandbox import _container as container_module
 from sandbox._container import Container
 
 # A client that is never called: with its API version given, making it does not reach an engine.
@@ -39,3 +40,17 @@ def test_a_kill_reason_and_oom_come_before_the_exit_code() -> None:
     assert made._classify(137, True) is Outcome.OOM
     made.kill(Outcome.TIMEOUT)  # no container id: only the reason is recorded
     assert made._classify(2, False) is Outcome.TIMEOUT
+
+
+def test_a_late_oom_event_counts_only_for_a_sigkill_nobody_in_the_grader_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under gVisor the engine's "oom" event can follow the exit (see ``_oom_reported``)."""
+    monkeypatch.setattr(container_module, "EVENTS_GRACE_SECONDS", 0.01)
+    made = container("runsc", None)
+    assert made._oom_reported(137) is False  # no event came
+    made._oom_event.set()
+    assert made._oom_reported(137) is True
+    # A process that exited by itself after one of its children was OOM-killed chose to.
+    assert made._oom_reported(0) is False and made._oom_reported(1) is False
+    made.kill(Outcome.TIMEOUT)  # the grader's own kill stands
+    assert made._oom_reported(137) is False
