@@ -474,11 +474,7 @@ def _hidden_items(assignment: Assignment, folder: Path,
     if assignment.instance is None:
         return None
     path = assignment.instance.generator
-    try:
-        generator = load_generator(assignment, folder)
-    except Exception as exc:  # the author's module failed to import: their bug, named
-        raise InstanceError(f"the instance generator {path} does not import: "
-                            f"{type(exc).__name__}: {exc}") from exc
+    generator = load_generator(assignment, folder)
     if generator is None or not callable(getattr(generator, "hidden_items", None)):
         raise InstanceError(f"the instance generator {path} defines no hidden_items(seeds)")
     try:

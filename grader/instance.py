@@ -176,10 +176,16 @@ def _read_secret(path: Path) -> bytes:
 
 
 def load_generator(assignment: Assignment, folder: Path) -> ModuleType | None:
-    """The module that makes the assignment's public data and hidden items per instance."""
+    """The module that makes the assignment's public data and hidden items per instance;
+    InstanceError when it does not import (the author's bug, named, never a candidate's)."""
     if assignment.instance is None:
         return None
-    return load_hidden_module(folder / assignment.instance.generator)
+    try:
+        return load_hidden_module(folder / assignment.instance.generator)
+    except Exception as exc:
+        raise InstanceError(f"the instance generator {assignment.instance.generator} of "
+                            f"{assignment.id} does not import: {type(exc).__name__}: {exc}"
+                            ) from exc
 
 
 def public_files(assignment: Assignment, folder: Path, seeds: Mapping[str, int]

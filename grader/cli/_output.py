@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -26,7 +27,8 @@ def print_json(value: BaseModel | dict[str, Any]) -> None:
 
 
 def info(message: str) -> None:
-    errors.print(f"[dim]{message}[/dim]", highlight=False)
+    # Plain text, never markup: messages carry paths, assignment text and errors verbatim.
+    errors.print(Text(message, style="dim"), highlight=False)
 
 
 def checks_table(rows: Iterable[tuple[str, bool, str]], title: str = "check") -> None:

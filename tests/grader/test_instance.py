@@ -122,6 +122,13 @@ def test_a_broken_generator_is_the_graders_error(generated: Path, tmp_path: Path
     with pytest.raises(InstanceError, match="public_files"):
         Instance.random().prepare(load_assignment(broken, ceiling=Limits()), broken,
                                   tmp_path / "cache2")
+    unimportable = tmp_path / "unimportable" / "generated"
+    shutil.copytree(generated, unimportable)
+    (unimportable / "hidden" / "make.py").write_text("def public_files(seeds):\n    return {\n")
+    with pytest.raises(InstanceError, match=r"hidden/make.py of generated does not import: "
+                                            r"SyntaxError"):
+        Instance.random().prepare(load_assignment(unimportable, ceiling=Limits()), unimportable,
+                                  tmp_path / "cache3")
 
 
 EXPOSED = """
