@@ -68,6 +68,9 @@ def hidden(generator, seeds) -> list[dict[str, str]]:
     return generator.hidden_items(seeds)
 
 
+PUBLIC_REFUND = "Please refund order {order}, the {product} arrived damaged."  # in INTENTS
+
+
 def _private_seeds(rng_seed: int) -> dict[str, int]:
     rng = random.Random(rng_seed)
     return {"public": rng.getrandbits(63), "hidden": rng.getrandbits(63)}
@@ -279,12 +282,25 @@ def test_private_content_is_the_shifted_slices(generator, monkeypatch, tmp_path)
     ('{"label": "refund_request", "kind": "request"}', "label, kind and text"),
     ("not json", "not JSON"),
     ('{"label": "refund_request", "kind": "request", "text": "ok {product}"}', "at least 3"),
+    (json.dumps({"label": "refund_request", "kind": "request",
+                 "text": "Hello. " + PUBLIC_REFUND.replace("Please", "PLEASE") + " Thanks"}),
+     "holds the public wording"),
 ])
 def test_content_errors_name_the_line(generator, tmp_path, line, message) -> None:
     path = tmp_path / "shifted.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(generator.ContentError, match=re.escape(message)):
         generator.load_content(path)
+
+
+def test_a_copy_of_the_public_example_holds_nothing_out_and_is_refused(
+        generator, monkeypatch, tmp_path) -> None:
+    copy = tmp_path / "shifted.jsonl"
+    copy.write_bytes(generator.EXAMPLE_CONTENT_FILE.read_bytes())
+    monkeypatch.setattr(generator, "CONTENT_FILE", copy)
+    with pytest.raises(generator.ContentError, match="copies the public example's wordings of "
+                                                     "account_locked, address_change, "):
+        generator.hidden_items(_private_seeds(9))
 
 
 def test_example_content_is_complete(generator) -> None:

@@ -19,6 +19,7 @@ so this runs in CI without Docker.
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import re
 import sys
@@ -59,6 +60,20 @@ def public_code_only(generator, monkeypatch, tmp_path) -> ModuleType:
     """The generator as anyone with the repository runs it: no private content."""
     monkeypatch.setattr(generator, "CONTENT_FILE", tmp_path / "absent.jsonl")
     return generator
+
+
+def stand_in(generator, folder: Path) -> Path:
+    """The example content as a hiring team's own file: each text's first letter in the other
+    case, so the generator does not refuse it as a copy of the public example, while a bag of
+    words (lower-cased) sees the same wordings."""
+    lines = []
+    for line in generator.EXAMPLE_CONTENT_FILE.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        item["text"] = item["text"][0].swapcase() + item["text"][1:]
+        lines.append(json.dumps(item))
+    path = folder / "shifted.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def _seeds(rng: random.Random) -> dict[str, int]:
@@ -116,13 +131,14 @@ def test_training_on_the_public_generator_buys_nothing(public_code_only) -> None
     assert max(h[1] for h in honest) < 0.85, detail
 
 
-def test_private_wordings_hold_against_the_same_attack(public_code_only, monkeypatch) -> None:
+def test_private_wordings_hold_against_the_same_attack(public_code_only, monkeypatch,
+                                                       tmp_path) -> None:
     """The example content stands in for a hiring team's private file; the attacker has all the
     generator emits without it (so not the demo's hidden split, which the example makes)."""
     generator = public_code_only
     rng = random.Random(7)
     extra = _everything_public(generator, rng, with_demo_hidden=False)
-    monkeypatch.setattr(generator, "CONTENT_FILE", generator.EXAMPLE_CONTENT_FILE)
+    monkeypatch.setattr(generator, "CONTENT_FILE", stand_in(generator, tmp_path))
     seeds = _seeds(rng)
     hidden = generator.hidden_items(seeds)
     assert generator.content_for(seeds) is not None
@@ -132,13 +148,13 @@ def test_private_wordings_hold_against_the_same_attack(public_code_only, monkeyp
     assert honest[1] < 0.6, "private wordings make the shifted slice hard for a bag of words"
 
 
-def test_the_attack_catches_held_out_wordings_in_public_code(public_code_only, monkeypatch
-                                                              ) -> None:
+def test_the_attack_catches_held_out_wordings_in_public_code(public_code_only, monkeypatch,
+                                                              tmp_path) -> None:
     """The bar has teeth: when the held-out wordings are in the repository (as they were in the
     generator before instances, and as the example content is), every instance's hidden split
     teaches them, and the same attack buys the shifted slice."""
     generator = public_code_only
-    monkeypatch.setattr(generator, "CONTENT_FILE", generator.EXAMPLE_CONTENT_FILE)
+    monkeypatch.setattr(generator, "CONTENT_FILE", stand_in(generator, tmp_path))
     rng = random.Random(11)
     extra = _everything_public(generator, rng)
     seeds = _seeds(rng)
@@ -204,20 +220,22 @@ def test_a_parser_of_the_public_grammar_buys_nothing(public_code_only) -> None:
     assert attack[1] <= honest[1] + SHIFTED_TOLERANCE, (honest, attack)
 
 
-def test_private_wordings_hold_against_the_grammar_parser(public_code_only, monkeypatch
-                                                          ) -> None:
+def test_private_wordings_hold_against_the_grammar_parser(public_code_only, monkeypatch,
+                                                          tmp_path) -> None:
     """With held-out wordings, the shifted slice's requests are in no public template: the
     parser finds only what the bag of words already knew (the side remarks it does find are
     another intent's)."""
-    monkeypatch.setattr(public_code_only, "CONTENT_FILE", public_code_only.EXAMPLE_CONTENT_FILE)
+    monkeypatch.setattr(public_code_only, "CONTENT_FILE",
+                        stand_in(public_code_only, tmp_path))
     honest, attack = _honest_and_parser(public_code_only, _seeds(random.Random(7)))
     assert attack[1] <= honest[1] + SHIFTED_TOLERANCE, (honest, attack)
 
 
 def test_reports_say_public_code_reads_the_tickets_until_the_deployment_words_them(
-        public_code_only, monkeypatch) -> None:
+        public_code_only, monkeypatch, tmp_path) -> None:
     seeds = _seeds(random.Random(5))
     [said] = public_code_only.exposure(seeds)
     assert "public template" in said and "hidden/content/shifted.jsonl" in said
-    monkeypatch.setattr(public_code_only, "CONTENT_FILE", public_code_only.EXAMPLE_CONTENT_FILE)
+    monkeypatch.setattr(public_code_only, "CONTENT_FILE",
+                        stand_in(public_code_only, tmp_path))
     assert public_code_only.exposure(seeds) == []

@@ -703,6 +703,10 @@ def load_content(path: Path) -> Content:
             raise ContentError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from exc
         if names - PLACEHOLDERS:
             raise ContentError(f"{where}: unknown placeholders {sorted(names - PLACEHOLDERS)}")
+        public = _public_wording_in(text, label)
+        if public is not None:
+            raise ContentError(f"{where}: it holds the public wording {public!r} of {label}; "
+                               "a held-out wording must differ")
         found[label][CONTENT_KINDS[kind]].append(text.strip())
     for label, kinds in found.items():
         if len(kinds["requests"]) < MIN_REQUESTS:
@@ -710,6 +714,18 @@ def load_content(path: Path) -> Content:
                                f"give at least {MIN_REQUESTS}")
     return {label: Wordings(requests=tuple(k["requests"]), details=tuple(k["details"]),
                             mentions=tuple(k["mentions"])) for label, k in found.items()}
+
+
+def _bare(text: str) -> str:
+    return " ".join(text.casefold().rstrip(".?! ").split())
+
+
+def _public_wording_in(text: str, label: str) -> str | None:
+    """A public request, detail or side remark of ``label`` that ``text`` holds, if any."""
+    intent = next(i for i in INTENTS if i.label == label)
+    bare = _bare(text)
+    return next((public for public in (*intent.phrasings, *intent.details, *intent.mentions)
+                 if _bare(public) in bare), None)
 
 
 def _published_seeds() -> dict[str, int]:
@@ -724,9 +740,20 @@ def content_for(seeds: Mapping[str, int]) -> Content | None:
     the demo instance, or none (a private instance without private content)."""
     if dict(seeds) == _published_seeds():
         return load_content(EXAMPLE_CONTENT_FILE)
-    if CONTENT_FILE.is_file():
-        return load_content(CONTENT_FILE)
-    return None
+    if not CONTENT_FILE.is_file():
+        return None
+    content = load_content(CONTENT_FILE)
+    example = load_content(EXAMPLE_CONTENT_FILE) if EXAMPLE_CONTENT_FILE.is_file() else {}
+    copied = sorted(label for label, wordings in content.items()
+                    if label in example and {*wordings.requests, *wordings.details,
+                                             *wordings.mentions}
+                    & {*example[label].requests, *example[label].details,
+                       *example[label].mentions})
+    if copied:
+        raise ContentError(f"{CONTENT_FILE.name} copies the public example's wordings of "
+                           f"{', '.join(copied)}: anyone can read those, so they hold nothing "
+                           "out; write your own")
+    return content
 
 
 
