@@ -756,7 +756,6 @@ def content_for(seeds: Mapping[str, int]) -> Content | None:
     return content
 
 
-
 def exposure(seeds: Mapping[str, int]) -> list[str]:
     """What this repository's code still reads of the instance's hidden split, for the report
     and ``grader grade`` (``grader.instance.exposure``)."""

@@ -1051,7 +1051,6 @@ def wordings_for(seeds: Mapping[str, int]) -> Wordings:
     return wordings
 
 
-
 def exposure(seeds: Mapping[str, int]) -> list[str]:
     """What this repository's code still reads of the instance's hidden split, for the report
     and ``grader grade`` (``grader.instance.exposure``)."""
