@@ -309,6 +309,19 @@ def test_example_content_is_complete(generator) -> None:
     assert all(len(w.requests) >= 5 and w.details and w.mentions for w in content.values())
 
 
+def test_content_reads_as_an_editor_may_save_it(generator, tmp_path) -> None:
+    """A byte-order mark, CRLF, a line separator inside a string (json.dumps writes U+2028 as
+    it is with ensure_ascii=False)."""
+    text = generator.EXAMPLE_CONTENT_FILE.read_text(encoding="utf-8")
+    first = json.loads(text.splitlines()[0])["text"]
+    path = tmp_path / "shifted.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace(first, first.replace(" ", "\u2028", 1))
+                     .replace("\n", "\r\n").encode())
+    content = generator.load_content(path)
+    assert content.keys() == generator.load_content(generator.EXAMPLE_CONTENT_FILE).keys()
+    assert any("\u2028" in request for w in content.values() for request in w.requests)
+
+
 # --- the harness and hidden suites, in-process --------------------------------------------------
 
 class InProcessSession:

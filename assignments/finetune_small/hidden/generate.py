@@ -680,7 +680,9 @@ def load_content(path: Path) -> Content:
     """
     found: dict[str, dict[str, list[str]]] = {label: {k: [] for k in CONTENT_KINDS.values()}
                                               for label in LABELS}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # Split at newlines only: JSON strings may hold U+2028 and other line separators unescaped.
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path.name} line {number}"
