@@ -71,12 +71,16 @@ def private(generate: ModuleType, published: dict[str, int]) -> dict[str, int]:
     return seeds
 
 
-@pytest.fixture
-def privately_worded(generate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def word_privately(generate: ModuleType, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """The example questions file stands in for a deployment's own (the attackers here know only
     catalogue.py), so it is not also the public example the file is compared with."""
     monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
-    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", folder / "no-example.jsonl")
+
+
+@pytest.fixture
+def privately_worded(generate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    word_privately(generate, monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -519,8 +523,7 @@ def test_private_wordings_cost_a_looser_reader_of_the_public_code_too(
     attack = lexical_attack(generate.C, rows, baseline)
     monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
     public = scores(generate.hidden_questions(kb, private), kb, attack)
-    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
-    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+    word_privately(generate, monkeypatch, tmp_path)
     worded = scores(generate.hidden_questions(kb, private), kb, attack)
     print(f"\npublic wordings  {_fmt(public)}\nprivate wordings {_fmt(worded)}")
     assert public["mrr_at_10"] > 0.95
@@ -538,8 +541,7 @@ def test_private_wordings_word_the_same_facts_and_only_on_a_private_instance(
 
     monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
     public = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
-    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
-    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+    word_privately(generate, monkeypatch, tmp_path)
     worded = {name: split(seeds) for name, seeds in (("demo", published), ("private", private))}
 
     # The demo instance keeps the catalogue's wordings: its baselines were recorded on them.
@@ -567,8 +569,7 @@ def test_reports_say_public_code_reads_the_questions_until_the_deployment_words_
     monkeypatch.setattr(generate, "QUESTIONS_FILE", tmp_path / "absent.jsonl")
     [said] = generate.exposure(private)
     assert "worded by the public catalogue" in said and "hidden/content/questions.jsonl" in said
-    monkeypatch.setattr(generate, "QUESTIONS_FILE", generate.EXAMPLE_QUESTIONS_FILE)
-    monkeypatch.setattr(generate, "EXAMPLE_QUESTIONS_FILE", tmp_path / "no-example.jsonl")
+    word_privately(generate, monkeypatch, tmp_path)
     assert generate.exposure(private) == []
 
 
